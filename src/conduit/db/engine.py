@@ -1,0 +1,80 @@
+"""Engines built from a :class:`DatabaseConfig`: pool, pre-ping, recycle, timeouts, pragmas."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from conduit.db.config import DatabaseConfig
+from conduit.db.instrument import install as install_instrumentation
+
+
+def create_engine(config: DatabaseConfig, *, url: Any = None) -> AsyncEngine:
+    """The application's engine for ``config`` (or for ``url``, a replica of it)."""
+    target = url if url is not None else config.url
+    kwargs: dict[str, Any] = {"echo": config.echo, "pool_pre_ping": True}
+    if config.is_postgres:
+        kwargs.update(
+            pool_size=config.pool_size,
+            max_overflow=config.max_overflow,
+            pool_timeout=config.pool_timeout,
+            pool_recycle=config.pool_recycle,
+            connect_args=_asyncpg_connect_args(config),
+        )
+    elif config.is_sqlite:
+        kwargs["connect_args"] = {"timeout": config.connect_timeout}
+    engine = create_async_engine(target, **kwargs)
+    if config.is_sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(is_file=_is_file_db(config)))
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    install_instrumentation(engine)
+    return engine
+
+
+def _asyncpg_connect_args(config: DatabaseConfig) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "timeout": config.connect_timeout,
+        "command_timeout": None,
+        "server_settings": {
+            "application_name": config.application_name,
+            "statement_timeout": str(config.statement_timeout_ms),
+            # JIT compilation costs more than it saves on this service's short OLTP statements.
+            "jit": "off",
+        },
+    }
+    if config.pgbouncer:
+        # PgBouncer in transaction mode cannot keep named prepared statements across
+        # transactions: disable asyncpg's cache and give every statement a unique name.
+        args["statement_cache_size"] = 0
+        args["prepared_statement_name_func"] = lambda: f"__asyncpg_{uuid.uuid4()}__"
+    return args
+
+
+def _is_file_db(config: DatabaseConfig) -> bool:
+    database = config.url.database or ""
+    return database not in ("", ":memory:") and not database.startswith("file::memory:")
+
+
+def _sqlite_pragmas(*, is_file: bool) -> Any:
+    def on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # The sqlite3 module's own transaction handling defers BEGIN and breaks SAVEPOINT;
+        # switch it off and let SQLAlchemy emit BEGIN itself (see _sqlite_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if is_file:
+            # WAL lets readers proceed while one writer commits.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")

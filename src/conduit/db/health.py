@@ -1,0 +1,42 @@
+"""Database liveness: a round trip with its latency and the server's version."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from conduit.db.errors import Unavailable, translate
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    latency_ms: float
+    server_version: str
+    dialect: str
+
+
+async def ping(engine: AsyncEngine, *, timeout: float = 5.0) -> Ping:
+    """Run one round trip; raise :class:`Unavailable` if it fails or takes over ``timeout`` s."""
+    try:
+        return await asyncio.wait_for(_ping(engine), timeout=timeout)
+    except TimeoutError:
+        raise Unavailable(f"no answer from the database within {timeout:g} s") from None
+    except (SQLAlchemyError, OSError) as exc:
+        raise translate(exc) from exc
+
+
+async def _ping(engine: AsyncEngine) -> Ping:
+    async with engine.connect() as conn:
+        started = time.perf_counter()
+        await conn.execute(text("SELECT 1"))
+        latency_ms = (time.perf_counter() - started) * 1000
+        version_query = (
+            "SELECT sqlite_version()" if engine.dialect.name == "sqlite" else "SHOW server_version"
+        )
+        version = (await conn.execute(text(version_query))).scalar_one()
+    return Ping(latency_ms=latency_ms, server_version=str(version), dialect=engine.dialect.name)

@@ -1,0 +1,85 @@
+"""The session factory and the unit of work.
+
+Repositories and services ``flush()``; only :func:`unit_of_work`, at the edge of a request or a
+command, commits. Everything raised inside it is translated by :mod:`conduit.db.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from conduit.db.config import DatabaseConfig
+from conduit.db.engine import create_engine
+from conduit.db.errors import translate
+from conduit.db.instrument import StatementStats, track
+
+SessionFactory = async_sessionmaker[AsyncSession]
+STATS_KEY = "statement_stats"
+
+
+def make_sessionmaker(bind: AsyncEngine | AsyncConnection) -> SessionFactory:
+    """Sessions that keep loaded values after commit, so responses can be built from them.
+
+    Bound to a connection (as the tests do, inside an outer transaction), a session's commit
+    releases a savepoint instead of committing.
+    """
+    if isinstance(bind, AsyncConnection):
+        return async_sessionmaker(
+            bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+    return async_sessionmaker(bind=bind, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def unit_of_work(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """A session that commits when the block succeeds and rolls back on any error.
+
+    The session is always closed. ``session.info["statement_stats"]`` counts what it sent.
+    """
+    with track() as stats:
+        async with factory() as session:
+            session.info[STATS_KEY] = stats
+            try:
+                yield session
+                await session.commit()
+            # The driver raises OSError itself when it cannot connect at all.
+            except (SQLAlchemyError, OSError) as exc:
+                await _rollback_quietly(session)
+                raise translate(exc) from exc
+            except BaseException:
+                await _rollback_quietly(session)
+                raise
+
+
+def statement_stats(session: AsyncSession) -> StatementStats | None:
+    """What the unit of work owning ``session`` has sent so far, if it is tracked."""
+    stats = session.info.get(STATS_KEY)
+    return stats if isinstance(stats, StatementStats) else None
+
+
+async def _rollback_quietly(session: AsyncSession) -> None:
+    # A rollback on a dead connection raises again; the original error is the one that matters.
+    with suppress(SQLAlchemyError):
+        await session.rollback()
+
+
+class Database:
+    """One database as the application uses it: its engine and its unit-of-work factory."""
+
+    def __init__(self, engine: AsyncEngine, *, factory: SessionFactory | None = None) -> None:
+        self.engine = engine
+        self.sessions = factory or make_sessionmaker(engine)
+
+    @classmethod
+    def from_config(cls, config: DatabaseConfig) -> Database:
+        return cls(create_engine(config))
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return unit_of_work(self.sessions)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Domain areas: the tables of each and the rules over them. Imports only ``conduit.db``."""

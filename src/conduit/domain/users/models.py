@@ -1,0 +1,37 @@
+"""Accounts: who can sign in, with which role, holding how many credits."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, CheckConstraint, Integer, String, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from conduit.db.model import Base, Timestamps, UUIDv7PrimaryKey
+
+if TYPE_CHECKING:
+    from conduit.domain.profiles.models import Profile
+
+
+class Role(StrEnum):
+    USER = "user"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+class User(UUIDv7PrimaryKey, Timestamps, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("credits >= 0", name="credits_non_negative"),
+        CheckConstraint("role IN ('user', 'moderator', 'admin')", name="role_known"),
+    )
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=Role.USER, server_default=Role.USER)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    credits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    profile: Mapped[Profile] = relationship(back_populates="user", lazy="raise", uselist=False)

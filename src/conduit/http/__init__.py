@@ -1,0 +1,1 @@
+"""The HTTP interface: the RealWorld API and the operational endpoints."""

@@ -1,0 +1,67 @@
+"""The application factory and its lifespan."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+from starlette.middleware.cors import CORSMiddleware
+
+from conduit import __version__
+from conduit.db.session import Database
+from conduit.http import errors
+from conduit.http.middleware import BodySizeLimit
+from conduit.http.routes import articles, comments, health, profiles, tags, users
+from conduit.http.security import TokenCodec
+from conduit.settings import Settings, load_settings
+
+API_PREFIX = "/api"
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the application.
+
+    Given a ``database``, the app uses it and leaves it open (the tests pass one bound to an
+    outer transaction); otherwise the lifespan creates the engine on start and disposes it on stop.
+    """
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = database is None
+        if owned:
+            app.state.database = Database.from_config(settings.database)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.database.dispose()
+
+    app = FastAPIOffline(
+        title="Conduit",
+        version=__version__,
+        description="A RealWorld publishing-platform API on FastAPI and SQLAlchemy.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.tokens = TokenCodec(
+        secret=settings.jwt_secret, ttl=dt.timedelta(minutes=settings.access_token_ttl_minutes)
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    for module in (users, profiles, articles, comments, tags):
+        app.include_router(module.router, prefix=API_PREFIX)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

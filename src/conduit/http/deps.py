@@ -1,0 +1,92 @@
+"""Annotated dependencies: the unit of work, the settings, and who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conduit.db.session import Database
+from conduit.domain.users.service import Identity, get_active_identity
+from conduit.http.errors import ApiError
+from conduit.http.security import InvalidToken, TokenCodec
+from conduit.settings import Settings
+
+_SCHEMES = ("token", "bearer")
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_tokens(request: Request) -> TokenCodec:
+    tokens: TokenCodec = request.app.state.tokens
+    return tokens
+
+
+async def get_session(
+    database: Annotated[Database, Depends(get_database)],
+) -> AsyncIterator[AsyncSession]:
+    # scope="function" (below) ends the unit of work when the endpoint returns, so the commit
+    # happens - and can fail - before the response is sent.
+    async with database.unit_of_work() as session:
+        yield session
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+TokensDep = Annotated[TokenCodec, Depends(get_tokens)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of ``Authorization: Token <jwt>`` (or ``Bearer <jwt>``), if any."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() not in _SCHEMES or not token.strip():
+        raise ApiError(401, "token", "is invalid", headers={"WWW-Authenticate": "Token"})
+    return token.strip()
+
+
+async def _identity(session: AsyncSession, tokens: TokenCodec, token: str) -> Identity:
+    try:
+        user_id = tokens.subject(token)
+    except InvalidToken:
+        raise ApiError(401, "token", "is invalid", headers={"WWW-Authenticate": "Token"}) from None
+    identity = await get_active_identity(session, user_id=user_id)
+    if identity is None:
+        raise ApiError(401, "token", "is invalid", headers={"WWW-Authenticate": "Token"})
+    return identity
+
+
+async def current_user(request: Request, session: SessionDep, tokens: TokensDep) -> Identity:
+    token = bearer_token(request)
+    if token is None:
+        raise ApiError(401, "token", "is missing", headers={"WWW-Authenticate": "Token"})
+    return await _identity(session, tokens, token)
+
+
+async def optional_user(
+    request: Request, session: SessionDep, tokens: TokensDep
+) -> Identity | None:
+    token = bearer_token(request)
+    return None if token is None else await _identity(session, tokens, token)
+
+
+def request_token(request: Request) -> str:
+    """The raw token of the current request (RealWorld echoes it back in user responses)."""
+    return bearer_token(request) or ""
+
+
+CurrentUser = Annotated[Identity, Depends(current_user)]
+OptionalUser = Annotated[Identity | None, Depends(optional_user)]

@@ -1,0 +1,141 @@
+"""One error body for every failure: ``{"errors": {"<subject>": ["message"]}}``.
+
+Domain errors and translated database errors are mapped to a status here and nowhere else;
+FastAPI's own ``{"detail": ...}`` bodies, validation errors included, never reach a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from conduit.db import errors as db_errors
+from conduit.domain import errors as domain_errors
+
+logger = logging.getLogger(__name__)
+
+BLANK = "can't be blank"
+
+_DOMAIN_STATUS: dict[type[domain_errors.DomainError], int] = {
+    domain_errors.UnauthorizedError: 401,
+    domain_errors.ForbiddenError: 403,
+    domain_errors.NotFoundError: 404,
+    domain_errors.TakenError: 409,
+    domain_errors.InvalidError: 422,
+}
+
+
+def error_body(subject: str, *messages: str) -> dict[str, dict[str, list[str]]]:
+    return {"errors": {subject: list(messages)}}
+
+
+def error_response(
+    status: int, subject: str, *messages: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(subject, *messages), status_code=status, headers=headers)
+
+
+class ApiError(Exception):
+    """An error raised by the HTTP layer itself (authentication, request limits)."""
+
+    def __init__(
+        self, status: int, subject: str, message: str, *, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(f"{subject} {message}")
+        self.status = status
+        self.subject = subject
+        self.message = message
+        self.headers = headers
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(domain_errors.DomainError, _domain_error)
+    app.add_exception_handler(db_errors.DatabaseError, _database_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(Exception, _unhandled)
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.subject, exc.message, headers=exc.headers)
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, domain_errors.DomainError)
+    status = next((code for kind, code in _DOMAIN_STATUS.items() if isinstance(exc, kind)), 422)
+    return error_response(status, exc.subject, exc.message)
+
+
+async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, db_errors.DatabaseError)
+    if isinstance(exc, db_errors.NotFound):
+        return error_response(404, "resource", "not found")
+    if isinstance(exc, db_errors.Conflict):
+        return error_response(409, conflict_subject(exc.constraint), "has already been taken")
+    if isinstance(exc, db_errors.IntegrityError):
+        return error_response(422, "request", "violates a data constraint")
+    if isinstance(exc, db_errors.Retryable):
+        return error_response(503, "database", "busy, try again", headers={"Retry-After": "1"})
+    if isinstance(exc, (db_errors.Unavailable, db_errors.QueryTimeout)):
+        logger.warning("database unavailable: %s", exc.message)
+        return error_response(503, "database", "unavailable", headers={"Retry-After": "5"})
+    logger.error("database error: %s", exc.message)
+    return error_response(500, "server", "internal error")
+
+
+def conflict_subject(constraint: str | None) -> str:
+    """``uq_users_email`` → ``email``: the field a unique constraint protects."""
+    if constraint and constraint.startswith("uq_"):
+        parts = constraint.split("_", 2)
+        if len(parts) == 3:
+            return parts[2]
+    return "resource"
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors():
+        subject, message = _describe(error)
+        messages = errors.setdefault(subject, [])
+        if message not in messages:
+            messages.append(message)
+    return JSONResponse({"errors": errors}, status_code=422)
+
+
+def _describe(error: dict[str, Any]) -> tuple[str, str]:
+    loc: Sequence[Any] = error.get("loc", ())
+    names = [str(part) for part in loc if isinstance(part, str)]
+    # Skip the location ("body", "query") and wrapper keys ("user", "article"): the field is last.
+    subject = names[-1] if len(names) > 1 else (names[0] if names else "request")
+    if subject == "body":
+        subject = "body" if error.get("type") != "json_invalid" else "request"
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
+        return subject, BLANK
+    if error.get("input") is None and kind not in ("json_invalid",):
+        return subject, BLANK
+    if kind == "json_invalid":
+        return "request", "body is not valid JSON"
+    return subject, str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+
+
+async def _http_exception(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    subject = {404: "path", 405: "method", 413: "request"}.get(exc.status_code, "request")
+    detail = str(exc.detail).lower() if exc.detail else "error"
+    return error_response(exc.status_code, subject, detail, headers=dict(exc.headers or {}))
+
+
+async def _unhandled(_request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error", exc_info=exc)
+    return error_response(500, "server", "internal error")

@@ -1,0 +1,5 @@
+"""The articles endpoints of the RealWorld API."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["articles"])

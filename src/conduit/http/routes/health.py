@@ -1,0 +1,51 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from conduit.db.errors import DatabaseError
+from conduit.db.health import ping
+from conduit.http.deps import DatabaseDep
+from conduit.http.errors import error_response
+
+router = APIRouter(tags=["health"])
+
+# Readiness must answer within a probe's patience even when the database hangs.
+READY_TIMEOUT_SECONDS = 2.0
+
+
+class Liveness(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    database: str
+    latencyMs: float  # noqa: N815 - the API's camelCase
+    serverVersion: str  # noqa: N815
+
+
+@router.get("/health", response_model=Liveness)
+async def health() -> Liveness:
+    return Liveness(status="ok")
+
+
+@router.get(
+    "/health/ready",
+    response_model=Readiness,
+    responses={503: {"description": "The database is unreachable"}},
+)
+async def ready(database: DatabaseDep) -> Readiness | JSONResponse:
+    try:
+        result = await ping(database.engine, timeout=READY_TIMEOUT_SECONDS)
+    except DatabaseError as exc:
+        return error_response(503, "database", exc.message)
+    return Readiness(
+        status="ok",
+        database=result.dialect,
+        latencyMs=round(result.latency_ms, 3),
+        serverVersion=result.server_version,
+    )

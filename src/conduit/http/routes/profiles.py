@@ -1,0 +1,5 @@
+"""The profiles endpoints of the RealWorld API."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["profiles"])

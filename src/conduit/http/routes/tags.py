@@ -1,0 +1,5 @@
+"""The tags endpoints of the RealWorld API."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["tags"])

@@ -1,0 +1,117 @@
+"""Every setting, read from the environment (and ``.env`` when present) here and nowhere else."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL
+
+from conduit.db import url as db_url
+from conduit.db.config import DatabaseConfig
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./conduit.db"
+
+
+class SettingsError(ValueError):
+    """A setting is malformed; the message names the variable and what is wrong with it."""
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    database_replica_urls: Annotated[tuple[str, ...], NoDecode] = ()
+    secret_key: str = ""
+    access_token_ttl_minutes: int = Field(default=60 * 24 * 7, ge=1)
+    initial_credits: int = Field(default=100, ge=0)
+
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout: float = Field(default=30.0, gt=0)
+    db_pool_recycle: int = Field(default=1800, ge=-1)
+    db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    db_connect_timeout: float = Field(default=10.0, gt=0)
+    db_pgbouncer: bool = False
+    sql_echo: bool = False
+    slow_query_ms: float = Field(default=200.0, ge=0)
+
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    migrations_dir: Path = PROJECT_ROOT / "migrations"
+
+    @field_validator("database_replica_urls", "cors_origins", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        db_url.parse(value)
+        return value
+
+    @field_validator("database_replica_urls")
+    @classmethod
+    def _valid_replicas(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            db_url.parse(item)
+        return value
+
+    @cached_property
+    def database(self) -> DatabaseConfig:
+        return DatabaseConfig(
+            url=self.async_database_url,
+            replica_urls=tuple(db_url.parse(u) for u in self.database_replica_urls),
+            pool_size=self.db_pool_size,
+            max_overflow=self.db_max_overflow,
+            pool_timeout=self.db_pool_timeout,
+            pool_recycle=self.db_pool_recycle,
+            statement_timeout_ms=self.db_statement_timeout_ms,
+            connect_timeout=self.db_connect_timeout,
+            pgbouncer=self.db_pgbouncer,
+            echo=self.sql_echo,
+        )
+
+    @cached_property
+    def async_database_url(self) -> URL:
+        return db_url.parse(self.database_url)
+
+    @cached_property
+    def jwt_secret(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        if self.environment == "production":
+            raise SettingsError("SECRET_KEY: must be set when ENVIRONMENT=production")
+        logger.warning("SECRET_KEY is not set: using a random key; tokens end with this process")
+        return secrets.token_urlsafe(32)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a malformed value raises :class:`SettingsError` naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]  # pydantic-settings fills the rest
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

@@ -1,0 +1,173 @@
+"""Shared fixtures: one migrated database per dialect, one rolled-back transaction per test.
+
+SQLite always runs. PostgreSQL runs when ``TEST_DATABASE_URL`` is set: the suite creates a fresh
+database of its own on that server and drops it at the end. ``REQUIRE_POSTGRES=1`` turns a
+missing or unreachable server into a failure instead of a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from conduit.db import url as db_url
+from conduit.db.engine import create_engine
+from conduit.db.migrations import Migrations
+from conduit.db.session import Database, make_sessionmaker
+from conduit.http.app import create_app
+from conduit.settings import PROJECT_ROOT, Settings, load_settings
+
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+TEST_SECRET = "test-secret-key-with-enough-length-for-hs256"
+
+
+def postgres_server_url() -> URL | None:
+    raw = os.environ.get("TEST_DATABASE_URL")
+    return db_url.parse(raw) if raw else None
+
+
+def postgres_required() -> bool:
+    return os.environ.get("REQUIRE_POSTGRES") == "1"
+
+
+def dialects() -> list[str]:
+    if postgres_server_url() is None and postgres_required():
+        raise pytest.UsageError("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
+    return ["sqlite", "postgresql"] if postgres_server_url() is not None else ["sqlite"]
+
+
+def make_settings(database_url: str | URL, **overrides: object) -> Settings:
+    if isinstance(database_url, URL):
+        database_url = database_url.render_as_string(hide_password=False)
+    return load_settings(
+        _env_file=None,
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        environment="test",
+        **overrides,
+    )
+
+
+class ScratchPostgres:
+    """Creates and drops uniquely named databases on the test server."""
+
+    def __init__(self, server: URL) -> None:
+        self.server = server
+
+    async def create(self, prefix: str = "conduit_test") -> URL:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        await self._admin(f'CREATE DATABASE "{name}"')
+        return self.server.set(database=name)
+
+    async def drop(self, url: URL) -> None:
+        await self._admin(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+
+    async def _admin(self, sql: str) -> None:
+        engine = create_async_engine(self.server, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(sql))
+        finally:
+            await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def scratch_postgres() -> ScratchPostgres:
+    server = postgres_server_url()
+    if server is None:
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    return ScratchPostgres(server)
+
+
+@pytest.fixture(scope="session", params=dialects())
+async def migrated_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[URL]:
+    """A database migrated to head, shared by the tests of one dialect."""
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("sqlite") / "conduit.db"
+        url = db_url.parse(f"sqlite:///{path}")
+        await Migrations(make_settings(url).database, script_location=MIGRATIONS_DIR).upgrade()
+        yield url
+        return
+    server = postgres_server_url()
+    assert server is not None
+    scratch = ScratchPostgres(server)
+    try:
+        url = await scratch.create()
+    except Exception as exc:
+        if postgres_required():
+            pytest.fail(f"PostgreSQL at {db_url.mask(server)} is required but unusable: {exc}")
+        pytest.skip(f"PostgreSQL at {db_url.mask(server)} is unreachable: {exc}")
+    try:
+        await Migrations(make_settings(url).database, script_location=MIGRATIONS_DIR).upgrade()
+        yield url
+    finally:
+        await scratch.drop(url)
+
+
+@pytest.fixture(scope="session")
+def settings(migrated_url: URL) -> Settings:
+    return make_settings(migrated_url)
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings.database)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def dialect(engine: AsyncEngine) -> str:
+    return engine.dialect.name
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside an outer transaction that is rolled back after the test."""
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        try:
+            yield conn
+        finally:
+            if outer.is_active:
+                await outer.rollback()
+
+
+@pytest.fixture
+def database(engine: AsyncEngine, connection: AsyncConnection) -> Database:
+    """The application's database, its sessions joined to the test's outer transaction."""
+    return Database(engine, factory=make_sessionmaker(connection))
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> FastAPI:
+    return create_app(settings, database=database)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+        yield client
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _no_dotenv(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A developer's DATABASE_URL must not leak into settings the tests build.
+    monkeypatch.delenv("DATABASE_URL", raising=False)
