@@ -1,0 +1,3 @@
+"""The `conduit analyze` verbs."""
+
+from __future__ import annotations

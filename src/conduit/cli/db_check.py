@@ -1,0 +1,3 @@
+"""The `conduit db_check` verbs."""
+
+from __future__ import annotations

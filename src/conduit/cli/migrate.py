@@ -1,0 +1,3 @@
+"""The `conduit migrate` verbs."""
+
+from __future__ import annotations

@@ -1,0 +1,93 @@
+"""Running a command: settings, the event loop, and errors mapped to exit codes once.
+
+Exit codes: 0 success, 1 failure (one line on stderr: the cause, then a hint), 2 usage.
+``--debug`` (or ``CONDUIT_DEBUG=1``) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Coroutine
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from conduit.db import errors as db_errors
+from conduit.db.migrations import DriftDetected, MigrationError
+from conduit.settings import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
+
+console = Console()
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class CommandFailed(Exception):
+    """A command's own failure: ``message`` and an optional ``hint`` become one line, exit 1."""
+
+    def __init__(self, message: str, *, hint: str | None = None, code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.code = code
+
+
+class _State:
+    debug = False
+
+
+state = _State()
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        fail(str(exc), hint="fix the variable in the environment or in .env")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro``; translate every known error into one stderr line and an exit code."""
+    try:
+        return asyncio.run(coro)
+    except CommandFailed as exc:
+        if state.debug:
+            raise
+        fail(exc.message, hint=exc.hint, code=exc.code)
+    except db_errors.DatabaseError as exc:
+        if state.debug:
+            raise
+        message, hint = describe(exc)
+        fail(message, hint=hint)
+
+
+def describe(exc: db_errors.DatabaseError) -> tuple[str, str | None]:
+    """The one-line cause and hint for a database error."""
+    if isinstance(exc, DriftDetected):
+        return (
+            f"the models and the migrations differ: {exc.message}",
+            'run `conduit migrate create "describe the change"` and review the new revision',
+        )
+    if isinstance(exc, MigrationError):
+        return exc.message, "see `conduit migrate history`"
+    if isinstance(exc, db_errors.Unavailable):
+        return exc.message, "is the database running, and is DATABASE_URL right?"
+    return exc.message, None
+
+
+def fail(message: str, *, hint: str | None = None, code: int = EXIT_FAILURE) -> NoReturn:
+    line = f"error: {message}"
+    if hint:
+        line += f" (hint: {hint})"
+    err_console.print(line, markup=False)
+    raise typer.Exit(code)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")

@@ -1,0 +1,3 @@
+"""The `conduit seed` verbs."""
+
+from __future__ import annotations

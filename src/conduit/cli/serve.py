@@ -1,0 +1,3 @@
+"""The `conduit serve` verbs."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""The `conduit users` verbs."""
+
+from __future__ import annotations
