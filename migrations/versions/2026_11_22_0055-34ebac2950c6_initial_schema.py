@@ -30,6 +30,10 @@ def _timestamp(name: str) -> sa.Column[object]:
 
 
 def upgrade() -> None:
+    if op.get_context().dialect.name == "postgresql":
+        # Give up instead of queueing behind live traffic (which would then queue behind us).
+        op.execute("SET LOCAL lock_timeout = '5s'")
+        op.execute("SET LOCAL statement_timeout = '60s'")
     op.create_table(
         "users",
         sa.Column("id", sa.Uuid(), nullable=False),

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     db_pgbouncer: bool = False
     sql_echo: bool = False
     slow_query_ms: float = Field(default=200.0, ge=0)
+    n1_threshold: int = Field(default=10, ge=2)
+    n1_strict: bool = False
+    query_log: Path | None = None
+    server_timing: bool = False
+    metrics_enabled: bool = True
+    metrics_token: str = ""
 
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"

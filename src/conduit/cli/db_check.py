@@ -1,3 +1,121 @@
-"""The `conduit db_check` verbs."""
+"""`conduit db check`: can the service reach its database, and is the schema at head?"""
 
 from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from conduit.cli.apps import db_app
+from conduit.cli.migrate import UPGRADE_HINT, describe_revisions, migrations_for, pending
+from conduit.cli.runner import CommandFailed, console, fail, print_json, run, settings
+from conduit.db import url as db_url
+from conduit.db.engine import create_engine
+from conduit.db.errors import DatabaseError
+from conduit.db.health import Ping, ping
+from conduit.db.migrations import MigrationState, Revision
+from conduit.settings import Settings
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    url: str
+    ping: Ping
+    state: MigrationState
+    pending: list[Revision]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": "ok" if not self.pending else "behind",
+            "url": self.url,
+            "dialect": self.ping.dialect,
+            "server_version": self.ping.server_version,
+            "latency_ms": round(self.ping.latency_ms, 3),
+            "current": list(self.state.current),
+            "heads": list(self.state.heads),
+            "pending": [rev.revision for rev in self.pending],
+        }
+
+
+@db_app.command("check")
+def check(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(min=0.1, help="Give up on an unresponsive database after this many seconds."),
+    ] = DEFAULT_TIMEOUT_SECONDS,
+) -> None:
+    """Connect; print the server version, round-trip latency and migration state.
+
+    Exits 1 when the database is unreachable or its schema is behind head.
+    """
+    config = settings()
+    report = run(_inspect(config, timeout=timeout))
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        console.print(_table(report))
+    if report.pending:
+        fail(
+            f"the schema is behind head by {len(report.pending)} revision(s): "
+            f"{describe_revisions(report.pending)}",
+            hint=UPGRADE_HINT,
+        )
+
+
+async def _inspect(config: Settings, *, timeout: float) -> Report:
+    url = config.async_database_url
+    try:
+        # One deadline for everything: a black-holed host must not hold the command for the
+        # driver's own (much longer) connect timeout.
+        return await asyncio.wait_for(_gather(config, timeout=timeout), timeout=timeout)
+    except TimeoutError:
+        cause = f"no answer within {timeout:g} s"
+    except DatabaseError as exc:
+        cause = exc.message.removeprefix("cannot reach the database: ")
+    where = (
+        f"the SQLite file {url.database}"
+        if url.get_backend_name() == "sqlite"
+        else f"{url.host or 'localhost'}:{url.port or 5432}"
+    )
+    raise CommandFailed(
+        f"cannot reach the database at {where} ({db_url.mask(url)}): {cause}",
+        hint="is the database running, and is DATABASE_URL right?",
+    )
+
+
+async def _gather(config: Settings, *, timeout: float) -> Report:
+    engine = create_engine(config.database)
+    try:
+        result = await ping(engine, timeout=timeout)
+    finally:
+        await engine.dispose()
+    migrations = migrations_for(config)
+    state = await migrations.state()
+    return Report(
+        url=db_url.mask(config.async_database_url),
+        ping=result,
+        state=state,
+        pending=pending(migrations, state),
+    )
+
+
+def _table(report: Report) -> Table:
+    table = Table(title="Database", show_header=False)
+    table.add_column("key", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    data = report.as_dict()
+    table.add_row("url", data["url"])
+    table.add_row("dialect", data["dialect"])
+    table.add_row("server version", data["server_version"])
+    table.add_row("latency", f"{data['latency_ms']:.1f} ms")
+    table.add_row("current", ", ".join(data["current"]) or "base (empty schema)")
+    table.add_row("head", ", ".join(data["heads"]))
+    behind = f"{len(report.pending)} revision(s) pending"
+    table.add_row("status", "at head" if not report.pending else behind)
+    return table

@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Coroutine
+import threading
+import time
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -54,8 +57,31 @@ def settings() -> Settings:
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro``; translate every known error into one stderr line and an exit code."""
+    existing = set(threading.enumerate())
+    with handled(), asyncio.Runner() as runner:
+        try:
+            return runner.run(coro)
+        finally:
+            _drain_sqlite_threads(started_after=existing)
+
+
+def _drain_sqlite_threads(*, started_after: set[threading.Thread], timeout: float = 1.0) -> None:
+    """Let the aiosqlite worker threads this run started finish while its event loop exists.
+
+    A failed ``aiosqlite.connect()`` queues a stop whose result the worker posts to the loop
+    later; if ``asyncio.run`` has closed the loop by then, the thread prints a traceback.
+    """
+    deadline = time.monotonic() + timeout
+    for thread in set(threading.enumerate()) - started_after:
+        if "_connection_worker_thread" in thread.name:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Translate every known error raised in the block (sync code too) as :func:`run` does."""
     try:
-        return asyncio.run(coro)
+        yield
     except CommandFailed as exc:
         if state.debug:
             raise

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Connection, event
+from sqlalchemy.engine import URL
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -14,11 +15,15 @@ from conduit.db.config import DatabaseConfig
 from conduit.db.instrument import install as install_instrumentation
 
 
-def create_engine(config: DatabaseConfig, *, url: Any = None) -> AsyncEngine:
-    """The application's engine for ``config`` (or for ``url``, a replica of it)."""
+def create_engine(config: DatabaseConfig, *, url: URL | None = None) -> AsyncEngine:
+    """The application's engine for ``config`` (or for ``url``, a replica of it).
+
+    Pool, timeouts and pragmas follow the dialect of the URL actually connected to.
+    """
     target = url if url is not None else config.url
+    backend = target.get_backend_name()
     kwargs: dict[str, Any] = {"echo": config.echo, "pool_pre_ping": True}
-    if config.is_postgres:
+    if backend == "postgresql":
         kwargs.update(
             pool_size=config.pool_size,
             max_overflow=config.max_overflow,
@@ -26,11 +31,11 @@ def create_engine(config: DatabaseConfig, *, url: Any = None) -> AsyncEngine:
             pool_recycle=config.pool_recycle,
             connect_args=_asyncpg_connect_args(config),
         )
-    elif config.is_sqlite:
+    elif backend == "sqlite":
         kwargs["connect_args"] = {"timeout": config.connect_timeout}
     engine = create_async_engine(target, **kwargs)
-    if config.is_sqlite:
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(is_file=_is_file_db(config)))
+    if backend == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(is_file=_is_file_db(target)))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
     install_instrumentation(engine)
     return engine
@@ -55,8 +60,8 @@ def _asyncpg_connect_args(config: DatabaseConfig) -> dict[str, Any]:
     return args
 
 
-def _is_file_db(config: DatabaseConfig) -> bool:
-    database = config.url.database or ""
+def _is_file_db(url: URL) -> bool:
+    database = url.database or ""
     return database not in ("", ":memory:") and not database.startswith("file::memory:")
 
 

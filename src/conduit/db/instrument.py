@@ -63,20 +63,24 @@ def install(engine: AsyncEngine) -> None:
 def _before(
     conn: Connection, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
 ) -> None:
-    if _TRANSACTION_CONTROL.match(statement):
+    trackers = _current.get()
+    if not trackers or _TRANSACTION_CONTROL.match(statement):
+        conn.info.pop(_START_KEY, None)
         return
-    for stats in _current.get():
+    for stats in trackers:
         stats.count += 1
         stats.statements.append(statement)
-    conn.info.setdefault(_START_KEY, []).append(time.perf_counter())
+    # One slot, not a stack: a connection runs one statement at a time, and a statement that
+    # fails never reaches _after, so a stack would grow by one entry per failure.
+    conn.info[_START_KEY] = time.perf_counter()
 
 
 def _after(
     conn: Connection, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
 ) -> None:
-    if _TRANSACTION_CONTROL.match(statement):
+    started = conn.info.pop(_START_KEY, None)
+    if started is None:
         return
-    started = conn.info.get(_START_KEY)
-    elapsed = time.perf_counter() - started.pop() if started else 0.0
+    elapsed = time.perf_counter() - started
     for stats in _current.get():
         stats.seconds += elapsed

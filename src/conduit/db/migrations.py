@@ -164,7 +164,15 @@ class Migrations:
         return buffer.getvalue()
 
     def _engine(self) -> AsyncEngine:
-        return create_async_engine(self.config.url, poolclass=NullPool)
+        # Not the application's engine: no pool, no statement timeout (a migration may run
+        # long) and no SQLite pragmas (batch mode copies tables, which foreign keys would
+        # refuse), but the same connect timeout, so an unreachable server fails fast.
+        connect_args: dict[str, Any] = {"timeout": self.config.connect_timeout}
+        if self.config.is_postgres:
+            connect_args["server_settings"] = {
+                "application_name": f"{self.config.application_name}-migrations"
+            }
+        return create_async_engine(self.config.url, poolclass=NullPool, connect_args=connect_args)
 
     async def _online(self, run: Callable[[Config], None]) -> None:
         engine = self._engine()

@@ -2,16 +2,20 @@
 
 Timestamps are timezone-aware and set by the database. SQLite keeps no zone and
 ``CURRENT_TIMESTAMP`` there has whole seconds only, so :func:`utcnow` renders a millisecond
-UTC clock on SQLite and :class:`UTCDateTime` re-attaches UTC to every value it reads.
+UTC clock on SQLite and :class:`UTCDateTime` re-attaches UTC to every value it reads. On
+PostgreSQL it is ``statement_timestamp()``, not ``now()``: ``now()`` is frozen for the whole
+transaction, so rows written by one unit of work would share one instant and an update in the
+same transaction would leave ``updated_at`` unchanged; SQLite's clock is per statement too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, DateTime, Identity, Integer, MetaData, TypeDecorator, Uuid
 from sqlalchemy.ext.asyncio import AsyncAttrs
@@ -35,15 +39,28 @@ class Base(AsyncAttrs, DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+_uuid7_lock = threading.Lock()
+_uuid7_last = 0
+
+
 def uuid7() -> uuid.UUID:
-    """A version 7 UUID (RFC 9562): 48 bits of Unix milliseconds, then random bits.
+    """A version 7 UUID (RFC 9562): 48 bits of Unix milliseconds, 12 bits of sub-millisecond
+    time, then 62 random bits.
 
     Keys made this way are ordered by creation time, so B-tree inserts stay at the right edge.
+    The sub-millisecond bits (RFC 9562 section 6.2, method 3) and a per-process guard that never
+    hands out a timestamp twice keep the keys of one process strictly increasing, even within a
+    millisecond: ordering by key is a stable tiebreaker for rows created together.
     """
-    millis = time.time_ns() // 1_000_000
-    value = (millis & ((1 << 48) - 1)) << 80 | int.from_bytes(os.urandom(10), "big")
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 9562 variant
+    global _uuid7_last  # noqa: PLW0603 - the one piece of state monotonicity needs
+    nanos = time.time_ns()
+    stamp = (nanos // 1_000_000) << 12 | (nanos % 1_000_000) * 4096 // 1_000_000
+    with _uuid7_lock:
+        stamp = max(stamp, _uuid7_last + 1)
+        _uuid7_last = stamp
+    millis, fraction = stamp >> 12, stamp & 0xFFF
+    random_bits = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = (millis & ((1 << 48) - 1)) << 80 | 0x7 << 76 | fraction << 64 | 0b10 << 62 | random_bits
     return uuid.UUID(int=value)
 
 
@@ -56,7 +73,7 @@ class utcnow(FunctionElement[dt.datetime]):  # noqa: N801 - reads as the SQL fun
 
 @compiles(utcnow)
 def _utcnow_default(_element: utcnow, _compiler: SQLCompiler, **_kw: Any) -> str:
-    return "now()"
+    return "statement_timestamp()"
 
 
 @compiles(utcnow, "sqlite")
@@ -102,7 +119,13 @@ class BigIntIdentityKey:
 
 
 class Timestamps:
-    """``created_at`` set on insert and ``updated_at`` on every update, both by the database."""
+    """``created_at`` set on insert and ``updated_at`` on every update, both by the database.
+
+    ``eager_defaults`` fetches both with RETURNING in the INSERT or UPDATE itself: otherwise
+    the flush expires them and the next read is a lazy load, which async sessions cannot do.
+    """
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": True}
 
     created_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime, server_default=utcnow(), nullable=False, sort_order=10

@@ -46,10 +46,16 @@ async def unit_of_work(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
             try:
                 yield session
                 await session.commit()
-            # The driver raises OSError itself when it cannot connect at all.
-            except (SQLAlchemyError, OSError) as exc:
+            except SQLAlchemyError as exc:
                 await _rollback_quietly(session)
                 raise translate(exc) from exc
+            # The driver raises OSError itself when it cannot connect at all; an OSError from
+            # the block's own work (a file, another service) is not the database's and passes.
+            except OSError as exc:
+                await _rollback_quietly(session)
+                if _raised_by_driver(exc):
+                    raise translate(exc) from exc
+                raise
             except BaseException:
                 await _rollback_quietly(session)
                 raise
@@ -61,9 +67,23 @@ def statement_stats(session: AsyncSession) -> StatementStats | None:
     return stats if isinstance(stats, StatementStats) else None
 
 
+_DRIVER_MODULES = ("sqlalchemy.", "asyncpg.", "aiosqlite.")
+
+
+def _raised_by_driver(exc: BaseException) -> bool:
+    """Whether ``exc`` passed through SQLAlchemy or a database driver on its way up."""
+    frame = exc.__traceback__
+    while frame is not None:
+        module = str(frame.tb_frame.f_globals.get("__name__", ""))
+        if module.startswith(_DRIVER_MODULES):
+            return True
+        frame = frame.tb_next
+    return False
+
+
 async def _rollback_quietly(session: AsyncSession) -> None:
     # A rollback on a dead connection raises again; the original error is the one that matters.
-    with suppress(SQLAlchemyError):
+    with suppress(SQLAlchemyError, OSError):
         await session.rollback()
 
 

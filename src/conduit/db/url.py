@@ -2,10 +2,13 @@
 
 ``postgres://``, ``postgresql://``, ``postgresql+psycopg://`` and ``postgresql+asyncpg://`` all
 become ``postgresql+asyncpg://`` for the application; ``sqlite://`` becomes
-``sqlite+aiosqlite://``. Passwords never reach a log line or an error message: use :func:`mask`.
+``sqlite+aiosqlite://``. Passwords never reach a log line or an error message: use :func:`mask`,
+and :class:`InvalidDatabaseURL` messages never quote the URL they reject.
 """
 
 from __future__ import annotations
+
+import re
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -13,6 +16,11 @@ from sqlalchemy.exc import ArgumentError
 ASYNC_DRIVERS = {"postgresql": "asyncpg", "sqlite": "aiosqlite"}
 SYNC_DRIVERS = {"postgresql": "psycopg", "sqlite": "pysqlite"}
 _BACKEND_ALIASES = {"postgres": "postgresql", "postgresql": "postgresql", "sqlite": "sqlite"}
+# RFC 3986 scheme syntax; anything else before "://" is not a scheme (and may hold a secret).
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
+# Query parameters that drivers accept as credentials: masked like the password itself.
+_SECRET_QUERY_KEYS = frozenset({"password", "passfile", "sslpassword"})
+MASK = "***"
 
 
 class InvalidDatabaseURL(ValueError):
@@ -24,55 +32,62 @@ def parse(raw: str) -> URL:
     text = raw.strip()
     if not text:
         raise InvalidDatabaseURL("is empty")
-    if "://" not in text:
+    scheme, separator, rest = text.partition("://")
+    if not separator or not _SCHEME.match(scheme):
         raise InvalidDatabaseURL("is not a URL (expected e.g. postgresql://user@host/dbname)")
-    scheme = text.split("://", 1)[0]
-    backend_name, _, _driver = scheme.partition("+")
-    backend = _BACKEND_ALIASES.get(backend_name.lower())
+    backend = _BACKEND_ALIASES.get(scheme.partition("+")[0].lower())
     if backend is None:
         raise InvalidDatabaseURL(
             f"has unsupported scheme {scheme!r} (use postgresql:// or sqlite:///)"
         )
     try:
-        url = make_url(f"{backend}://{text.split('://', 1)[1]}")
+        url = make_url(f"{backend}://{rest}")
     except (ArgumentError, ValueError) as exc:
-        raise InvalidDatabaseURL(f"cannot be parsed: {_scrub(str(exc), text)}") from None
+        # The parser's own message may quote any part of the URL, the password included.
+        if "int()" in str(exc):
+            raise InvalidDatabaseURL("has a port that is not a number") from None
+        raise InvalidDatabaseURL(
+            "cannot be parsed (expected e.g. postgresql://user:password@host:5432/dbname)"
+        ) from None
     if url.port is not None and not 0 < url.port < 65536:
         raise InvalidDatabaseURL(f"has port {url.port}, outside 1-65535")
     if backend == "postgresql" and not url.database:
         raise InvalidDatabaseURL("names no database (expected postgresql://user@host/dbname)")
-    if backend == "sqlite" and url.host:
+    if backend == "sqlite" and (url.host or url.username or url.password):
         raise InvalidDatabaseURL(
             "has a host part; a SQLite URL is sqlite:///relative/path.db or sqlite:////abs/path.db"
         )
     return to_async(url)
 
 
-def to_async(url: URL) -> URL:
+def to_async(url: URL | str) -> URL:
     """The same database with the application's async driver."""
-    return url.set(drivername=f"{url.get_backend_name()}+{ASYNC_DRIVERS[url.get_backend_name()]}")
+    return _with_driver(url, ASYNC_DRIVERS)
 
 
-def to_sync(url: URL) -> URL:
+def to_sync(url: URL | str) -> URL:
     """The same database with a synchronous driver, for tools that want one."""
-    return url.set(drivername=f"{url.get_backend_name()}+{SYNC_DRIVERS[url.get_backend_name()]}")
+    return _with_driver(url, SYNC_DRIVERS)
 
 
 def mask(url: URL | str) -> str:
-    """Render ``url`` with its password replaced by ``***``."""
+    """Render ``url`` with its password (and any credential query parameter) as ``***``."""
     if isinstance(url, str):
         try:
             url = make_url(url)
         except (ArgumentError, ValueError):
             return "<unparseable URL>"
-    return url.render_as_string(hide_password=True)
+    secret_keys = _SECRET_QUERY_KEYS.intersection(url.query)
+    if secret_keys:
+        url = url.update_query_dict(dict.fromkeys(secret_keys, MASK))
+    # render_as_string escapes the query's "***"; put it back as the password's mask reads.
+    return url.render_as_string(hide_password=True).replace("%2A%2A%2A", MASK)
 
 
-def _scrub(message: str, raw: str) -> str:
-    """Remove anything that looks like the password of ``raw`` from ``message``."""
-    netloc = raw.split("://", 1)[1].split("/", 1)[0]
-    if "@" in netloc and ":" in netloc.split("@", 1)[0]:
-        password = netloc.split("@", 1)[0].split(":", 1)[1]
-        if password:
-            message = message.replace(password, "***")
-    return message
+def _with_driver(url: URL | str, drivers: dict[str, str]) -> URL:
+    if isinstance(url, str):
+        url = parse(url)
+    backend = _BACKEND_ALIASES.get(url.get_backend_name())
+    if backend is None:
+        raise InvalidDatabaseURL(f"has unsupported backend {url.get_backend_name()!r}")
+    return url.set(drivername=f"{backend}+{drivers[backend]}")

@@ -31,7 +31,15 @@ class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
             sqlite_where=_LIVE,
         ),
         Index(None, "author_id"),
-        Index(None, "created_at"),
+        # The list order (newest first, id as the tiebreaker) over live articles only: a page
+        # is a backward scan of this index, and soft-deleted rows never enter it.
+        Index(
+            "ix_articles_live_created_at",
+            "created_at",
+            "id",
+            postgresql_where=_LIVE,
+            sqlite_where=_LIVE,
+        ),
     )
 
     slug: Mapped[str] = mapped_column(String(255))

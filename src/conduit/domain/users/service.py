@@ -1,15 +1,26 @@
-"""Accounts: registration, authentication, and the current user's own record."""
+"""Accounts: registration, authentication, and the current user's own record.
+
+Uniqueness of email and username is left to the database's unique constraints: a check before
+the insert would still race with a concurrent registration, while the constraint cannot. Its
+violation surfaces as ``conduit.db.errors.Conflict`` naming the constraint (``uq_users_email``),
+which the HTTP layer renders as 409 ``{"errors": {"email": ["has already been taken"]}}``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conduit.db.model import uuid7
 from conduit.domain.profiles.models import Profile
-from conduit.domain.users.models import User
+from conduit.domain.profiles.service import dialect_insert
+from conduit.domain.users.models import Role, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +33,32 @@ class Identity:
     role: str
     bio: str | None
     image: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """An active account found by email, with the hash its password must match."""
+
+    identity: Identity
+    password_hash: str
+
+
+class Keep(Enum):
+    """Marks a field an update leaves alone (``None`` is a value: it clears bio and image)."""
+
+    KEEP = "keep"
+
+
+KEEP: Final = Keep.KEEP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountChanges:
+    email: str | Keep = KEEP
+    username: str | Keep = KEEP
+    password_hash: str | Keep = KEEP
+    bio: str | Keep | None = KEEP
+    image: str | Keep | None = KEEP
 
 
 _IDENTITY_COLUMNS = (User.id, User.email, User.username, User.role, Profile.bio, Profile.image)
@@ -37,3 +74,87 @@ async def get_active_identity(session: AsyncSession, *, user_id: uuid.UUID) -> I
         )
     ).one_or_none()
     return Identity(*row) if row is not None else None
+
+
+async def find_credentials(session: AsyncSession, *, email: str) -> Credentials | None:
+    """The active account registered under ``email``, or None: one statement.
+
+    A deactivated account is not found, so it cannot sign in.
+    """
+    row = (
+        await session.execute(
+            select(*_IDENTITY_COLUMNS, User.password_hash)
+            .outerjoin(Profile, Profile.user_id == User.id)
+            .where(User.email == email, User.is_active.is_(True))
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return Credentials(identity=Identity(*row[:-1]), password_hash=row.password_hash)
+
+
+async def register(
+    session: AsyncSession, *, username: str, email: str, password_hash: str, credits: int
+) -> Identity:
+    """Create an account and its empty profile: two statements.
+
+    A taken username or email raises the unique constraint's violation from the first one.
+    """
+    user_id = uuid7()
+    await session.execute(
+        insert(User).values(
+            id=user_id,
+            username=username,
+            email=email,
+            password_hash=password_hash,
+            role=Role.USER.value,
+            is_active=True,
+            credits=credits,
+        )
+    )
+    await session.execute(insert(Profile).values(user_id=user_id, bio=None, image=None))
+    return Identity(
+        id=user_id, email=email, username=username, role=Role.USER.value, bio=None, image=None
+    )
+
+
+async def update_account(
+    session: AsyncSession, *, identity: Identity, changes: AccountChanges
+) -> Identity:
+    """Apply ``changes`` to the signed-in account and return it as it now is.
+
+    At most two statements: one UPDATE of ``users`` when email, username or password change, one
+    upsert of ``profiles`` when bio or image change. Values equal to the current ones are not
+    written, so re-sending one's own email is never a conflict and an empty update is free.
+    """
+    account: dict[str, Any] = {}
+    if changes.email is not KEEP and changes.email != identity.email:
+        account["email"] = changes.email
+    if changes.username is not KEEP and changes.username != identity.username:
+        account["username"] = changes.username
+    if changes.password_hash is not KEEP:
+        account["password_hash"] = changes.password_hash
+    profile: dict[str, Any] = {}
+    if changes.bio is not KEEP and changes.bio != identity.bio:
+        profile["bio"] = changes.bio
+    if changes.image is not KEEP and changes.image != identity.image:
+        profile["image"] = changes.image
+
+    if account:
+        await session.execute(
+            update(User)
+            .where(User.id == identity.id)
+            .values(**account)
+            .execution_options(synchronize_session=False)
+        )
+    if profile:
+        # An upsert rather than an UPDATE: an account created outside the API without a
+        # profile row still gets its bio saved instead of silently losing it.
+        upsert = dialect_insert(session, Profile).values(user_id=identity.id, **profile)
+        await session.execute(
+            upsert.on_conflict_do_update(index_elements=[Profile.user_id], set_=profile)
+        )
+    visible = {
+        key: value for key, value in {**account, **profile}.items() if key != "password_hash"
+    }
+    return dataclasses.replace(identity, **visible)

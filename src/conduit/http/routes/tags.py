@@ -1,5 +1,17 @@
-"""The tags endpoints of the RealWorld API."""
+"""The tags endpoint of the RealWorld API."""
+
+from __future__ import annotations
 
 from fastapi import APIRouter
 
+from conduit.domain.tags import service as tags
+from conduit.http.deps import SessionDep
+from conduit.http.schemas.tags import TagsResponse
+
 router = APIRouter(tags=["tags"])
+
+
+@router.get("/tags", response_model=TagsResponse)
+async def list_tags(session: SessionDep) -> TagsResponse:
+    """Tags of live articles, sorted by name. No authentication: one statement."""
+    return TagsResponse(tags=await tags.list_live(session))

@@ -1,0 +1,89 @@
+# Conduit — build, run and test. `make` (or `make help`) lists the targets.
+#
+# Only Python >= 3.11 and make are needed: every target installs what it uses into .venv.
+# PostgreSQL is optional locally; set TEST_DATABASE_URL to test against it too.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Re-installs whenever pyproject.toml is newer than the last install.
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+# The demo set `make run` adds to an empty database (every seeded account's password: password).
+SEED_ARGS ?= --users 10 --articles 40 --comments 120 --favorites 80 --follows 30 --tags 12
+# The Python folders that exist (bench/ arrives with the benchmark harness).
+LINT_PATHS := $(wildcard src tests migrations scripts bench)
+
+.PHONY: help venv install run migrate test lint format typecheck pytest migrate-lint \
+	conformance bench clean
+
+help: ## List the targets
+	@echo "Usage: make <target> [PYTHON=python3] [HOST=127.0.0.1] [PORT=8000] [PYTEST_ARGS=...]"
+	@echo
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "error: Conduit needs Python >= 3.11; '$(PYTHON)' is $$($(PYTHON) -V 2>&1) (hint: make PYTHON=python3.11 ...)" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP) ## Create .venv and install Conduit with its dev tools (idempotent)
+
+install: $(STAMP) ## Same as venv
+
+run: $(STAMP) ## Migrate, seed a demo set into an empty database, serve on 127.0.0.1:8000
+	$(BIN)/conduit migrate upgrade
+	$(BIN)/conduit db seed --if-empty $(SEED_ARGS)
+	$(BIN)/conduit serve --host $(HOST) --port $(PORT) --no-migrate
+
+migrate: $(STAMP) ## Apply pending migrations to DATABASE_URL (default: ./conduit.db)
+	$(BIN)/conduit migrate upgrade
+
+test: lint typecheck pytest migrate-lint ## The whole suite (conformance too when TEST_DATABASE_URL is set)
+ifneq ($(strip $(TEST_DATABASE_URL)),)
+	@$(MAKE) conformance
+else
+	@echo "conformance: skipped (needs PostgreSQL: set TEST_DATABASE_URL)"
+endif
+
+lint: $(STAMP) ## ruff check, ruff format --check, and the import-layer contracts
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/lint-imports --no-cache --no-logo
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
+
+typecheck: $(STAMP) ## mypy --strict on src (configured in pyproject.toml)
+	$(BIN)/mypy src
+
+pytest: $(STAMP) ## pytest: SQLite always, PostgreSQL when TEST_DATABASE_URL is set
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+migrate-lint: $(STAMP) ## Check the migrations for unsafe operations
+	$(BIN)/conduit migrate lint
+
+conformance: $(STAMP) ## The official RealWorld Postman collection against a live server (PostgreSQL, npm)
+	scripts/conformance.sh
+
+bench: $(STAMP) ## Benchmarks, never tests (PostgreSQL; see bench/README.md; BENCH_ARGS=...)
+	$(BIN)/python bench/seed_vs_copy.py $(BENCH_ARGS)
+
+clean: ## Remove .venv, caches and build output (keeps conduit.db)
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov build dist
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

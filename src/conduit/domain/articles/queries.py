@@ -1,0 +1,236 @@
+"""The articles read path: one statement per page or article, columns only, no ORM entities.
+
+Everything a response shows comes from the same statement as the rows themselves: the author's
+profile through joins, and ``tagList``, ``favoritesCount``, ``favorited`` and ``following``
+as correlated subqueries evaluated for the rows of the page only. A page is read as
+
+    SELECT <columns, subqueries>
+    FROM (SELECT id, created_at, count(*) OVER () AS total
+          FROM articles WHERE deleted_at IS NULL AND <filters>
+          ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset) AS page
+    JOIN articles ... JOIN users ... LEFT JOIN profiles ...
+
+so the total comes with the page, and the per-row subqueries never run for rows outside it.
+Only an empty page past the start needs a second statement, to count. Filters are resolved
+inside the page query (``author_id = (SELECT id FROM users WHERE username = :author)``), so the
+statement count per request stays the same whatever the filter, page size or data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, false, func, null, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conduit.domain.articles.models import Article, Favorite
+from conduit.domain.profiles.models import Follow, Profile
+from conduit.domain.profiles.service import ProfileView
+from conduit.domain.tags.models import ArticleTag, Tag
+from conduit.domain.tags.service import tag_list_of
+from conduit.domain.users.models import User
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleView:
+    """An article as one viewer sees it. ``body`` is None in list items, which omit it."""
+
+    id: uuid.UUID
+    author_id: uuid.UUID
+    slug: str
+    title: str
+    description: str
+    body: str | None
+    tag_list: list[str]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    favorited: bool
+    favorites_count: int
+    author: ProfileView
+
+
+@dataclass(frozen=True, slots=True)
+class ArticlePage:
+    articles: list[ArticleView]
+    articles_count: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArticleFilter:
+    """The list filters: by tag name, by author username, by the username who favorited."""
+
+    tag: str | None = None
+    author: str | None = None
+    favorited: str | None = None
+
+
+def _favorited(viewer_id: uuid.UUID | None) -> ColumnElement[bool]:
+    if viewer_id is None:
+        return false().label("favorited")
+    return (
+        exists()
+        .where(Favorite.article_id == Article.id, Favorite.user_id == viewer_id)
+        .label("favorited")
+    )
+
+
+def _following(viewer_id: uuid.UUID | None) -> ColumnElement[bool]:
+    if viewer_id is None:
+        return false().label("following")
+    return (
+        exists()
+        .where(Follow.follower_id == viewer_id, Follow.followee_id == Article.author_id)
+        .label("following")
+    )
+
+
+def _favorites_count() -> ColumnElement[int]:
+    return (
+        select(func.count())
+        .select_from(Favorite)
+        .where(Favorite.article_id == Article.id)
+        .scalar_subquery()
+        .label("favorites_count")
+    )
+
+
+def _columns(viewer_id: uuid.UUID | None, *, with_body: bool) -> tuple[Any, ...]:
+    """The columns of :class:`ArticleView`, in its field order (the author's last)."""
+    return (
+        Article.id,
+        Article.author_id,
+        Article.slug,
+        Article.title,
+        Article.description,
+        Article.body if with_body else null().label("body"),
+        tag_list_of(Article.id).label("tag_list"),
+        Article.created_at,
+        Article.updated_at,
+        _favorited(viewer_id),
+        _favorites_count(),
+        User.username,
+        Profile.bio,
+        Profile.image,
+        _following(viewer_id),
+    )
+
+
+def _view(row: Sequence[Any]) -> ArticleView:
+    return ArticleView(
+        id=row[0],
+        author_id=row[1],
+        slug=row[2],
+        title=row[3],
+        description=row[4],
+        body=row[5],
+        tag_list=row[6],
+        created_at=row[7],
+        updated_at=row[8],
+        favorited=bool(row[9]),
+        favorites_count=row[10],
+        author=ProfileView(username=row[11], bio=row[12], image=row[13], following=bool(row[14])),
+    )
+
+
+def _with_author(statement: Select[Any]) -> Select[Any]:
+    return statement.join(User, User.id == Article.author_id).outerjoin(
+        Profile, Profile.user_id == Article.author_id
+    )
+
+
+async def get_article(
+    session: AsyncSession, *, slug: str, viewer_id: uuid.UUID | None
+) -> ArticleView | None:
+    """The live article with ``slug`` as ``viewer_id`` sees it, or None: 1 statement."""
+    statement = _with_author(
+        select(*_columns(viewer_id, with_body=True)).select_from(Article)
+    ).where(Article.slug == slug, Article.deleted_at.is_(None))
+    row = (await session.execute(statement)).one_or_none()
+    return _view(row) if row is not None else None
+
+
+def _filters(where: ArticleFilter) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if where.author is not None:
+        author_id = select(User.id).where(User.username == where.author).scalar_subquery()
+        clauses.append(Article.author_id == author_id)
+    if where.tag is not None:
+        tagged = (
+            select(ArticleTag.article_id)
+            .join(Tag, Tag.id == ArticleTag.tag_id)
+            .where(Tag.name == where.tag)
+        )
+        clauses.append(Article.id.in_(tagged))
+    if where.favorited is not None:
+        fan_id = select(User.id).where(User.username == where.favorited).scalar_subquery()
+        liked = select(Favorite.article_id).where(Favorite.user_id == fan_id)
+        clauses.append(Article.id.in_(liked))
+    return clauses
+
+
+def _followed_by(viewer_id: uuid.UUID) -> list[ColumnElement[bool]]:
+    followees = select(Follow.followee_id).where(Follow.follower_id == viewer_id)
+    return [Article.author_id.in_(followees)]
+
+
+async def list_articles(
+    session: AsyncSession,
+    *,
+    where: ArticleFilter,
+    viewer_id: uuid.UUID | None,
+    limit: int,
+    offset: int,
+) -> ArticlePage:
+    """Live articles matching ``where``, newest first: 1 statement (2 for an empty later page)."""
+    return await _page(
+        session, clauses=_filters(where), viewer_id=viewer_id, limit=limit, offset=offset
+    )
+
+
+async def feed(
+    session: AsyncSession, *, viewer_id: uuid.UUID, limit: int, offset: int
+) -> ArticlePage:
+    """Live articles by the authors ``viewer_id`` follows, newest first: same cost as a list."""
+    return await _page(
+        session, clauses=_followed_by(viewer_id), viewer_id=viewer_id, limit=limit, offset=offset
+    )
+
+
+async def _page(
+    session: AsyncSession,
+    *,
+    clauses: Sequence[ColumnElement[bool]],
+    viewer_id: uuid.UUID | None,
+    limit: int,
+    offset: int,
+) -> ArticlePage:
+    live = Article.deleted_at.is_(None)
+    page = (
+        select(Article.id, Article.created_at, func.count().over().label("total"))
+        .where(live, *clauses)
+        .order_by(Article.created_at.desc(), Article.id.desc())
+        .limit(limit)
+        .offset(offset)
+        .subquery("page")
+    )
+    statement = (
+        _with_author(
+            select(*_columns(viewer_id, with_body=False), page.c.total)
+            .select_from(page)
+            .join(Article, Article.id == page.c.id)
+        )
+    ).order_by(page.c.created_at.desc(), page.c.id.desc())
+    rows = (await session.execute(statement)).all()
+    if rows:
+        total: int = rows[0][-1]
+    elif offset == 0:
+        total = 0
+    else:
+        # Past the last page the window has no row to ride on: count separately.
+        count = select(func.count()).select_from(Article).where(live, *clauses)
+        total = (await session.execute(count)).scalar_one()
+    return ArticlePage(articles=[_view(row) for row in rows], articles_count=total)

@@ -1,0 +1,195 @@
+"""Articles: writing, editing, soft-deleting and favoriting.
+
+Writes are plain Core statements with RETURNING, and each builds its response from what it
+already knows (or from one read through :mod:`conduit.domain.articles.queries`) instead of
+reloading entities. Statement counts, authentication not included:
+
+- create: 1, or 3 with tags (upsert the tags, link them);
+- update: 2 (read, update), plus 1 to clear the tags or 3 to replace them;
+- delete: 2 (read, mark deleted);
+- favorite, unfavorite: 2 (the idempotent write, then the read that also finds a missing slug).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Uuid, and_, delete, insert, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conduit.db.model import utcnow, uuid7
+from conduit.domain.articles.models import Article, Favorite
+from conduit.domain.articles.queries import ArticleView, get_article
+from conduit.domain.articles.slugs import new_slug
+from conduit.domain.errors import ForbiddenError, NotFoundError
+from conduit.domain.profiles.service import ProfileView, dialect_insert
+from conduit.domain.tags import service as tagging
+from conduit.domain.users.models import Role
+from conduit.domain.users.service import Identity
+
+SUBJECT = "article"
+# Who may delete (never edit) anyone's article or comment.
+MODERATING_ROLES = frozenset({Role.MODERATOR.value, Role.ADMIN.value})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArticleChanges:
+    """Fields to change; None leaves a field as it is (none of them may become null)."""
+
+    title: str | None = None
+    description: str | None = None
+    body: str | None = None
+    tags: Sequence[str] | None = None
+
+
+def may_moderate(actor: Identity) -> bool:
+    return actor.role in MODERATING_ROLES
+
+
+def _live(slug: str) -> ColumnElement[bool]:
+    return and_(Article.slug == slug, Article.deleted_at.is_(None))
+
+
+async def create_article(
+    session: AsyncSession,
+    *,
+    author: Identity,
+    title: str,
+    description: str,
+    body: str,
+    tags: Sequence[str] = (),
+) -> ArticleView:
+    """Publish an article by ``author`` with a fresh unique slug."""
+    names = tagging.normalise(tags)
+    article_id = uuid7()
+    row = (
+        await session.execute(
+            insert(Article)
+            .values(
+                id=article_id,
+                slug=new_slug(title),
+                title=title,
+                description=description,
+                body=body,
+                author_id=author.id,
+            )
+            .returning(Article.slug, Article.created_at, Article.updated_at)
+        )
+    ).one()
+    await tagging.attach(session, article_id=article_id, names=names)
+    return ArticleView(
+        id=article_id,
+        author_id=author.id,
+        slug=row.slug,
+        title=title,
+        description=description,
+        body=body,
+        tag_list=names,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        favorited=False,
+        favorites_count=0,
+        # Authors cannot follow themselves.
+        author=ProfileView(
+            username=author.username, bio=author.bio, image=author.image, following=False
+        ),
+    )
+
+
+async def update_article(
+    session: AsyncSession, *, actor: Identity, slug: str, changes: ArticleChanges
+) -> ArticleView:
+    """Edit the author's own article; a new title gives it a new slug. Bumps ``updated_at``."""
+    current = await get_article(session, slug=slug, viewer_id=actor.id)
+    if current is None:
+        raise NotFoundError(SUBJECT)
+    if current.author_id != actor.id:
+        raise ForbiddenError(SUBJECT)
+    values: dict[str, Any] = {"updated_at": utcnow()}
+    if changes.title is not None and changes.title != current.title:
+        values.update(title=changes.title, slug=new_slug(changes.title))
+    if changes.description is not None:
+        values["description"] = changes.description
+    if changes.body is not None:
+        values["body"] = changes.body
+    row = (
+        await session.execute(
+            update(Article)
+            .where(Article.id == current.id, Article.deleted_at.is_(None))
+            .values(**values)
+            .returning(
+                Article.slug, Article.title, Article.description, Article.body, Article.updated_at
+            )
+            .execution_options(synchronize_session=False)
+        )
+    ).one_or_none()
+    if row is None:  # deleted since it was read
+        raise NotFoundError(SUBJECT)
+    tag_list = current.tag_list
+    if changes.tags is not None:
+        tag_list = tagging.normalise(changes.tags)
+        await tagging.detach_all(session, article_id=current.id)
+        await tagging.attach(session, article_id=current.id, names=tag_list)
+    return dataclasses.replace(
+        current,
+        slug=row.slug,
+        title=row.title,
+        description=row.description,
+        body=row.body,
+        updated_at=row.updated_at,
+        tag_list=tag_list,
+    )
+
+
+async def delete_article(session: AsyncSession, *, actor: Identity, slug: str) -> None:
+    """Soft-delete: the author, or a moderator or admin, may. The row stays, unreadable."""
+    row = (
+        await session.execute(select(Article.id, Article.author_id).where(_live(slug)))
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(SUBJECT)
+    if row.author_id != actor.id and not may_moderate(actor):
+        raise ForbiddenError(SUBJECT)
+    await session.execute(
+        update(Article)
+        .where(Article.id == row.id)
+        .values(deleted_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def favorite(session: AsyncSession, *, user: Identity, slug: str) -> ArticleView:
+    """Favorite a live article; doing it again changes nothing."""
+    await session.execute(
+        dialect_insert(session, Favorite)
+        .from_select(
+            [Favorite.user_id, Favorite.article_id],
+            select(literal(user.id, Uuid()), Article.id).where(_live(slug)),
+        )
+        .on_conflict_do_nothing()
+    )
+    return await _read(session, slug=slug, viewer_id=user.id)
+
+
+async def unfavorite(session: AsyncSession, *, user: Identity, slug: str) -> ArticleView:
+    """Take a favorite back; taking back one never given changes nothing."""
+    await session.execute(
+        delete(Favorite)
+        .where(
+            Favorite.user_id == user.id,
+            Favorite.article_id.in_(select(Article.id).where(_live(slug))),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return await _read(session, slug=slug, viewer_id=user.id)
+
+
+async def _read(session: AsyncSession, *, slug: str, viewer_id: uuid.UUID) -> ArticleView:
+    view = await get_article(session, slug=slug, viewer_id=viewer_id)
+    if view is None:
+        raise NotFoundError(SUBJECT)
+    return view

@@ -1,0 +1,167 @@
+"""Comments on articles: list, add, soft-delete.
+
+Each operation finds the live article by slug in the same statement as its own work, so a
+missing article costs nothing extra: the list is one ``articles LEFT JOIN comments`` (no row
+means no article), and a new comment is one ``INSERT ... SELECT ... RETURNING`` (no row
+returned means no article). Statement counts, authentication not included: list 1, create 1,
+delete 2 (find article and comment together, mark deleted).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    Uuid,
+    and_,
+    exists,
+    false,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conduit.db.model import utcnow
+from conduit.domain.articles.models import Article
+from conduit.domain.articles.service import SUBJECT as ARTICLE
+from conduit.domain.articles.service import may_moderate
+from conduit.domain.comments.models import Comment
+from conduit.domain.errors import ForbiddenError, NotFoundError
+from conduit.domain.profiles.models import Follow, Profile
+from conduit.domain.profiles.service import ProfileView
+from conduit.domain.users.models import User
+from conduit.domain.users.service import Identity
+
+SUBJECT = "comment"
+
+
+@dataclass(frozen=True, slots=True)
+class CommentView:
+    id: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    body: str
+    author: ProfileView
+
+
+def _following(viewer_id: uuid.UUID | None) -> ColumnElement[bool]:
+    if viewer_id is None:
+        return false().label("following")
+    return (
+        exists()
+        .where(Follow.follower_id == viewer_id, Follow.followee_id == Comment.author_id)
+        .label("following")
+    )
+
+
+def _live_article(slug: str) -> ColumnElement[bool]:
+    return and_(Article.slug == slug, Article.deleted_at.is_(None))
+
+
+async def list_for_article(
+    session: AsyncSession, *, slug: str, viewer_id: uuid.UUID | None
+) -> list[CommentView]:
+    """The live comments of the live article ``slug``, newest first."""
+    statement = (
+        select(
+            Comment.id,
+            Comment.created_at,
+            Comment.updated_at,
+            Comment.body,
+            User.username,
+            Profile.bio,
+            Profile.image,
+            _following(viewer_id),
+        )
+        .select_from(Article)
+        .outerjoin(Comment, and_(Comment.article_id == Article.id, Comment.deleted_at.is_(None)))
+        .outerjoin(User, User.id == Comment.author_id)
+        .outerjoin(Profile, Profile.user_id == Comment.author_id)
+        .where(_live_article(slug))
+        .order_by(Comment.created_at.desc(), Comment.id.desc())
+    )
+    rows = (await session.execute(statement)).all()
+    if not rows:
+        raise NotFoundError(ARTICLE)
+    return [_view(row) for row in rows if row.id is not None]
+
+
+def _view(row: Any) -> CommentView:
+    return CommentView(
+        id=row.id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        body=row.body,
+        author=ProfileView(
+            username=row.username, bio=row.bio, image=row.image, following=bool(row.following)
+        ),
+    )
+
+
+async def create_comment(
+    session: AsyncSession, *, author: Identity, slug: str, body: str
+) -> CommentView:
+    """Add ``author``'s comment to the live article ``slug``."""
+    row = (
+        await session.execute(
+            insert(Comment)
+            .from_select(
+                [Comment.body, Comment.article_id, Comment.author_id],
+                select(literal(body, Text()), Article.id, literal(author.id, Uuid())).where(
+                    _live_article(slug)
+                ),
+            )
+            .returning(Comment.id, Comment.created_at, Comment.updated_at)
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(ARTICLE)
+    return CommentView(
+        id=row.id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        body=body,
+        author=ProfileView(
+            username=author.username, bio=author.bio, image=author.image, following=False
+        ),
+    )
+
+
+async def delete_comment(
+    session: AsyncSession, *, actor: Identity, slug: str, comment_id: int
+) -> None:
+    """Soft-delete a comment: its author, or a moderator or admin, may."""
+    row = (
+        await session.execute(
+            select(Comment.id, Comment.author_id)
+            .select_from(Article)
+            .outerjoin(
+                Comment,
+                and_(
+                    Comment.id == comment_id,
+                    Comment.article_id == Article.id,
+                    Comment.deleted_at.is_(None),
+                ),
+            )
+            .where(_live_article(slug))
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(ARTICLE)
+    if row.id is None:
+        raise NotFoundError(SUBJECT)
+    if row.author_id != actor.id and not may_moderate(actor):
+        raise ForbiddenError(SUBJECT)
+    await session.execute(
+        update(Comment)
+        .where(Comment.id == comment_id)
+        .values(deleted_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )

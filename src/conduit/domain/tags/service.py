@@ -1,0 +1,139 @@
+"""Tags: normalising names, upserting them, linking them to articles, and listing the live ones.
+
+Tags are upserted with ``INSERT ... ON CONFLICT (name) DO NOTHING`` and then linked by name in
+one ``INSERT ... SELECT``: two concurrent articles with the same new tag both end up linked to
+one row, because the second insert waits for the first's unique-index entry and then skips it.
+Names are inserted in sorted order, so two transactions never take those locks in opposite
+orders (no deadlock).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnExpressionArgument,
+    Dialect,
+    ScalarSelect,
+    String,
+    TypeDecorator,
+    Uuid,
+    delete,
+    exists,
+    insert,
+    literal,
+    select,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeEngine
+
+from conduit.domain.articles.models import Article
+from conduit.domain.errors import InvalidError
+from conduit.domain.profiles.service import dialect_insert
+from conduit.domain.tags.models import ArticleTag, Tag
+
+SUBJECT = "tagList"
+NAME_MAX = 64
+
+
+def normalise(names: Iterable[str]) -> list[str]:
+    """Trimmed, distinct and sorted, as stored and returned; blank or long names are invalid."""
+    cleaned = {name.strip() for name in names}
+    if "" in cleaned:
+        raise InvalidError(SUBJECT, "can't be blank")
+    if any(len(name) > NAME_MAX for name in cleaned):
+        raise InvalidError(SUBJECT, f"is too long (maximum is {NAME_MAX} characters)")
+    return sorted(cleaned)
+
+
+async def attach(session: AsyncSession, *, article_id: uuid.UUID, names: Sequence[str]) -> None:
+    """Link ``names`` (already normalised) to the article, creating missing tags: 2 statements."""
+    if not names:
+        return
+    await session.execute(
+        dialect_insert(session, Tag)
+        .values([{"name": name} for name in names])
+        .on_conflict_do_nothing(index_elements=[Tag.name])
+    )
+    await session.execute(
+        insert(ArticleTag).from_select(
+            [ArticleTag.article_id, ArticleTag.tag_id],
+            select(literal(article_id, Uuid()), Tag.id).where(Tag.name.in_(names)),
+        )
+    )
+
+
+async def detach_all(session: AsyncSession, *, article_id: uuid.UUID) -> None:
+    """Unlink every tag of the article (the tags themselves stay): 1 statement."""
+    await session.execute(
+        delete(ArticleTag)
+        .where(ArticleTag.article_id == article_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def list_live(session: AsyncSession) -> list[str]:
+    """Names of the tags used by at least one live article, sorted: 1 statement."""
+    used = exists().where(
+        ArticleTag.tag_id == Tag.id,
+        Article.id == ArticleTag.article_id,
+        Article.deleted_at.is_(None),
+    )
+    result = await session.execute(select(Tag.name).where(used).order_by(Tag.name))
+    return list(result.scalars())
+
+
+class _SortedNames(TypeDecorator[list[str]]):
+    """The result of :class:`sorted_names`: a text[] on PostgreSQL, a JSON array on SQLite."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(String()))
+        return dialect.type_descriptor(String())
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[str]:
+        if value is None:  # array_agg over no rows
+            return []
+        if isinstance(value, str):
+            # SQLite before 3.44 has no ORDER BY inside an aggregate: sort here instead.
+            return sorted(json.loads(value))
+        return list(value)
+
+
+class sorted_names(FunctionElement[list[str]]):  # noqa: N801 - reads as the SQL it renders
+    """Aggregate a name column into a list sorted by name (``array_agg`` / ``json_group_array``)."""
+
+    type = _SortedNames()
+    inherit_cache = True
+
+
+@compiles(sorted_names, "postgresql")
+def _sorted_names_pg(element: sorted_names, compiler: SQLCompiler, **kw: Any) -> str:
+    argument = compiler.process(element.clauses, **kw)
+    return f"array_agg({argument} ORDER BY {argument})"
+
+
+@compiles(sorted_names)
+def _sorted_names_default(element: sorted_names, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_group_array({compiler.process(element.clauses, **kw)})"
+
+
+def tag_list_of(article_id: ColumnExpressionArgument[uuid.UUID]) -> ScalarSelect[list[str]]:
+    """A correlated scalar subquery: the sorted tag names of the article ``article_id`` names."""
+    return (
+        select(sorted_names(Tag.name))
+        .select_from(ArticleTag)
+        .join(Tag, Tag.id == ArticleTag.tag_id)
+        .where(ArticleTag.article_id == article_id)
+        .scalar_subquery()
+    )

@@ -1,0 +1,109 @@
+"""Request and response bodies of the articles endpoints.
+
+Unknown fields are ignored (pydantic's default), so the server-owned fields of an article
+(slug, author, counts, timestamps) can never be set by a client: the request models do not
+declare them. Titles and descriptions are trimmed; bodies are kept exactly as sent.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
+
+from conduit.domain.articles.queries import ArticlePage, ArticleView
+from conduit.domain.tags.service import NAME_MAX
+from conduit.http.schemas.common import NotBlank, ResponseModel, Timestamp, not_null
+from conduit.http.schemas.profiles import Profile
+
+TITLE_MAX = 255
+DESCRIPTION_MAX = 1000
+BODY_MAX = 100_000
+TAGS_MAX = 32
+
+
+def _distinct(names: list[str]) -> list[str]:
+    return sorted(set(names))
+
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX)
+]
+Body = Annotated[str, StringConstraints(max_length=BODY_MAX), NotBlank]
+TagName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)
+]
+# Trimmed, then duplicates collapse and the list is sorted: the form every response shows.
+TagList = Annotated[list[TagName], Field(max_length=TAGS_MAX), AfterValidator(_distinct)]
+
+
+class NewArticle(BaseModel):
+    title: Title
+    description: Description
+    body: Body
+    tag_list: TagList | None = Field(default=None, alias="tagList")
+
+
+class NewArticleRequest(BaseModel):
+    article: NewArticle
+
+
+class ArticleUpdate(BaseModel):
+    """Every field is optional; an omitted one is kept, and none may be null."""
+
+    title: Title | None = None
+    description: Description | None = None
+    body: Body | None = None
+    # Omitted keeps the tags, [] clears them.
+    tag_list: TagList | None = Field(default=None, alias="tagList")
+
+    _not_null = field_validator("title", "description", "body", "tag_list")(not_null)
+
+
+class UpdateArticleRequest(BaseModel):
+    article: ArticleUpdate
+
+
+class Article(ResponseModel):
+    slug: str
+    title: str
+    description: str
+    body: str
+    tag_list: list[str]
+    created_at: Timestamp
+    updated_at: Timestamp
+    favorited: bool
+    favorites_count: int
+    author: Profile
+
+
+class ArticleListItem(ResponseModel):
+    """An article in a list: everything but the body."""
+
+    slug: str
+    title: str
+    description: str
+    tag_list: list[str]
+    created_at: Timestamp
+    updated_at: Timestamp
+    favorited: bool
+    favorites_count: int
+    author: Profile
+
+
+class SingleArticleResponse(ResponseModel):
+    article: Article
+
+    @classmethod
+    def of(cls, view: ArticleView) -> SingleArticleResponse:
+        return cls.model_validate({"article": view}, from_attributes=True)
+
+
+class MultipleArticlesResponse(ResponseModel):
+    articles: list[ArticleListItem]
+    articles_count: int
+
+    @classmethod
+    def of(cls, page: ArticlePage) -> MultipleArticlesResponse:
+        return cls.model_validate(page, from_attributes=True)

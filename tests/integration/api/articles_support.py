@@ -1,0 +1,85 @@
+"""Helpers shared by the articles, feed, comments, tags and favorites tests."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from conduit.db.session import Database
+from conduit.domain.profiles.models import Follow
+from tests.factories import MadeUser, make_user
+
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ARTICLE_KEYS = {
+    "slug",
+    "title",
+    "description",
+    "body",
+    "tagList",
+    "createdAt",
+    "updatedAt",
+    "favorited",
+    "favoritesCount",
+    "author",
+}
+LIST_ITEM_KEYS = ARTICLE_KEYS - {"body"}
+PROFILE_KEYS = {"username", "bio", "image", "following"}
+
+
+async def post_article(
+    client: httpx.AsyncClient, as_user: MadeUser, /, **fields: Any
+) -> dict[str, Any]:
+    """Create an article over HTTP (defaults for the required fields) and return it."""
+    article = {"title": "A title", "description": "A description", "body": "A body", **fields}
+    response = await client.post("/api/articles", json={"article": article}, headers=as_user.auth)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()["article"]
+    return created
+
+
+async def follow(app: FastAPI, follower: MadeUser, *followees: MadeUser) -> None:
+    """Insert follow edges straight into the database."""
+    database: Database = app.state.database
+    async with database.unit_of_work() as session:
+        session.add_all(
+            Follow(follower_id=follower.user.id, followee_id=followee.user.id)
+            for followee in followees
+        )
+
+
+async def favorite(client: httpx.AsyncClient, user: MadeUser, slug: str) -> dict[str, Any]:
+    response = await client.post(f"/api/articles/{slug}/favorite", headers=user.auth)
+    assert response.status_code == 200, response.text
+    article: dict[str, Any] = response.json()["article"]
+    return article
+
+
+def slugs(response: httpx.Response) -> list[str]:
+    return [article["slug"] for article in response.json()["articles"]]
+
+
+async def crowd(
+    app: FastAPI, client: httpx.AsyncClient
+) -> tuple[list[MadeUser], list[MadeUser], MadeUser]:
+    """Enough data for statement counts to show any per-row query.
+
+    Three authors, 24 articles with 5 of 12 tags each, six fans favoriting every other article,
+    and a viewer (the first fan) following the first two authors (16 of the articles).
+    """
+    authors = [await make_user(app) for _ in range(3)]
+    fans = [await make_user(app) for _ in range(6)]
+    viewer = fans[0]
+    tag_pool = [f"tag{i:02d}" for i in range(12)]
+    created = []
+    for i in range(24):
+        tags = [tag_pool[(i + k) % len(tag_pool)] for k in range(5)]
+        created.append(await post_article(client, authors[i % 3], title=f"c{i}", tagList=tags))
+    for j, fan in enumerate(fans):
+        for article in created[j::2]:
+            await favorite(client, fan, article["slug"])
+    await follow(app, viewer, authors[0], authors[1])
+    return authors, fans, viewer

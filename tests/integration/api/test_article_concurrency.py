@@ -1,0 +1,152 @@
+"""Favorites and tag upserts under real concurrency, on PostgreSQL.
+
+The shared fixtures run every request on one connection inside one rolled-back transaction,
+which cannot race; these tests build an application of their own on a fresh, migrated database
+whose units of work really commit, and fire the requests at once with ``asyncio.gather`` so
+they run on separate pooled connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event, func, select
+
+from conduit.db.migrations import Migrations
+from conduit.db.session import Database
+from conduit.domain.articles.models import Favorite
+from conduit.domain.tags.models import Tag
+from conduit.http.app import create_app
+from tests.conftest import MIGRATIONS_DIR, make_settings
+from tests.factories import make_user
+from tests.integration.api.articles_support import post_article
+
+pytestmark = pytest.mark.postgres_only
+
+
+@pytest.fixture(scope="module")
+async def racing_database(scratch_postgres) -> AsyncIterator[Database]:
+    url = await scratch_postgres.create()
+    try:
+        settings = make_settings(url)
+        await Migrations(settings.database, script_location=MIGRATIONS_DIR).upgrade()
+        database = Database.from_config(settings.database)
+        try:
+            yield database
+        finally:
+            await database.dispose()
+    finally:
+        await scratch_postgres.drop(url)
+
+
+@pytest.fixture
+def racing_app(racing_database) -> FastAPI:
+    return create_app(make_settings(racing_database.engine.url), database=racing_database)
+
+
+@pytest.fixture
+async def racing_client(racing_app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=racing_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+        yield client
+
+
+@contextmanager
+def peak_connections(database: Database) -> Iterator[list[int]]:
+    """Track the most connections checked out at once: proof that the requests overlapped."""
+    pool = database.engine.sync_engine.pool
+    peak = [0]
+
+    def on_checkout(*_args: object) -> None:
+        peak[0] = max(peak[0], pool.checkedout())
+
+    event.listen(pool, "checkout", on_checkout)
+    try:
+        yield peak
+    finally:
+        event.remove(pool, "checkout", on_checkout)
+
+
+async def test_fifty_users_favoriting_one_article_at_once_count_fifty(
+    racing_app, racing_client, racing_database
+):
+    author = await make_user(racing_app)
+    fans = [await make_user(racing_app) for _ in range(50)]
+    slug = (await post_article(racing_client, author))["slug"]
+
+    with peak_connections(racing_database) as peak:
+        responses = await asyncio.gather(
+            *(
+                racing_client.post(f"/api/articles/{slug}/favorite", headers=fan.auth)
+                for fan in fans
+            )
+        )
+
+    assert peak[0] > 5
+    assert [r.status_code for r in responses] == [200] * 50
+    assert all(r.json()["article"]["favorited"] is True for r in responses)
+    article = (await racing_client.get(f"/api/articles/{slug}")).json()["article"]
+    assert article["favoritesCount"] == 50
+    async with racing_database.unit_of_work() as session:
+        rows = (await session.execute(select(func.count()).select_from(Favorite))).scalar_one()
+    assert rows >= 50
+
+
+async def test_one_user_favoriting_many_times_at_once_counts_once(
+    racing_app, racing_client, racing_database
+):
+    author = await make_user(racing_app)
+    fan = await make_user(racing_app)
+    slug = (await post_article(racing_client, author))["slug"]
+
+    with peak_connections(racing_database) as peak:
+        responses = await asyncio.gather(
+            *(
+                racing_client.post(f"/api/articles/{slug}/favorite", headers=fan.auth)
+                for _ in range(20)
+            )
+        )
+
+    assert peak[0] > 5
+    assert [r.status_code for r in responses] == [200] * 20
+    article = (await racing_client.get(f"/api/articles/{slug}")).json()["article"]
+    assert article["favoritesCount"] == 1
+
+
+async def test_concurrent_articles_with_the_same_new_tags_share_one_row_per_tag(
+    racing_app, racing_client, racing_database
+):
+    authors = [await make_user(racing_app) for _ in range(20)]
+    new_tags = ["race-zeta", "race-alpha", "race-mu"]
+
+    async def create(index: int, author) -> httpx.Response:
+        # Each request lists the tags in a different order; the server sorts before locking.
+        tags = new_tags[index % 3 :] + new_tags[: index % 3]
+        article = {"title": f"race {index}", "description": "d", "body": "b", "tagList": tags}
+        return await racing_client.post(
+            "/api/articles", json={"article": article}, headers=author.auth
+        )
+
+    with peak_connections(racing_database) as peak:
+        responses = await asyncio.gather(*(create(i, a) for i, a in enumerate(authors)))
+
+    assert peak[0] > 5
+    assert [r.status_code for r in responses] == [201] * 20
+    expected = sorted(new_tags)
+    for response in responses:
+        assert response.json()["article"]["tagList"] == expected
+        slug = response.json()["article"]["slug"]
+        fetched = (await racing_client.get(f"/api/articles/{slug}")).json()["article"]
+        assert fetched["tagList"] == expected
+    async with racing_database.unit_of_work() as session:
+        names = (
+            (await session.execute(select(Tag.name).where(Tag.name.in_(new_tags)))).scalars().all()
+        )
+    assert sorted(names) == expected
+    listed = (await racing_client.get("/api/articles?tag=race-mu&limit=100")).json()
+    assert listed["articlesCount"] == 20

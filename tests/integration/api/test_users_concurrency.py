@@ -1,0 +1,121 @@
+"""Registration under concurrency, on PostgreSQL with real, separate connections.
+
+The shared test fixtures run every request on one connection inside one transaction, which
+cannot race; these tests build an application of their own on a fresh database instead.
+Uniqueness rests on the unique constraints, so a registration that loses a race gets 409.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import insert, select, text
+
+from conduit.db.migrations import Migrations
+from conduit.db.model import uuid7
+from conduit.db.session import Database
+from conduit.domain.users.models import User
+from conduit.http.app import create_app
+from tests.conftest import MIGRATIONS_DIR, make_settings
+from tests.factories import PASSWORD_HASH
+
+TAKEN = {"errors": {"username": ["has already been taken"]}}
+BLOCKED_TIMEOUT_SECONDS = 10.0
+
+
+@pytest.fixture(scope="module")
+async def racing_database(scratch_postgres) -> AsyncIterator[Database]:
+    url = await scratch_postgres.create()
+    try:
+        settings = make_settings(url)
+        await Migrations(settings.database, script_location=MIGRATIONS_DIR).upgrade()
+        database = Database.from_config(settings.database)
+        try:
+            yield database
+        finally:
+            await database.dispose()
+    finally:
+        await scratch_postgres.drop(url)
+
+
+@pytest.fixture
+async def racing_client(racing_database) -> AsyncIterator[httpx.AsyncClient]:
+    # Open two pooled connections up front, so that neither request waits on a connect.
+    async def hold() -> None:
+        async with racing_database.engine.connect():
+            await asyncio.sleep(0.05)
+
+    await asyncio.gather(hold(), hold())
+    app = create_app(make_settings(racing_database.engine.url), database=racing_database)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+        yield client
+
+
+async def register(client: httpx.AsyncClient, username: str, email: str) -> httpx.Response:
+    user: dict[str, Any] = {"username": username, "email": email, "password": "password"}
+    return await client.post("/api/users", json={"user": user})
+
+
+async def usernames(database: Database, username: str) -> list[str]:
+    async with database.unit_of_work() as session:
+        rows = await session.execute(select(User.email).where(User.username == username))
+        return list(rows.scalars())
+
+
+async def wait_for_a_blocked_insert(database: Database) -> None:
+    """Return once some session waits on a lock inside an INSERT INTO users."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO users%'"
+    )
+    async with asyncio.timeout(BLOCKED_TIMEOUT_SECONDS), database.engine.connect() as conn:
+        # pg_stat_activity is a snapshot per transaction: poll in autocommit to see it change.
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        while not (await conn.execute(query)).scalar_one():  # noqa: ASYNC110 - polls the server
+            await asyncio.sleep(0.01)
+
+
+async def test_simultaneous_registrations_of_one_username_give_one_201_and_one_409(
+    racing_client, racing_database
+):
+    responses = await asyncio.gather(
+        register(racing_client, "race", "one@race.example"),
+        register(racing_client, "race", "two@race.example"),
+    )
+    assert sorted(r.status_code for r in responses) == [201, 409]
+    assert next(r for r in responses if r.status_code == 409).json() == TAKEN
+    assert len(await usernames(racing_database, "race")) == 1
+
+
+@pytest.mark.parametrize(
+    ("rival_commits", "expected"), [(True, 409), (False, 201)], ids=["commits", "rolls-back"]
+)
+async def test_a_registration_racing_an_uncommitted_one_waits_for_its_outcome(
+    racing_client, racing_database, rival_commits, expected
+):
+    # The rival has inserted the username but not committed: a read-before-insert check would
+    # see nothing. The request's INSERT must wait on the unique index and follow the outcome.
+    username = f"rival_{expected}"
+    async with racing_database.engine.connect() as rival:
+        await rival.execute(
+            insert(User).values(
+                id=uuid7(),
+                username=username,
+                email=f"{username}@rival.example",
+                password_hash=PASSWORD_HASH,
+            )
+        )
+        request = asyncio.create_task(register(racing_client, username, "me@racer.example"))
+        await wait_for_a_blocked_insert(racing_database)
+        assert not request.done()
+        await (rival.commit() if rival_commits else rival.rollback())
+        response = await request
+    assert response.status_code == expected
+    if expected == 409:
+        assert response.json() == TAKEN
+    assert len(await usernames(racing_database, username)) == 1

@@ -1,0 +1,219 @@
+"""`conduit migrate ...` through the real command tree, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from alembic.script import ScriptDirectory
+from click.testing import Result
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from typer.testing import CliRunner
+
+import conduit.cli.main
+from conduit.cli.apps import root
+from conduit.db import url as db_url
+from tests.conftest import MIGRATIONS_DIR
+
+# The project's own revisions, oldest first: the tests follow the folder as it grows.
+_SCRIPT = ScriptDirectory(str(MIGRATIONS_DIR))
+REVISIONS = [rev.revision for rev in _SCRIPT.walk_revisions()][::-1]
+INITIAL, HEAD = REVISIONS[0], REVISIONS[-1]
+DATE_FIRST = re.compile(r"^\d{4}_\d{2}_\d{2}_\d{4}-[0-9a-f]{12}_add_widgets\.py$")
+
+
+def conduit(url: str, *args: str, **env: str) -> Result:
+    return CliRunner().invoke(root, list(args), env={"DATABASE_URL": url, **env})
+
+
+def execute(url: str, sql: str) -> None:
+    async def go() -> None:
+        engine = create_async_engine(db_url.parse(url))
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text(sql))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
+def one_error_line(result: Result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def empty_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[str]:
+    """An empty database of each dialect, as DATABASE_URL would spell it."""
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'conduit.db'}"
+        return
+    scratch = request.getfixturevalue("scratch_postgres")
+    url = await scratch.create("conduit_cli")
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        await scratch.drop(url)
+
+
+@pytest.fixture
+def migrations_copy(tmp_path: Path) -> Path:
+    """A throwaway copy of the migrations folder, for verbs that write revision files."""
+    target = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def test_upgrade_current_and_downgrade_walk_the_revisions(empty_url: str) -> None:
+    result = conduit(empty_url, "migrate", "current")
+    assert result.exit_code == 0, result.output
+    assert f"base (empty schema) ({len(REVISIONS)} pending" in result.stdout
+
+    result = conduit(empty_url, "migrate", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert f"Upgraded base (empty schema) -> {HEAD}." in result.stdout
+
+    result = conduit(empty_url, "migrate", "current", "--json")
+    assert json.loads(result.stdout) == {"current": [HEAD], "heads": [HEAD], "pending": []}
+    assert conduit(empty_url, "migrate", "current").stdout.strip() == f"{HEAD} (head)"
+
+    result = conduit(empty_url, "migrate", "upgrade")
+    assert result.exit_code == 0
+    assert "Nothing to apply" in result.stdout
+
+    result = conduit(empty_url, "migrate", "downgrade")
+    assert result.exit_code == 0, result.output
+    previous = REVISIONS[-2] if len(REVISIONS) > 1 else "base (empty schema)"
+    assert f"Downgraded {HEAD} -> {previous}." in result.stdout
+
+    result = conduit(empty_url, "migrate", "downgrade", "base")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().endswith("-> base (empty schema).")
+
+    result = conduit(empty_url, "migrate", "downgrade")
+    assert result.exit_code == 1
+    assert "nothing to downgrade" in one_error_line(result)
+
+
+def test_upgrade_to_an_unknown_revision_fails_with_one_line(empty_url: str) -> None:
+    result = conduit(empty_url, "migrate", "upgrade", "deadbeef0000")
+    assert result.exit_code == 1
+    assert "deadbeef0000" in one_error_line(result)
+
+
+def test_history_lists_revisions_as_a_table_and_as_json(empty_url: str) -> None:
+    result = conduit(empty_url, "migrate", "history", "--json")
+    assert result.exit_code == 0, result.output
+    history = json.loads(result.stdout)
+    assert [rev["revision"] for rev in history] == REVISIONS[::-1]
+    assert [rev["is_head"] for rev in history] == [True] + [False] * (len(REVISIONS) - 1)
+    assert history[-1]["down_revision"] is None
+    assert history[-1]["file"].endswith(f"-{INITIAL}_initial_schema.py")
+
+    table = conduit(empty_url, "migrate", "history", COLUMNS="200")
+    assert table.exit_code == 0
+    assert f"{HEAD} (head)" in table.stdout
+    assert INITIAL in table.stdout
+
+
+def test_check_passes_at_head_and_fails_on_drift(empty_url: str) -> None:
+    assert conduit(empty_url, "migrate", "upgrade").exit_code == 0
+    result = conduit(empty_url, "migrate", "check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "No drift: the models match the migrated schema."
+
+    execute(empty_url, "CREATE TABLE stray (id INTEGER PRIMARY KEY)")
+    result = conduit(empty_url, "migrate", "check")
+    assert result.exit_code == 1
+    line = one_error_line(result)
+    assert "the models and the migrations differ" in line
+    assert "stray" in line
+
+
+def test_check_fails_when_the_database_is_behind_head(empty_url: str) -> None:
+    result = conduit(empty_url, "migrate", "check")
+    assert result.exit_code == 1
+    line = one_error_line(result)
+    assert f"behind head by {len(REVISIONS)} revision(s): {INITIAL} (" in line
+    assert "conduit migrate upgrade" in line
+
+
+def test_sql_renders_offline_for_the_configured_or_the_given_dialect(
+    empty_url: str, tmp_path: Path
+) -> None:
+    own = "postgresql" if empty_url.startswith("postgresql") else "sqlite"
+    markers = {"postgresql": "TIMESTAMP WITH TIME ZONE", "sqlite": "DATETIME DEFAULT (strftime"}
+
+    result = conduit(empty_url, "migrate", "sql")
+    assert result.exit_code == 0, result.output
+    assert "CREATE TABLE users (" in result.stdout
+    assert markers[own] in result.stdout
+    for dialect, marker in markers.items():
+        rendered = conduit(empty_url, "migrate", "sql", "--dialect", dialect)
+        assert rendered.exit_code == 0, rendered.output
+        assert marker in rendered.stdout
+
+    down = conduit(empty_url, "migrate", "sql", f"{INITIAL}:base")
+    assert down.exit_code == 0, down.output
+    assert "DROP TABLE users;" in down.stdout
+    # Offline means offline: no SQLite file appears, no table is created.
+    assert not (tmp_path / "conduit.db").exists()
+    assert f"({len(REVISIONS)} pending" in conduit(empty_url, "migrate", "current").stdout
+
+
+def test_sql_rejects_an_unknown_dialect_as_a_usage_error(empty_url: str) -> None:
+    result = conduit(empty_url, "migrate", "sql", "--dialect", "mysql")
+    assert result.exit_code == 2
+    assert "mysql" in result.stderr
+
+
+def test_create_empty_writes_a_date_first_revision_into_migrations_dir(
+    empty_url: str, migrations_copy: Path
+) -> None:
+    before = sorted(p.name for p in (MIGRATIONS_DIR / "versions").iterdir())
+    env = {"MIGRATIONS_DIR": str(migrations_copy)}
+
+    result = conduit(empty_url, "migrate", "create", "add widgets", "--empty", **env)
+    assert result.exit_code == 0, result.output
+    [created] = [p for p in (migrations_copy / "versions").glob("*.py") if "widgets" in p.name]
+    assert DATE_FIRST.match(created.name), created.name
+    assert f"Created {created}" in result.stdout
+    assert sorted(p.name for p in (MIGRATIONS_DIR / "versions").iterdir()) == before
+
+    history = json.loads(conduit(empty_url, "migrate", "history", "--json", **env).stdout)
+    assert (history[0]["message"], history[0]["is_head"]) == ("add widgets", True)
+    assert [r["revision"] for r in history[1:]] == REVISIONS[::-1]
+    assert history[0]["down_revision"] == HEAD
+
+    assert conduit(empty_url, "migrate", "upgrade", **env).exit_code == 0
+    state = json.loads(conduit(empty_url, "migrate", "current", "--json", **env).stdout)
+    assert state["current"] == [history[0]["revision"]]
+
+
+def test_create_autogenerates_the_difference_with_the_database(
+    empty_url: str, migrations_copy: Path
+) -> None:
+    env = {"MIGRATIONS_DIR": str(migrations_copy)}
+    behind = conduit(empty_url, "migrate", "create", "too early", **env)
+    assert behind.exit_code == 1
+    assert "not up to date" in one_error_line(behind)
+
+    assert conduit(empty_url, "migrate", "upgrade", **env).exit_code == 0
+    execute(empty_url, "CREATE TABLE stray (id INTEGER PRIMARY KEY)")
+    result = conduit(empty_url, "migrate", "create", "drop stray", **env)
+    assert result.exit_code == 0, result.output
+    [created] = (migrations_copy / "versions").glob("*_drop_stray.py")
+    assert "op.drop_table('stray')" in created.read_text()

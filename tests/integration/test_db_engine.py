@@ -1,0 +1,138 @@
+"""Engines built from the config: server settings, pool, PgBouncer mode, SQLite pragmas."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from conduit.db.engine import create_engine
+from conduit.db.errors import ForeignKeyViolation
+from conduit.db.session import Database
+from conduit.domain.profiles.models import Follow
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+async def sqlite_file_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(make_settings(f"sqlite:///{tmp_path / 'e.db'}").database)
+    yield engine
+    await engine.dispose()
+
+
+async def scalar(engine: AsyncEngine, sql: str) -> Any:
+    async with engine.connect() as conn:
+        return (await conn.execute(text(sql))).scalar_one()
+
+
+async def test_postgres_sessions_carry_the_server_settings(migrated_url: URL, dialect: str) -> None:
+    if dialect != "postgresql":
+        pytest.skip("asyncpg server settings")
+    engine = create_engine(make_settings(migrated_url, db_statement_timeout_ms=1234).database)
+    try:
+        assert await scalar(engine, "SHOW application_name") == "conduit"
+        assert await scalar(engine, "SHOW jit") == "off"
+        assert await scalar(engine, "SHOW statement_timeout") == "1234ms"
+    finally:
+        await engine.dispose()
+
+
+async def test_postgres_pool_follows_the_config(migrated_url: URL, dialect: str) -> None:
+    if dialect != "postgresql":
+        pytest.skip("SQLite engines keep SQLAlchemy's default pool")
+    config = make_settings(migrated_url, db_pool_size=3, db_max_overflow=2).database
+    engine = create_engine(config)
+    try:
+        pool: Any = engine.pool
+        assert pool.size() == 3
+        assert pool._max_overflow == 2
+        assert pool._pre_ping is True
+        assert pool._recycle == config.pool_recycle
+    finally:
+        await engine.dispose()
+
+
+async def test_pgbouncer_mode_runs_repeated_statements(migrated_url: URL, dialect: str) -> None:
+    if dialect != "postgresql":
+        pytest.skip("PgBouncer mode is for PostgreSQL")
+    engine = create_engine(make_settings(migrated_url, db_pgbouncer=True).database)
+    try:
+        async with engine.connect() as conn:
+            for n in range(3):
+                # The same statement again: with the statement cache off it is prepared anew
+                # under a fresh name each time, as a transaction-mode pooler needs.
+                result = await conn.execute(text("SELECT :n + 1"), {"n": n})
+                assert result.scalar_one() == n + 1
+    finally:
+        await engine.dispose()
+
+
+async def test_an_engine_for_a_replica_url_connects_there(migrated_url: URL) -> None:
+    config = make_settings("sqlite:///never-used.db").database
+    engine = create_engine(config, url=migrated_url)
+    try:
+        assert engine.url == migrated_url
+        assert await scalar(engine, "SELECT count(*) FROM alembic_version") == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_foreign_keys_are_enforced_on_both_dialects(database: Database, dialect: str) -> None:
+    if dialect == "sqlite":
+        # SQLite ignores foreign keys unless each connection switches them on.
+        assert await scalar(database.engine, "PRAGMA foreign_keys") == 1
+
+    async def orphan_follow() -> None:
+        async with database.unit_of_work() as session:
+            session.add(Follow(follower_id=uuid.uuid4(), followee_id=uuid.uuid4()))
+
+    with pytest.raises(ForeignKeyViolation):
+        await orphan_follow()
+
+
+async def test_a_sqlite_file_uses_wal(sqlite_file_engine: AsyncEngine) -> None:
+    assert await scalar(sqlite_file_engine, "PRAGMA journal_mode") == "wal"
+    assert await scalar(sqlite_file_engine, "PRAGMA synchronous") == 1  # NORMAL
+
+
+async def test_in_memory_sqlite_does_not_ask_for_wal() -> None:
+    engine = create_engine(make_settings("sqlite+aiosqlite:///:memory:").database)
+    try:
+        assert await scalar(engine, "PRAGMA journal_mode") == "memory"
+        assert await scalar(engine, "PRAGMA foreign_keys") == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_savepoints_roll_back_only_their_part(
+    sqlite_file_engine: AsyncEngine,
+) -> None:
+    # pysqlite's own transaction handling would break SAVEPOINT; the engine turns it off.
+    async with sqlite_file_engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    async with sqlite_file_engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t VALUES (1)"))
+        nested = await conn.begin_nested()
+        await conn.execute(text("INSERT INTO t VALUES (2)"))
+        await nested.rollback()
+        await conn.execute(text("INSERT INTO t VALUES (3)"))
+    async with sqlite_file_engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT x FROM t ORDER BY x"))).scalars().all()
+    assert rows == [1, 3]
+
+
+async def test_sqlite_rolls_back_an_uncommitted_transaction(
+    sqlite_file_engine: AsyncEngine,
+) -> None:
+    async with sqlite_file_engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    async with sqlite_file_engine.connect() as conn:
+        await conn.execute(text("INSERT INTO t VALUES (1)"))
+        await conn.rollback()
+    assert await scalar(sqlite_file_engine, "SELECT count(*) FROM t") == 0

@@ -1,0 +1,291 @@
+"""The migration facade, each test on a fresh database of its own (SQLite file or PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from conduit.db import url as db_url
+from conduit.db.config import DatabaseConfig
+from conduit.db.errors import Unavailable
+from conduit.db.migrations import DriftDetected, MigrationError, Migrations
+from conduit.domain.schema import metadata
+from tests.conftest import MIGRATIONS_DIR, ScratchPostgres, dialects, make_settings
+
+EVERY_TABLE = set(metadata.tables)
+
+
+@pytest.fixture(params=dialects())
+async def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[URL]:
+    """An empty database, dropped after the test."""
+    if request.param == "sqlite":
+        yield db_url.parse(f"sqlite:///{tmp_path / 'conduit.db'}")
+        return
+    scratch: ScratchPostgres = request.getfixturevalue("scratch_postgres")
+    url = await scratch.create("conduit_migrations")
+    try:
+        yield url
+    finally:
+        await scratch.drop(url)
+
+
+@pytest.fixture
+def config(fresh_url: URL) -> DatabaseConfig:
+    return make_settings(fresh_url).database
+
+
+@pytest.fixture
+def migrations(config: DatabaseConfig) -> Migrations:
+    return Migrations(config, script_location=MIGRATIONS_DIR)
+
+
+async def tables(url: URL) -> set[str]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            names = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+    finally:
+        await engine.dispose()
+    return set(names)
+
+
+async def execute(url: URL, sql: str) -> list[tuple[object, ...]]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            result = await conn.execute(text(sql))
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+async def test_round_trip_upgrade_downgrade_upgrade_then_no_drift(
+    migrations: Migrations, fresh_url: URL
+) -> None:
+    await migrations.upgrade()
+    assert await tables(fresh_url) == EVERY_TABLE | {"alembic_version"}
+    await migrations.check()
+
+    await migrations.downgrade("base")
+    assert await tables(fresh_url) <= {"alembic_version"}
+
+    await migrations.upgrade("head")
+    assert await tables(fresh_url) == EVERY_TABLE | {"alembic_version"}
+    await migrations.check()
+
+
+async def test_state_before_and_after_upgrade(migrations: Migrations) -> None:
+    before = await migrations.state()
+    assert before.current == ()
+    assert len(before.heads) == 1
+    assert not before.is_current
+
+    await migrations.upgrade()
+    after = await migrations.state()
+    assert after.current == after.heads == before.heads
+    assert after.is_current
+
+
+async def test_downgrade_defaults_to_one_step(migrations: Migrations) -> None:
+    history = migrations.history()
+    await migrations.upgrade()
+    await migrations.downgrade()
+    state = await migrations.state()
+    expected = () if history[0].down_revision is None else (history[0].down_revision,)
+    assert state.current == expected
+
+
+async def test_upgrading_an_up_to_date_database_does_nothing(
+    migrations: Migrations, fresh_url: URL
+) -> None:
+    await migrations.upgrade()
+    await migrations.upgrade()
+    assert await execute(fresh_url, "SELECT count(*) FROM alembic_version") == [(1,)]
+
+
+async def test_a_dropped_index_is_drift(migrations: Migrations, fresh_url: URL) -> None:
+    await migrations.upgrade()
+    await execute(fresh_url, "DROP INDEX ix_comments_author_id")
+    with pytest.raises(DriftDetected, match="ix_comments_author_id"):
+        await migrations.check()
+
+
+async def test_an_extra_column_is_drift(migrations: Migrations, fresh_url: URL) -> None:
+    await migrations.upgrade()
+    await execute(fresh_url, "ALTER TABLE users ADD COLUMN nickname VARCHAR(20)")
+    with pytest.raises(DriftDetected, match="nickname"):
+        await migrations.check()
+
+
+async def test_check_on_a_database_behind_head_says_so(migrations: Migrations) -> None:
+    with pytest.raises(MigrationError, match="not up to date"):
+        await migrations.check()
+
+
+async def test_an_unknown_revision_is_a_migration_error(migrations: Migrations) -> None:
+    with pytest.raises(MigrationError, match="nosuchrev"):
+        await migrations.upgrade("nosuchrev")
+
+
+def offline_migrations() -> Migrations:
+    """For commands that never connect: history and offline SQL."""
+    return Migrations(make_settings("sqlite:///x.db").database, script_location=MIGRATIONS_DIR)
+
+
+def test_history_lists_the_revisions_newest_first() -> None:
+    migrations = offline_migrations()
+    history = migrations.history()
+    assert history
+    assert history[0].is_head
+    assert history[-1].down_revision is None
+    assert sum(rev.is_head for rev in history) == 1
+    for newer, older in itertools.pairwise(history):
+        assert newer.down_revision == older.revision
+    for rev in history:
+        assert rev.path.exists()
+        assert re.match(r"^\d{4}_\d{2}_\d{2}_\d{4}-[0-9a-f]+_\w+\.py$", rev.path.name)
+
+
+def test_sql_renders_postgres_ddl_offline_from_a_sqlite_config() -> None:
+    migrations = Migrations(
+        make_settings("sqlite:///x.db").database, script_location=MIGRATIONS_DIR
+    )
+    sql = migrations.sql(url=db_url.parse("postgresql://offline/conduit"))
+    assert "CREATE TABLE users" in sql
+    assert "UUID NOT NULL" in sql
+    assert "TIMESTAMP WITH TIME ZONE" in sql
+    assert "statement_timestamp()" in sql
+    assert "CONSTRAINT uq_users_email UNIQUE (email)" in sql
+    assert "strftime" not in sql
+    assert "INSERT INTO alembic_version" in sql
+
+
+def test_sql_renders_for_the_configured_dialect_by_default() -> None:
+    migrations = Migrations(
+        make_settings("sqlite:///x.db").database, script_location=MIGRATIONS_DIR
+    )
+    sql = migrations.sql()
+    assert "CREATE TABLE users" in sql
+    assert "strftime('%Y-%m-%d %H:%M:%f', 'now')" in sql
+
+
+def test_sql_renders_a_downgrade_range() -> None:
+    migrations = Migrations(
+        make_settings("sqlite:///x.db").database, script_location=MIGRATIONS_DIR
+    )
+    sql = migrations.sql("head:base", url=db_url.parse("postgresql://offline/conduit"))
+    assert "DROP TABLE users" in sql
+    assert "CREATE TABLE" not in sql
+
+
+async def test_create_writes_a_date_first_revision_file(
+    tmp_path: Path, config: DatabaseConfig
+) -> None:
+    script_location = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, script_location, ignore=shutil.ignore_patterns("__pycache__"))
+    migrations = Migrations(config, script_location=script_location)
+    await migrations.upgrade()
+    path = await migrations.create("add widgets", autogenerate=False)
+    assert path.parent == script_location / "versions"
+    assert re.match(r"^\d{4}_\d{2}_\d{2}_\d{4}-[0-9a-f]{12}_add_widgets\.py$", path.name)
+    assert migrations.history()[0].message == "add widgets"
+    # An autogenerated revision against an up-to-date database finds nothing to do.
+    await migrations.upgrade()
+    empty = await migrations.create("nothing", autogenerate=True)
+    assert "pass" in empty.read_text()
+
+
+async def test_an_unreachable_database_is_unavailable() -> None:
+    config = make_settings("postgresql://conduit:hunter2@127.0.0.1:1/conduit").database
+    migrations = Migrations(config, script_location=MIGRATIONS_DIR)
+    with pytest.raises(Unavailable) as caught:
+        await migrations.state()
+    assert "hunter2" not in caught.value.message
+    with pytest.raises(Unavailable):
+        await migrations.upgrade()
+
+
+# --- PostgreSQL: several processes starting at once apply each migration exactly once ----------
+
+
+@pytest.fixture
+async def postgres_url(scratch_postgres: ScratchPostgres) -> AsyncIterator[URL]:
+    url = await scratch_postgres.create("conduit_concurrent")
+    try:
+        yield url
+    finally:
+        await scratch_postgres.drop(url)
+
+
+async def assert_migrated_once(url: URL) -> None:
+    assert await tables(url) == EVERY_TABLE | {"alembic_version"}
+    versions = await execute(url, "SELECT version_num FROM alembic_version")
+    heads = Migrations(make_settings(url).database, script_location=MIGRATIONS_DIR).script
+    assert versions == [(heads.get_current_head(),)]
+
+
+async def test_concurrent_upgrades_on_separate_engines_apply_once(postgres_url: URL) -> None:
+    runners = [
+        Migrations(make_settings(postgres_url).database, script_location=MIGRATIONS_DIR)
+        for _ in range(4)
+    ]
+    await asyncio.wait_for(asyncio.gather(*(m.upgrade() for m in runners)), timeout=60)
+    await assert_migrated_once(postgres_url)
+
+
+UPGRADE_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, sys
+    from pathlib import Path
+    from conduit.db.migrations import Migrations
+    from conduit.settings import load_settings
+
+    settings = load_settings(_env_file=None, database_url=sys.argv[1])
+    asyncio.run(Migrations(settings.database, script_location=Path(sys.argv[2])).upgrade())
+    print("upgraded")
+    """
+)
+
+
+async def test_concurrent_upgrades_from_separate_processes_apply_once(postgres_url: URL) -> None:
+    url = postgres_url.render_as_string(hide_password=False)
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            UPGRADE_SCRIPT,
+            url,
+            str(MIGRATIONS_DIR),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    outputs = await asyncio.wait_for(
+        asyncio.gather(*(p.communicate() for p in processes)), timeout=120
+    )
+    for process, (stdout, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr.decode()
+        assert b"upgraded" in stdout
+    await assert_migrated_once(postgres_url)
+
+
+async def test_the_upgrade_lock_is_released_after_a_failure(postgres_url: URL) -> None:
+    migrations = Migrations(make_settings(postgres_url).database, script_location=MIGRATIONS_DIR)
+    with pytest.raises(MigrationError):
+        await migrations.upgrade("nosuchrev")
+    # A held advisory lock would make this wait forever.
+    await asyncio.wait_for(migrations.upgrade(), timeout=30)
+    await assert_migrated_once(postgres_url)
