@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL
 
@@ -37,9 +37,10 @@ class Settings(BaseSettings):
     )
 
     environment: Literal["development", "test", "production"] = "development"
-    database_url: str = DEFAULT_DATABASE_URL
-    database_replica_urls: Annotated[tuple[str, ...], NoDecode] = ()
-    secret_key: str = ""
+    # repr=False: settings get logged and printed; URLs may carry passwords.
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)
+    database_replica_urls: Annotated[tuple[str, ...], NoDecode] = Field(default=(), repr=False)
+    secret_key: str = Field(default="", repr=False)
     access_token_ttl_minutes: int = Field(default=60 * 24 * 7, ge=1)
     initial_credits: int = Field(default=100, ge=0)
 
@@ -57,7 +58,7 @@ class Settings(BaseSettings):
     query_log: Path | None = None
     server_timing: bool = False
     metrics_enabled: bool = True
-    metrics_token: str = ""
+    metrics_token: str = Field(default="", repr=False)
 
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -83,6 +84,12 @@ class Settings(BaseSettings):
             db_url.parse(item)
         return value
 
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self) -> Settings:
+        if self.environment == "production" and not self.secret_key:
+            raise ValueError("SECRET_KEY: must be set when ENVIRONMENT=production")
+        return self
+
     @cached_property
     def database(self) -> DatabaseConfig:
         return DatabaseConfig(
@@ -96,6 +103,9 @@ class Settings(BaseSettings):
             connect_timeout=self.db_connect_timeout,
             pgbouncer=self.db_pgbouncer,
             echo=self.sql_echo,
+            slow_query_ms=self.slow_query_ms,
+            n1_threshold=self.n1_threshold,
+            n1_strict=self.n1_strict,
         )
 
     @cached_property
@@ -118,6 +128,7 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]  # pydantic-settings fills the rest
     except ValidationError as exc:
         error = exc.errors()[0]
-        name = str(error["loc"][0]).upper() if error["loc"] else "settings"
         message = str(error["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"{name}: {message}") from None
+        if not error["loc"]:  # a whole-model rule: its message names the variable itself
+            raise SettingsError(message) from None
+        raise SettingsError(f"{str(error['loc'][0]).upper()}: {message}") from None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from conduit.http.app import create_app
 from conduit.settings import DEFAULT_DATABASE_URL, SettingsError, load_settings
 
 PASSWORD = "hunter2-s3cret"
@@ -109,13 +108,20 @@ def test_a_malformed_number_names_its_variable(monkeypatch: pytest.MonkeyPatch) 
         load_settings(_env_file=None)
 
 
-def test_production_without_secret_key_fails() -> None:
-    settings = load_settings(_env_file=None, environment="production")
+def test_production_without_secret_key_fails_at_load() -> None:
+    # Refused when the settings are read, before any app or command can start.
     with pytest.raises(SettingsError, match=r"^SECRET_KEY: must be set"):
-        _ = settings.jwt_secret
-    # The application refuses to start rather than sign tokens with a throwaway key.
-    with pytest.raises(SettingsError, match=r"^SECRET_KEY: "):
-        create_app(settings)
+        load_settings(_env_file=None, environment="production")
+
+
+def test_settings_repr_hides_secrets() -> None:
+    settings = load_settings(
+        _env_file=None,
+        database_url="postgresql://app:hunter2@db.internal/conduit",
+        secret_key="very-secret-signing-key",
+    )
+    assert "hunter2" not in repr(settings)
+    assert "very-secret-signing-key" not in repr(settings)
 
 
 def test_development_without_secret_key_uses_a_generated_key(
@@ -132,3 +138,15 @@ def test_a_given_secret_key_is_used_as_is(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("SECRET_KEY", "k" * 40)
     monkeypatch.setenv("ENVIRONMENT", "production")
     assert load_settings(_env_file=None).jwt_secret == "k" * 40
+
+
+def test_the_database_config_never_shows_the_password() -> None:
+    settings = load_settings(
+        _env_file=None,
+        database_url=f"postgresql://app:{PASSWORD}@db/conduit",
+        database_replica_urls=f"postgresql://ro:{PASSWORD}@replica/conduit",
+    )
+    # The config object is what gets logged and printed; the URLs inside it mask themselves.
+    assert PASSWORD not in repr(settings.database)
+    assert PASSWORD not in str(settings.database.url)
+    assert settings.database.url.password == PASSWORD

@@ -45,7 +45,7 @@ def analyze_command(
         Path | None,
         typer.Option(
             "--query-log",
-            help="A query log whose statements are planned for index advice [default: QUERY_LOG].",
+            help="A query log whose statements are planned for index advice (default: QUERY_LOG).",
             exists=True,
             dir_okay=False,
             readable=True,

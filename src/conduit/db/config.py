@@ -22,6 +22,9 @@ class DatabaseConfig:
     pgbouncer: bool = False
     echo: bool = False
     application_name: str = "conduit"
+    slow_query_ms: float | None = None
+    n1_threshold: int | None = None
+    n1_strict: bool = False
 
     @property
     def is_sqlite(self) -> bool:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from conduit.db.config import DatabaseConfig
+from conduit.db.instrument import InstrumentConfig
 from conduit.db.instrument import install as install_instrumentation
 
 
@@ -37,7 +38,14 @@ def create_engine(config: DatabaseConfig, *, url: URL | None = None) -> AsyncEng
     if backend == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(is_file=_is_file_db(target)))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
-    install_instrumentation(engine)
+    install_instrumentation(
+        engine,
+        InstrumentConfig(
+            slow_query_ms=config.slow_query_ms,
+            n1_threshold=config.n1_threshold,
+            n1_strict=config.n1_strict,
+        ),
+    )
     return engine
 
 

@@ -9,6 +9,7 @@ once, one applies each pending migration and the others find nothing left to do.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sys
 from collections.abc import Callable, Sequence
@@ -31,6 +32,8 @@ from conduit.db.errors import DatabaseError, translate
 
 # Arbitrary, fixed: pg_advisory_lock takes a bigint, and every Conduit process must agree on it.
 ADVISORY_LOCK_KEY = 0x436F6E6475697400  # "Conduit\0"
+# How often a process waiting for another's migrations asks for the lock again.
+LOCK_POLL_SECONDS = 0.2
 FILE_TEMPLATE = "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d-%%(rev)s_%%(slug)s"
 
 
@@ -116,20 +119,23 @@ class Migrations:
             _guard(run, self.alembic_config())
         return Path(created[0].path)
 
-    async def state(self) -> MigrationState:
+    async def state(self, *, engine: AsyncEngine | None = None) -> MigrationState:
+        """Applied revisions vs heads; on ``engine`` when given (a running app's own pool)."""
         heads = tuple(self.script.get_heads())
 
         def read(connection: Connection) -> tuple[str, ...]:
             return tuple(MigrationContext.configure(connection).get_current_heads())
 
-        engine = self._engine()
+        own = engine is None
+        target = self._engine() if engine is None else engine
         try:
-            async with engine.connect() as conn:
+            async with target.connect() as conn:
                 current = await conn.run_sync(read)
         except Exception as exc:
             raise translate(exc) from exc
         finally:
-            await engine.dispose()
+            if own:
+                await target.dispose()
         return MigrationState(current=current, heads=heads)
 
     def history(self) -> list[Revision]:
@@ -192,10 +198,7 @@ class Migrations:
             async with engine.connect() as conn:
                 locked = engine.dialect.name == "postgresql"
                 if locked:
-                    await conn.execute(select(func.pg_advisory_lock(ADVISORY_LOCK_KEY)))
-                    # The lock belongs to the session; end the implicit transaction so that
-                    # Alembic begins and commits its own.
-                    await conn.commit()
+                    await _acquire_advisory_lock(conn)
                 try:
                     await self._run(conn, run)
                 finally:
@@ -217,6 +220,24 @@ class Migrations:
             _guard(run, cfg)
 
         await conn.run_sync(in_sync)
+
+
+async def _acquire_advisory_lock(conn: AsyncConnection) -> None:
+    """Take the session-level migration lock, polling rather than blocking.
+
+    A blocked ``pg_advisory_lock()`` keeps its statement (and snapshot) open while it waits,
+    and ``CREATE INDEX CONCURRENTLY`` in the holder's migration waits for every open snapshot
+    to end: the two would deadlock. Each ``pg_try_advisory_lock()`` ends at once instead.
+    """
+    while True:
+        query = select(func.pg_try_advisory_lock(ADVISORY_LOCK_KEY))
+        acquired = bool((await conn.execute(query)).scalar_one())
+        # The lock belongs to the session; end the implicit transaction so that Alembic
+        # begins and commits its own (and so no snapshot stays open while we wait).
+        await conn.commit()
+        if acquired:
+            return
+        await asyncio.sleep(LOCK_POLL_SECONDS)
 
 
 class _StdoutProxy(io.StringIO):

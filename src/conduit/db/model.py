@@ -44,13 +44,13 @@ _uuid7_last = 0
 
 
 def uuid7() -> uuid.UUID:
-    """A version 7 UUID (RFC 9562): 48 bits of Unix milliseconds, 12 bits of sub-millisecond
-    time, then 62 random bits.
+    """A version 7 UUID (RFC 9562), strictly increasing within this process.
 
-    Keys made this way are ordered by creation time, so B-tree inserts stay at the right edge.
-    The sub-millisecond bits (RFC 9562 section 6.2, method 3) and a per-process guard that never
-    hands out a timestamp twice keep the keys of one process strictly increasing, even within a
-    millisecond: ordering by key is a stable tiebreaker for rows created together.
+    48 bits of Unix milliseconds, 12 bits of sub-millisecond time, then 62 random bits. Keys
+    made this way are ordered by creation time, so B-tree inserts stay at the right edge. The
+    sub-millisecond bits (RFC 9562 section 6.2, method 3) and a guard that never hands out a
+    timestamp twice keep one process's keys increasing even within a millisecond: ordering by
+    key is a stable tiebreaker for rows created together.
     """
     global _uuid7_last  # noqa: PLW0603 - the one piece of state monotonicity needs
     nanos = time.time_ns()

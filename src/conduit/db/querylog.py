@@ -173,6 +173,9 @@ class QueryLogContents:
 def read_query_log(path: Path) -> QueryLogContents:
     """The distinct statements of ``path``, most total time first; bad lines are counted."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
+    # Runs of one statement share its text exactly (only parameters differ): normalise each
+    # distinct text once.
+    normalised: dict[str, str] = {}
     lines = invalid = 0
     try:
         with Path(path).open(encoding="utf-8") as handle:
@@ -184,7 +187,10 @@ def read_query_log(path: Path) -> QueryLogContents:
                 if entry is None:
                     invalid += 1
                     continue
-                key = (str(entry.get("dialect", "")), normalise_sql(entry["sql"]))
+                sql = entry["sql"]
+                if sql not in normalised:
+                    normalised[sql] = normalise_sql(sql)
+                key = (str(entry.get("dialect", "")), normalised[sql])
                 seen = found.setdefault(
                     key, {"entry": entry, "calls": 0, "total": 0.0, "max": -1.0}
                 )

@@ -40,7 +40,7 @@ async def unit_of_work(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
 
     The session is always closed. ``session.info["statement_stats"]`` counts what it sent.
     """
-    with track() as stats:
+    with track(detect_repeats=True) as stats:
         async with factory() as session:
             session.info[STATS_KEY] = stats
             try:

@@ -8,17 +8,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from prometheus_client import CollectorRegistry
 from starlette.middleware.cors import CORSMiddleware
 
 from conduit import __version__
+from conduit.db.querylog import QueryLog
 from conduit.db.session import Database
 from conduit.http import errors
 from conduit.http.middleware import BodySizeLimit
+from conduit.http.observability import Instrumentation, PoolCollector, RequestMetrics
 from conduit.http.routes import articles, comments, health, profiles, tags, users
+from conduit.http.routes import metrics as metrics_route
 from conduit.http.security import TokenCodec
 from conduit.settings import Settings, load_settings
-
-API_PREFIX = "/api"
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -28,17 +30,28 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     outer transaction); otherwise the lifespan creates the engine on start and disposes it on stop.
     """
     settings = settings or load_settings()
+    metrics = RequestMetrics(CollectorRegistry()) if settings.metrics_enabled else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = database is None
         if owned:
             app.state.database = Database.from_config(settings.database)
+        db: Database = app.state.database
+        if metrics is not None:
+            metrics.registry.register(PoolCollector(db.engine))
+        # The query log is the service's own: installed here, not in the engine factory, so
+        # CLI tools such as `db analyze` do not log their own statements.
+        query_log = QueryLog(settings.query_log) if settings.query_log else None
+        if query_log is not None:
+            query_log.install(db.engine)
         try:
             yield
         finally:
+            if query_log is not None:
+                query_log.close()
             if owned:
-                await app.state.database.dispose()
+                await db.dispose()
 
     app = FastAPIOffline(
         title="Conduit",
@@ -53,8 +66,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     errors.install(app)
     app.include_router(health.router)
+    app.state.metrics = metrics
+    if metrics is not None:
+        app.state.schema_gauge = metrics_route.schema_gauge(metrics.registry)
+        app.include_router(metrics_route.router)
     for module in (users, profiles, articles, comments, tags):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router)
 
     if settings.cors_origins:
         app.add_middleware(
@@ -64,4 +81,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost, so that the timing and the statement count cover the whole request.
+    app.add_middleware(Instrumentation, metrics=metrics, server_timing=settings.server_timing)
     return app

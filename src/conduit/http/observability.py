@@ -87,9 +87,7 @@ class Instrumentation:
                 if message["type"] == "http.response.start":
                     status = message["status"]
                     if self.server_timing:
-                        value = (
-                            f'db;dur={stats.seconds * 1000:.2f};desc="{stats.count} statements"'
-                        )
+                        value = f'db;dur={stats.seconds * 1000:.2f};desc="{stats.count} statements"'
                         headers = list(message.get("headers", []))
                         headers.append((b"server-timing", value.encode("latin-1")))
                         message = {**message, "headers": headers}

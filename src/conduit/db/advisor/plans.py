@@ -266,7 +266,7 @@ def _advice_finding(advice: _Advice, options: PlanOptions) -> Finding:
         object=c.label,
         message=(
             f"an index on {c.label} cuts the plan cost of {count} logged statement(s), "
-            f"at best from {before:.2f} to {after:.2f} (-{cut:.0%}): "
+            f"at best from {before:.2f} to {after:.2f} (-{cut:.1%}): "
             f"{one_line(best['sql'], limit=200)}"
         ),
         why=(

@@ -41,7 +41,7 @@ class DataSet:
             count=spec.articles, start=end - 365 * _DAY_MS, end=end, salt=shape.salt(seed, "a")
         )
         self.end = end
-        self._user_salt = shape.salt(seed, "user-id") ^ self.start.user_number
+        self._user_salt = shape.salt(seed, "user-id")
         self._article_salt = shape.salt(seed, "article-id")
         self._suffix_offset = shape.salt(seed, "slug") % _SUFFIXES
         self.user_ids = [self._user_id(i) for i in range(spec.users)]
@@ -63,7 +63,9 @@ class DataSet:
         self._users_by_rank = [rank(r) for r in range(spec.users)]
 
     def _user_id(self, index: int) -> uuid.UUID:
-        return shape.uuid7_at(self.users.at(index), shape.mix(index ^ self._user_salt))
+        # Numbered past the existing rows on append, so the random bits never repeat either.
+        bits = shape.mix((self.start.user_number + index) ^ self._user_salt)
+        return shape.uuid7_at(self.users.at(index), bits)
 
     def article_id(self, index: int) -> uuid.UUID:
         bits = shape.mix((self.start.article_number + index) ^ self._article_salt)
@@ -98,10 +100,10 @@ class DataSet:
     def new_tag_count(self) -> int:
         return sum(1 for name in self.tag_names if name not in self.start.existing_tags)
 
-    def _after(self, rand_: float, *moments: int) -> dt.datetime:
-        """An instant between the latest of ``moments`` and the end, early ones likelier."""
+    def _after(self, share: float, *moments: int) -> dt.datetime:
+        """An instant ``share`` (cubed: early ones likelier) from the latest moment to the end."""
         base = max(moments)
-        return shape.to_datetime(base + int((self.end - base) * rand_**3))
+        return shape.to_datetime(base + int((self.end - base) * share**3))
 
     def _updated(self, rand: random.Random, created: int) -> dt.datetime:
         if rand.random() < 0.7:

@@ -12,6 +12,7 @@ from conduit.domain.articles.queries import ArticleFilter
 from conduit.domain.errors import NotFoundError
 from conduit.domain.tags.service import NAME_MAX
 from conduit.http.deps import CurrentUser, OptionalUser, SessionDep
+from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.articles import (
     MultipleArticlesResponse,
     NewArticleRequest,
@@ -19,7 +20,7 @@ from conduit.http.schemas.articles import (
     UpdateArticleRequest,
 )
 
-router = APIRouter(tags=["articles"])
+router = APIRouter(prefix=API_PREFIX, tags=["articles"])
 
 LIMIT_MAX = 100
 # Beyond this an OFFSET only burns database time (and overflows a bigint eventually).

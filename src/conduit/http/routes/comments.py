@@ -8,13 +8,14 @@ from fastapi import APIRouter, Path, Response
 
 from conduit.domain.comments import service as comments
 from conduit.http.deps import CurrentUser, OptionalUser, SessionDep
+from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.comments import (
     MultipleCommentsResponse,
     NewCommentRequest,
     SingleCommentResponse,
 )
 
-router = APIRouter(tags=["comments"])
+router = APIRouter(prefix=API_PREFIX, tags=["comments"])
 
 # Comment ids are bigint identities; anything larger cannot exist (and would overflow the bind).
 CommentId = Annotated[int, Path(ge=1, le=2**63 - 1)]

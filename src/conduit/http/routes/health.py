@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -11,6 +13,7 @@ from conduit.db.health import ping
 from conduit.http.deps import DatabaseDep
 from conduit.http.errors import error_response
 
+logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 # Readiness must answer within a probe's patience even when the database hangs.
@@ -42,7 +45,9 @@ async def ready(database: DatabaseDep) -> Readiness | JSONResponse:
     try:
         result = await ping(database.engine, timeout=READY_TIMEOUT_SECONDS)
     except DatabaseError as exc:
-        return error_response(503, "database", exc.message)
+        # The cause names hosts and ports: it goes to the log, not to the client.
+        logger.warning("readiness check failed: %s", exc.message)
+        return error_response(503, "database", "unavailable")
     return Readiness(
         status="ok",
         database=result.dialect,

@@ -9,9 +9,10 @@ from fastapi import APIRouter
 from conduit.domain.profiles import service as profiles
 from conduit.domain.profiles.service import ProfileView
 from conduit.http.deps import CurrentUser, OptionalUser, SessionDep
+from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.profiles import Profile, ProfileResponse
 
-router = APIRouter(tags=["profiles"])
+router = APIRouter(prefix=API_PREFIX, tags=["profiles"])
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No user has this username"}}
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {

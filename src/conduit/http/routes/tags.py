@@ -6,9 +6,10 @@ from fastapi import APIRouter
 
 from conduit.domain.tags import service as tags
 from conduit.http.deps import SessionDep
+from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.tags import TagsResponse
 
-router = APIRouter(tags=["tags"])
+router = APIRouter(prefix=API_PREFIX, tags=["tags"])
 
 
 @router.get("/tags", response_model=TagsResponse)

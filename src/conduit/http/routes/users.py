@@ -17,6 +17,7 @@ from conduit.http.deps import (
     TokensDep,
     request_token,
 )
+from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.users import (
     LoginRequest,
     NewUserRequest,
@@ -26,7 +27,7 @@ from conduit.http.schemas.users import (
 )
 from conduit.http.security import hash_password, verify_password
 
-router = APIRouter(tags=["users"])
+router = APIRouter(prefix=API_PREFIX, tags=["users"])
 
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, invalid or expired token"}
