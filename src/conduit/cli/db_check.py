@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy.engine import URL
 
 from conduit.cli.apps import db_app
 from conduit.cli.migrate import UPGRADE_HINT, describe_revisions, migrations_for, pending
@@ -15,11 +16,22 @@ from conduit.cli.runner import CommandFailed, console, fail, print_json, run, se
 from conduit.db import url as db_url
 from conduit.db.engine import create_engine
 from conduit.db.errors import DatabaseError
-from conduit.db.health import Ping, ping
+from conduit.db.health import Extension, Ping, extensions, ping
 from conduit.db.migrations import MigrationState, Revision
 from conduit.settings import Settings
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
+
+
+# The extensions `conduit db analyze` can use.
+EXTENSIONS = ("pg_stat_statements", "hypopg")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaStatus:
+    url: str
+    ping: Ping | None
+    error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +40,22 @@ class Report:
     ping: Ping
     state: MigrationState
     pending: list[Revision]
+    pool: dict[str, Any]
+    extensions: list[Extension]
+    replicas: list[ReplicaStatus]
+
+    @property
+    def unreachable_replicas(self) -> list[ReplicaStatus]:
+        return [replica for replica in self.replicas if replica.error is not None]
 
     def as_dict(self) -> dict[str, Any]:
+        status = "ok"
+        if self.unreachable_replicas:
+            status = "degraded"
+        if self.pending:
+            status = "behind"
         return {
-            "status": "ok" if not self.pending else "behind",
+            "status": status,
             "url": self.url,
             "dialect": self.ping.dialect,
             "server_version": self.ping.server_version,
@@ -39,6 +63,20 @@ class Report:
             "current": list(self.state.current),
             "heads": list(self.state.heads),
             "pending": [rev.revision for rev in self.pending],
+            "pool": self.pool,
+            "extensions": {
+                ext.name: {"installed": ext.installed_version, "available": ext.available}
+                for ext in self.extensions
+            },
+            "replicas": [
+                {
+                    "url": replica.url,
+                    "reachable": replica.error is None,
+                    "latency_ms": round(replica.ping.latency_ms, 3) if replica.ping else None,
+                    "error": replica.error,
+                }
+                for replica in self.replicas
+            ],
         }
 
 
@@ -65,6 +103,13 @@ def check(
             f"the schema is behind head by {len(report.pending)} revision(s): "
             f"{describe_revisions(report.pending)}",
             hint=UPGRADE_HINT,
+        )
+    if report.unreachable_replicas:
+        first = report.unreachable_replicas[0]
+        fail(
+            f"{len(report.unreachable_replicas)} read replica(s) unreachable, "
+            f"first {first.url}: {first.error}",
+            hint="check DATABASE_REPLICA_URLS and the replicas' state",
         )
 
 
@@ -93,16 +138,49 @@ async def _gather(config: Settings, *, timeout: float) -> Report:
     engine = create_engine(config.database)
     try:
         result = await ping(engine, timeout=timeout)
+        installed = await extensions(engine, names=EXTENSIONS)
     finally:
         await engine.dispose()
     migrations = migrations_for(config)
     state = await migrations.state()
+    replicas = await asyncio.gather(
+        *(_replica(config, url, timeout=timeout) for url in config.database.replica_urls)
+    )
     return Report(
         url=db_url.mask(config.async_database_url),
         ping=result,
         state=state,
         pending=pending(migrations, state),
+        pool=_pool_settings(config),
+        extensions=installed,
+        replicas=list(replicas),
     )
+
+
+async def _replica(config: Settings, url: URL, *, timeout: float) -> ReplicaStatus:
+    engine = create_engine(config.database, url=url)
+    try:
+        return ReplicaStatus(
+            url=db_url.mask(url), ping=await ping(engine, timeout=timeout), error=None
+        )
+    except DatabaseError as exc:
+        return ReplicaStatus(url=db_url.mask(url), ping=None, error=exc.message)
+    finally:
+        await engine.dispose()
+
+
+def _pool_settings(config: Settings) -> dict[str, Any]:
+    database = config.database
+    if not database.is_postgres:
+        return {"kind": "SQLAlchemy default for SQLite"}
+    return {
+        "size": database.pool_size,
+        "max_overflow": database.max_overflow,
+        "timeout_s": database.pool_timeout,
+        "recycle_s": database.pool_recycle,
+        "statement_timeout_ms": database.statement_timeout_ms,
+        "pgbouncer": database.pgbouncer,
+    }
 
 
 def _table(report: Report) -> Table:
@@ -118,4 +196,17 @@ def _table(report: Report) -> Table:
     table.add_row("head", ", ".join(data["heads"]))
     behind = f"{len(report.pending)} revision(s) pending"
     table.add_row("status", "at head" if not report.pending else behind)
+    table.add_row("pool", ", ".join(f"{k}={v}" for k, v in data["pool"].items()))
+    for ext in report.extensions:
+        state = (
+            f"installed ({ext.installed_version})"
+            if ext.installed_version
+            else ("available, not installed" if ext.available else "not available")
+        )
+        table.add_row(f"extension {ext.name}", state)
+    for replica in report.replicas:
+        reached = (
+            f"{replica.ping.latency_ms:.1f} ms" if replica.ping else f"unreachable: {replica.error}"
+        )
+        table.add_row(f"replica {replica.url}", reached)
     return table

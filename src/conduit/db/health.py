@@ -40,3 +40,30 @@ async def _ping(engine: AsyncEngine) -> Ping:
         )
         version = (await conn.execute(text(version_query))).scalar_one()
     return Ping(latency_ms=latency_ms, server_version=str(version), dialect=engine.dialect.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Extension:
+    name: str
+    installed_version: str | None
+    available: bool
+
+
+async def extensions(engine: AsyncEngine, *, names: tuple[str, ...]) -> list[Extension]:
+    """Whether each PostgreSQL extension in ``names`` is installed, or at least available."""
+    if engine.dialect.name != "postgresql":
+        return []
+    query = text(
+        "SELECT a.name, e.extversion FROM pg_available_extensions a"
+        " LEFT JOIN pg_extension e ON e.extname = a.name WHERE a.name = ANY(:names)"
+    )
+    try:
+        async with engine.connect() as conn:
+            result = await conn.execute(query, {"names": list(names)})
+            rows: dict[str, str | None] = {name: version for name, version in result.all()}  # noqa: C416 - dict(rows) loses the types mypy needs
+    except (SQLAlchemyError, OSError) as exc:
+        raise translate(exc) from exc
+    return [
+        Extension(name=name, installed_version=rows.get(name), available=name in rows)
+        for name in names
+    ]

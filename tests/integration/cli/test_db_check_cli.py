@@ -90,6 +90,34 @@ def test_check_reports_a_live_database_at_head(head_url: str) -> None:
     assert report["latency_ms"] >= 0
     assert report["current"] == report["heads"] == [HEAD]
     assert report["pending"] == []
+    assert report["replicas"] == []
+    if dialect == "postgresql":
+        assert report["pool"]["size"] == 10
+        assert set(report["extensions"]) == {"pg_stat_statements", "hypopg"}
+        assert report["extensions"]["pg_stat_statements"]["available"] is True
+
+
+def test_check_reports_read_replicas_and_fails_on_an_unreachable_one(
+    head_url: str, closed_port: int
+) -> None:
+    reachable = conduit(head_url, "db", "check", "--json")
+    env_ok = {"DATABASE_URL": head_url, "DATABASE_REPLICA_URLS": head_url, "COLUMNS": "200"}
+    ok = CliRunner().invoke(root, ["db", "check", "--json"], env=env_ok)
+    assert ok.exit_code == 0, ok.output
+    [replica] = json.loads(ok.stdout)["replicas"]
+    assert replica["reachable"] is True
+    assert reachable.exit_code == 0
+
+    dead = f"postgresql://conduit:hunter2@127.0.0.1:{closed_port}/conduit"
+    env_dead = {"DATABASE_URL": head_url, "DATABASE_REPLICA_URLS": dead, "COLUMNS": "200"}
+    failed = CliRunner().invoke(root, ["db", "check", "--json"], env=env_dead)
+    assert failed.exit_code == 1
+    report = json.loads(failed.stdout)
+    assert report["status"] == "degraded"
+    [replica] = report["replicas"]
+    assert replica["reachable"] is False
+    assert "hunter2" not in failed.output
+    assert "replica" in one_error_line(failed)
 
 
 def test_check_fails_when_the_schema_is_behind_head(empty_url: str) -> None:
