@@ -12,19 +12,12 @@ import pytest
 from click.testing import Result
 from sqlalchemy import text
 from sqlalchemy.engine import URL
-from typer.testing import CliRunner
 
 import conduit.cli.main  # registers every verb on the command tree
-from conduit.cli.apps import root
 from conduit.db.migrations import Migrations
 from tests.conftest import MIGRATIONS_DIR, ScratchPostgres, make_settings
+from tests.integration.cli.support import conduit
 from tests.integration.test_analyze import Shop, build_shop, engine_for, require_hypopg
-
-
-def conduit(url: str | URL, *args: str, **env: str) -> Result:
-    if isinstance(url, URL):
-        url = url.render_as_string(hide_password=False)
-    return CliRunner().invoke(root, list(args), env={"DATABASE_URL": url, **env})
 
 
 def report_of(result: Result) -> dict[str, Any]:

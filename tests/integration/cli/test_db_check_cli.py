@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from click.testing import Result
 from typer.testing import CliRunner
 
 import conduit.cli.main
@@ -18,39 +17,12 @@ from conduit.cli.apps import root
 from conduit.db import url as db_url
 from conduit.db.migrations import Migrations
 from tests.conftest import MIGRATIONS_DIR, make_settings
+from tests.integration.cli.support import conduit, one_error_line
 
 # The project's own revisions, oldest first: the tests follow the folder as it grows.
 _SCRIPT = ScriptDirectory(str(MIGRATIONS_DIR))
 REVISIONS = [rev.revision for rev in _SCRIPT.walk_revisions()][::-1]
 INITIAL, HEAD = REVISIONS[0], REVISIONS[-1]
-
-
-def conduit(url: str, *args: str) -> Result:
-    return CliRunner().invoke(root, list(args), env={"DATABASE_URL": url, "COLUMNS": "200"})
-
-
-def one_error_line(result: Result) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in result.output
-    return lines[0]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def empty_url(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[str]:
-    monkeypatch.chdir(tmp_path)  # no developer's .env
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'conduit.db'}"
-        return
-    scratch = request.getfixturevalue("scratch_postgres")
-    url = await scratch.create("conduit_cli")
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        await scratch.drop(url)
 
 
 @pytest.fixture

@@ -6,30 +6,23 @@ import asyncio
 import json
 import re
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from click.testing import Result
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
-from typer.testing import CliRunner
 
 import conduit.cli.main
-from conduit.cli.apps import root
 from conduit.db import url as db_url
 from tests.conftest import MIGRATIONS_DIR
+from tests.integration.cli.support import conduit, one_error_line
 
 # The project's own revisions, oldest first: the tests follow the folder as it grows.
 _SCRIPT = ScriptDirectory(str(MIGRATIONS_DIR))
 REVISIONS = [rev.revision for rev in _SCRIPT.walk_revisions()][::-1]
 INITIAL, HEAD = REVISIONS[0], REVISIONS[-1]
 DATE_FIRST = re.compile(r"^\d{4}_\d{2}_\d{2}_\d{4}-[0-9a-f]{12}_add_widgets\.py$")
-
-
-def conduit(url: str, *args: str, **env: str) -> Result:
-    return CliRunner().invoke(root, list(args), env={"DATABASE_URL": url, **env})
 
 
 def execute(url: str, sql: str) -> None:
@@ -42,31 +35,6 @@ def execute(url: str, sql: str) -> None:
             await engine.dispose()
 
     asyncio.run(go())
-
-
-def one_error_line(result: Result) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in result.output
-    return lines[0]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def empty_url(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[str]:
-    """An empty database of each dialect, as DATABASE_URL would spell it."""
-    monkeypatch.chdir(tmp_path)  # no developer's .env
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'conduit.db'}"
-        return
-    scratch = request.getfixturevalue("scratch_postgres")
-    url = await scratch.create("conduit_cli")
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        await scratch.drop(url)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import conduit.cli.main  # noqa: F401  - registers every verb on the command tre
 from conduit.cli import runner
 from conduit.cli.apps import root
 from conduit.settings import PROJECT_ROOT
+from tests.integration.cli.support import one_error_line
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "lint_migrations"
 NO_SERVER = "postgresql://nobody@127.0.0.1:1/nowhere"
@@ -34,14 +35,6 @@ UNSAFE = {
 
 def lint(*args: str, **env: str) -> Result:
     return CliRunner().invoke(root, ["migrate", "lint", *args], env=env)
-
-
-def one_error_line(result: Result) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 def test_project_migrations_pass_with_no_database_configured() -> None:

@@ -9,15 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
 import conduit.cli.main  # registers every verb on the command tree
-from conduit.cli.apps import root
 from conduit.db.engine import create_engine
 from conduit.domain.schema import metadata
 from tests.conftest import make_settings
+from tests.integration.cli.support import conduit, one_error_line
 from tests.integration.test_seed import throwaway_database
 
 SMALL = ["--users", "12", "--articles", "30", "--comments", "40", "--tags", "8",
@@ -33,18 +31,6 @@ SMALL_COUNTS = {
     "follows": 25,
     "comments": 40,
 }
-
-
-def conduit(url: str, *args: str) -> Result:
-    return CliRunner().invoke(root, list(args), env={"DATABASE_URL": url, "COLUMNS": "200"})
-
-
-def one_error_line(result: Result) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 async def _read(url: str) -> tuple[dict[str, int], dict[str, list[tuple[Any, ...]]]]:
