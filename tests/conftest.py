@@ -115,6 +115,26 @@ async def migrated_url(
         await scratch.drop(url)
 
 
+@pytest.fixture(scope="module")
+async def committing_database(scratch_postgres: ScratchPostgres) -> AsyncIterator[Database]:
+    """A migrated PostgreSQL database of the test module's own, whose units of work commit.
+
+    For tests of real concurrency: the per-test fixtures run everything on one connection
+    inside one transaction, which cannot race.
+    """
+    url = await scratch_postgres.create()
+    try:
+        settings = make_settings(url)
+        await Migrations(settings.database, script_location=MIGRATIONS_DIR).upgrade()
+        database = Database.from_config(settings.database)
+        try:
+            yield database
+        finally:
+            await database.dispose()
+    finally:
+        await scratch_postgres.drop(url)
+
+
 @pytest.fixture(scope="session")
 def settings(migrated_url: URL) -> Settings:
     return make_settings(migrated_url)

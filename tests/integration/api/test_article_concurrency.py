@@ -17,36 +17,20 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, func, select
 
-from conduit.db.migrations import Migrations
 from conduit.db.session import Database
 from conduit.domain.articles.models import Favorite
 from conduit.domain.tags.models import Tag
 from conduit.http.app import create_app
-from tests.conftest import MIGRATIONS_DIR, make_settings
+from tests.conftest import make_settings
 from tests.factories import make_user
 from tests.integration.api.articles_support import post_article
 
 pytestmark = pytest.mark.postgres_only
 
 
-@pytest.fixture(scope="module")
-async def racing_database(scratch_postgres) -> AsyncIterator[Database]:
-    url = await scratch_postgres.create()
-    try:
-        settings = make_settings(url)
-        await Migrations(settings.database, script_location=MIGRATIONS_DIR).upgrade()
-        database = Database.from_config(settings.database)
-        try:
-            yield database
-        finally:
-            await database.dispose()
-    finally:
-        await scratch_postgres.drop(url)
-
-
 @pytest.fixture
-def racing_app(racing_database) -> FastAPI:
-    return create_app(make_settings(racing_database.engine.url), database=racing_database)
+def racing_app(committing_database) -> FastAPI:
+    return create_app(make_settings(committing_database.engine.url), database=committing_database)
 
 
 @pytest.fixture
@@ -73,13 +57,13 @@ def peak_connections(database: Database) -> Iterator[list[int]]:
 
 
 async def test_fifty_users_favoriting_one_article_at_once_count_fifty(
-    racing_app, racing_client, racing_database
+    racing_app, racing_client, committing_database
 ):
     author = await make_user(racing_app)
     fans = [await make_user(racing_app) for _ in range(50)]
     slug = (await post_article(racing_client, author))["slug"]
 
-    with peak_connections(racing_database) as peak:
+    with peak_connections(committing_database) as peak:
         responses = await asyncio.gather(
             *(
                 racing_client.post(f"/api/articles/{slug}/favorite", headers=fan.auth)
@@ -92,19 +76,19 @@ async def test_fifty_users_favoriting_one_article_at_once_count_fifty(
     assert all(r.json()["article"]["favorited"] is True for r in responses)
     article = (await racing_client.get(f"/api/articles/{slug}")).json()["article"]
     assert article["favoritesCount"] == 50
-    async with racing_database.unit_of_work() as session:
+    async with committing_database.unit_of_work() as session:
         rows = (await session.execute(select(func.count()).select_from(Favorite))).scalar_one()
     assert rows >= 50
 
 
 async def test_one_user_favoriting_many_times_at_once_counts_once(
-    racing_app, racing_client, racing_database
+    racing_app, racing_client, committing_database
 ):
     author = await make_user(racing_app)
     fan = await make_user(racing_app)
     slug = (await post_article(racing_client, author))["slug"]
 
-    with peak_connections(racing_database) as peak:
+    with peak_connections(committing_database) as peak:
         responses = await asyncio.gather(
             *(
                 racing_client.post(f"/api/articles/{slug}/favorite", headers=fan.auth)
@@ -119,7 +103,7 @@ async def test_one_user_favoriting_many_times_at_once_counts_once(
 
 
 async def test_concurrent_articles_with_the_same_new_tags_share_one_row_per_tag(
-    racing_app, racing_client, racing_database
+    racing_app, racing_client, committing_database
 ):
     authors = [await make_user(racing_app) for _ in range(20)]
     new_tags = ["race-zeta", "race-alpha", "race-mu"]
@@ -132,7 +116,7 @@ async def test_concurrent_articles_with_the_same_new_tags_share_one_row_per_tag(
             "/api/articles", json={"article": article}, headers=author.auth
         )
 
-    with peak_connections(racing_database) as peak:
+    with peak_connections(committing_database) as peak:
         responses = await asyncio.gather(*(create(i, a) for i, a in enumerate(authors)))
 
     assert peak[0] > 5
@@ -143,7 +127,7 @@ async def test_concurrent_articles_with_the_same_new_tags_share_one_row_per_tag(
         slug = response.json()["article"]["slug"]
         fetched = (await racing_client.get(f"/api/articles/{slug}")).json()["article"]
         assert fetched["tagList"] == expected
-    async with racing_database.unit_of_work() as session:
+    async with committing_database.unit_of_work() as session:
         names = (
             (await session.execute(select(Tag.name).where(Tag.name.in_(new_tags)))).scalars().all()
         )
