@@ -16,10 +16,11 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
-BENCH_ARGS ?=
+# `make bench BENCH_ARGS=--quick` for a smoke run; bench/README.md lists the options.
+BENCH_ARGS ?= --scale
 # The demo set `make run` adds to an empty database (every seeded account's password: password).
 SEED_ARGS ?= --users 10 --articles 40 --comments 120 --favorites 80 --follows 30 --tags 12
-# The Python folders that exist (bench/ arrives with the benchmark harness).
+# The Python folders ruff checks (those that exist).
 LINT_PATHS := $(wildcard src tests migrations scripts bench)
 
 .PHONY: help venv install run migrate test lint format typecheck pytest migrate-lint \
@@ -81,8 +82,8 @@ migrate-lint: $(STAMP) ## Check the migrations for unsafe operations
 conformance: $(STAMP) ## The official RealWorld Postman collection against a live server (PostgreSQL, npm)
 	scripts/conformance.sh
 
-bench: $(STAMP) ## Benchmarks, never tests (PostgreSQL; see bench/README.md; BENCH_ARGS=...)
-	$(BIN)/python bench/seed_vs_copy.py $(BENCH_ARGS)
+bench: $(STAMP) ## Benchmark against a raw baseline, scale curve included; writes bench/results/ (PostgreSQL, wrk)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean: ## Remove .venv, caches and build output (keeps conduit.db)
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov build dist

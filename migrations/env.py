@@ -7,6 +7,7 @@ Run through ``conduit migrate`` (which passes an open connection in
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from alembic import context
@@ -31,9 +32,24 @@ def _database_config() -> DatabaseConfig:
     return load_settings().database
 
 
+def _include_object(dialect_name: str) -> Callable[..., bool]:
+    """Leave PostgreSQL-only objects (``info={"postgresql_only": True}``) out on other dialects.
+
+    GIN indexes (full-text search, trigrams) exist on PostgreSQL alone: their revisions skip
+    them elsewhere, so the comparison with the models (autogenerate, the drift check) must too.
+    """
+
+    def include(obj: Any, _name: str | None, _type: str, _reflected: bool, _other: Any) -> bool:
+        info = getattr(obj, "info", None) or {}
+        return dialect_name == "postgresql" or not info.get("postgresql_only", False)
+
+    return include
+
+
 def _options(dialect_name: str) -> dict[str, Any]:
     return {
         "target_metadata": metadata,
+        "include_object": _include_object(dialect_name),
         "compare_type": True,
         # ALTER TABLE on SQLite means copy-and-move; batch mode does that for us.
         "render_as_batch": dialect_name == "sqlite",

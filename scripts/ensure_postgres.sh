@@ -26,7 +26,9 @@ if [[ ${#versions[@]} -ne 1 ]]; then
 fi
 
 echo "postgres: not answering on $HOST:$PORT; starting cluster ${versions[0]}/main"
-pg_ctlcluster --skip-systemctl-redirect "${versions[0]}" main start
+# A cluster that is still starting refuses a second start; the wait below covers that case.
+pg_ctlcluster --skip-systemctl-redirect "${versions[0]}" main start \
+    || echo "postgres: pg_ctlcluster start failed; waiting in case the cluster is starting" >&2
 
 deadline=$((SECONDS + TIMEOUT))
 until pg_isready -q -h "$HOST" -p "$PORT"; do

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conduit.db.engine import create_engine
 from conduit.db.errors import DatabaseError
-from conduit.db.instrument import install, track
+from conduit.db.instrument import NPlusOneDetected, install, track
 from conduit.db.session import Database, statement_stats
 from conduit.domain.users.models import User
 from tests.conftest import make_settings
@@ -99,13 +99,24 @@ async def test_statements_outside_a_track_are_not_counted(database: Database) ->
     assert stats.count == 0
 
 
-async def test_install_is_idempotent(engine: AsyncEngine, database: Database) -> None:
+async def test_install_is_idempotent_and_keeps_the_engine_config(
+    engine: AsyncEngine, database: Database
+) -> None:
     install(engine)
     install(engine)
     with track() as stats:
         async with database.unit_of_work() as session:
             await session.execute(text("SELECT 1"))
     assert stats.count == 1
+
+    # Re-installing without a config must not switch off the suite's strict N+1 detection.
+    async def repeat_eleven_times() -> None:
+        async with database.unit_of_work() as session:
+            for _ in range(11):
+                await session.execute(text("SELECT 1"))
+
+    with pytest.raises(NPlusOneDetected):
+        await repeat_eleven_times()
 
 
 async def test_assert_max_statements_fails_listing_the_statements(database: Database) -> None:

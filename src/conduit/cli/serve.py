@@ -12,6 +12,7 @@ from conduit.cli.apps import root
 from conduit.cli.migrate import migrations_for, say
 from conduit.cli.runner import fail, run, settings
 from conduit.db import url as db_url
+from conduit.log import log_config
 from conduit.settings import Settings, SettingsError
 
 APP_FACTORY = "conduit.http.app:create_app"
@@ -58,6 +59,7 @@ def serve(
         loop="auto",
         http="auto",
         log_level=config.log_level.lower(),
+        log_config=log_config(level=config.log_level, fmt=config.log_format),
     )
 
 

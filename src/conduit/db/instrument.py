@@ -112,9 +112,10 @@ def allow_repeats() -> Iterator[None]:
 
 
 def install(engine: AsyncEngine | Engine, config: InstrumentConfig | None = None) -> None:
-    """Hook the accounting into ``engine``; calling it again only replaces the config."""
+    """Hook the accounting into ``engine`` (idempotent); a given ``config`` replaces the last."""
     sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
-    _configs[sync_engine] = config or InstrumentConfig()
+    if config is not None or sync_engine not in _configs:
+        _configs[sync_engine] = config or InstrumentConfig()
     if event.contains(sync_engine, "before_cursor_execute", _before):
         return
     event.listen(sync_engine, "before_cursor_execute", _before)

@@ -17,7 +17,7 @@ from conduit.db.session import Database
 from conduit.http import errors
 from conduit.http.middleware import BodySizeLimit
 from conduit.http.observability import Instrumentation, PoolCollector, RequestMetrics
-from conduit.http.routes import articles, comments, health, profiles, tags, users
+from conduit.http.routes import admin, articles, comments, credits, health, profiles, tags, users
 from conduit.http.routes import metrics as metrics_route
 from conduit.http.security import TokenCodec
 from conduit.settings import Settings, load_settings
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     if metrics is not None:
         app.state.schema_gauge = metrics_route.schema_gauge(metrics.registry)
         app.include_router(metrics_route.router)
-    for module in (users, profiles, articles, comments, tags):
+    for module in (users, profiles, articles, comments, tags, credits, admin):
         app.include_router(module.router)
 
     if settings.cors_origins:

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.session import Database
+from conduit.domain.users.models import Role
 from conduit.domain.users.service import Identity, get_active_identity
 from conduit.http.errors import ApiError
 from conduit.http.security import InvalidToken, TokenCodec
@@ -90,3 +91,16 @@ def request_token(request: Request) -> str:
 
 CurrentUser = Annotated[Identity, Depends(current_user)]
 OptionalUser = Annotated[Identity | None, Depends(optional_user)]
+
+
+async def admin_user(user: CurrentUser) -> Identity:
+    """The signed-in user if an admin, else 403.
+
+    The role is read with the identity on every request, so a demoted admin loses access at once.
+    """
+    if user.role != Role.ADMIN.value:
+        raise ApiError(403, "user", "forbidden")
+    return user
+
+
+AdminUser = Annotated[Identity, Depends(admin_user)]

@@ -19,7 +19,7 @@ from tests.statements import assert_max_statements
 async def test_an_empty_list_has_count_zero(client):
     response = await client.get("/api/articles")
     assert response.status_code == 200
-    assert response.json() == {"articles": [], "articlesCount": 0}
+    assert response.json() == {"articles": [], "articlesCount": 0, "nextCursor": None}
 
 
 async def test_list_is_newest_first_and_items_omit_the_body(app, client):
@@ -53,7 +53,7 @@ async def test_a_page_past_the_end_is_empty_but_still_counts_the_total(app, clie
     # the page, then the separate count that an empty page needs
     with assert_max_statements(2):
         response = await client.get("/api/articles?offset=10")
-    assert response.json() == {"articles": [], "articlesCount": 3}
+    assert response.json() == {"articles": [], "articlesCount": 3, "nextCursor": None}
 
 
 async def test_limit_defaults_to_twenty(app, client):

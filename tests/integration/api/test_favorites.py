@@ -58,7 +58,7 @@ async def test_unfavorite_takes_it_back_in_three_statements(app, client):
     assert article["favorited"] is False
     assert article["favoritesCount"] == 0
     listed = (await client.get(f"/api/articles?favorited={fan.username}")).json()
-    assert listed == {"articles": [], "articlesCount": 0}
+    assert listed == {"articles": [], "articlesCount": 0, "nextCursor": None}
 
 
 async def test_unfavoriting_what_was_never_favorited_changes_nothing(app, client):
@@ -89,7 +89,7 @@ async def test_favorites_of_a_deleted_article_are_gone_everywhere(app, client):
     await client.post(f"/api/articles/{slug}/favorite", headers=fan.auth)
     await client.delete(f"/api/articles/{slug}", headers=author.auth)
     listed = (await client.get(f"/api/articles?favorited={fan.username}")).json()
-    assert listed == {"articles": [], "articlesCount": 0}
+    assert listed == {"articles": [], "articlesCount": 0, "nextCursor": None}
     for method in ("POST", "DELETE"):
         response = await client.request(method, f"/api/articles/{slug}/favorite", headers=fan.auth)
         assert response.status_code == 404

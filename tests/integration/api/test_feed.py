@@ -27,7 +27,7 @@ async def test_a_new_users_feed_is_empty_with_count_zero(app, client):
     newcomer = await make_user(app)
     response = await client.get("/api/articles/feed", headers=newcomer.auth)
     assert response.status_code == 200
-    assert response.json() == {"articles": [], "articlesCount": 0}
+    assert response.json() == {"articles": [], "articlesCount": 0, "nextCursor": None}
 
 
 async def test_feed_shows_only_followed_authors_newest_first(app, client):
@@ -63,7 +63,7 @@ async def test_feed_pages_with_limit_and_offset(app, client):
     # authentication, the empty page, the count it needs
     with assert_max_statements(3):
         response = await client.get("/api/articles/feed?offset=5", headers=reader.auth)
-    assert response.json() == {"articles": [], "articlesCount": 5}
+    assert response.json() == {"articles": [], "articlesCount": 5, "nextCursor": None}
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=101", "offset=-1"])

@@ -2,7 +2,7 @@
 
 Everything a response shows comes from the same statement as the rows themselves: the author's
 profile through joins, and ``tagList``, ``favoritesCount``, ``favorited`` and ``following``
-as correlated subqueries evaluated for the rows of the page only. A page is read as
+as correlated subqueries evaluated for the rows of the page only. An offset page is read as
 
     SELECT <columns, subqueries>
     FROM (SELECT id, created_at, count(*) OVER () AS total
@@ -11,9 +11,13 @@ as correlated subqueries evaluated for the rows of the page only. A page is read
     JOIN articles ... JOIN users ... LEFT JOIN profiles ...
 
 so the total comes with the page, and the per-row subqueries never run for rows outside it.
-Only an empty page past the start needs a second statement, to count. Filters are resolved
-inside the page query (``author_id = (SELECT id FROM users WHERE username = :author)``), so the
-statement count per request stays the same whatever the filter, page size or data.
+Only an empty page past the start needs a second statement, to count. A cursor page continues
+after a sort key (:mod:`conduit.domain.articles.cursor`) with no window to feed, so it is one
+flat ``... WHERE <filters> AND (created_at, id) < (:created_at, :id) ORDER BY ... LIMIT n + 1``
+(a backward range scan of the live-order index at any depth) and a second statement for the
+total. Filters are resolved inside the page query (``author_id = (SELECT id FROM users WHERE
+username = :author)``, the search of :mod:`conduit.domain.articles.search`), so the statement
+count per request stays the same whatever the filter, page size or data.
 """
 
 from __future__ import annotations
@@ -27,7 +31,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, false, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conduit.db.pagination import KeyValue, more_after_offset, split_lookahead
+from conduit.db.pagination import after as keyset_after
+from conduit.domain.articles.cursor import ListOrder, list_order
 from conduit.domain.articles.models import Article, Favorite
+from conduit.domain.articles.search import search
 from conduit.domain.profiles.models import Follow, Profile
 from conduit.domain.profiles.service import ProfileView
 from conduit.domain.tags.models import ArticleTag, Tag
@@ -55,17 +63,23 @@ class ArticleView:
 
 @dataclass(frozen=True, slots=True)
 class ArticlePage:
+    """A page, the total of the filtered set, and the sort key after which the next page
+    starts (None on the last page)."""
+
     articles: list[ArticleView]
     articles_count: int
+    next_after: tuple[KeyValue, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArticleFilter:
-    """The list filters: by tag name, by author username, by the username who favorited."""
+    """The list filters: by tag name, by author username, by the username who favorited, and
+    a full-text search (:mod:`conduit.domain.articles.search`)."""
 
     tag: str | None = None
     author: str | None = None
     favorited: str | None = None
+    query: str | None = None
 
 
 def _favorited(viewer_id: uuid.UUID | None) -> ColumnElement[bool]:
@@ -177,60 +191,143 @@ def _followed_by(viewer_id: uuid.UUID) -> list[ColumnElement[bool]]:
     return [Article.author_id.in_(followees)]
 
 
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
 async def list_articles(
     session: AsyncSession,
     *,
     where: ArticleFilter,
     viewer_id: uuid.UUID | None,
     limit: int,
-    offset: int,
+    offset: int = 0,
+    after: Sequence[KeyValue] | None = None,
 ) -> ArticlePage:
-    """Live articles matching ``where``, newest first: 1 statement (2 for an empty later page)."""
+    """Live articles matching ``where``, newest (or, searching on PostgreSQL, best) first.
+
+    An offset page is 1 statement (2 for an empty page past the start); a cursor page, after
+    the position ``after``, is 2 (the page, the total).
+    """
+    dialect = _dialect(session)
+    clauses = _filters(where)
+    rank = None
+    if where.query is not None:
+        found = search(dialect, where.query)
+        clauses.append(found.match)
+        rank = found.rank
     return await _page(
-        session, clauses=_filters(where), viewer_id=viewer_id, limit=limit, offset=offset
+        session,
+        clauses=clauses,
+        order=list_order(dialect, rank=rank),
+        viewer_id=viewer_id,
+        limit=limit,
+        offset=offset,
+        after=after,
     )
 
 
 async def feed(
-    session: AsyncSession, *, viewer_id: uuid.UUID, limit: int, offset: int
+    session: AsyncSession,
+    *,
+    viewer_id: uuid.UUID,
+    limit: int,
+    offset: int = 0,
+    after: Sequence[KeyValue] | None = None,
 ) -> ArticlePage:
     """Live articles by the authors ``viewer_id`` follows, newest first: same cost as a list."""
     return await _page(
-        session, clauses=_followed_by(viewer_id), viewer_id=viewer_id, limit=limit, offset=offset
+        session,
+        clauses=_followed_by(viewer_id),
+        order=list_order(_dialect(session)),
+        viewer_id=viewer_id,
+        limit=limit,
+        offset=offset,
+        after=after,
     )
+
+
+def page_statement(
+    *,
+    clauses: Sequence[ColumnElement[bool]],
+    order: ListOrder,
+    viewer_id: uuid.UUID | None,
+    limit: int,
+    offset: int = 0,
+    after: Sequence[KeyValue] | None = None,
+) -> Select[Any]:
+    """The one statement that reads a page: its rows, their sort keys, and (offset pages) the
+    total. Rows are :func:`_columns`, then the sort key, then the total."""
+    live = Article.deleted_at.is_(None)
+    if after is not None:
+        # A cursor page needs no window, so no inner page: the keyset bounds the scan of the
+        # live-order index (a backward range scan, one row past the page to tell whether
+        # another follows), and the author joins and per-row subqueries run for those rows only.
+        return (
+            _with_author(
+                select(*_columns(viewer_id, with_body=False), *order.labelled()).select_from(
+                    Article
+                )
+            )
+            .where(live, *clauses, keyset_after(order.columns, after))
+            .order_by(*(column.desc() for column in order.columns))
+            .limit(limit + 1)
+        )
+    keys = order.labelled()
+    page = (
+        select(*keys, func.count().over().label("total"))
+        .where(live, *clauses)
+        .order_by(*(key.desc() for key in keys))
+        .limit(limit)
+        .offset(offset)
+        .subquery("page")
+    )
+    page_keys = [page.c[name] for name in order.names]
+    return _with_author(
+        select(*_columns(viewer_id, with_body=False), *page_keys, page.c.total)
+        .select_from(page)
+        .join(Article, Article.id == page.c.id)
+    ).order_by(*(key.desc() for key in page_keys))
 
 
 async def _page(
     session: AsyncSession,
     *,
     clauses: Sequence[ColumnElement[bool]],
+    order: ListOrder,
     viewer_id: uuid.UUID | None,
     limit: int,
     offset: int,
+    after: Sequence[KeyValue] | None,
 ) -> ArticlePage:
-    live = Article.deleted_at.is_(None)
-    page = (
-        select(Article.id, Article.created_at, func.count().over().label("total"))
-        .where(live, *clauses)
-        .order_by(Article.created_at.desc(), Article.id.desc())
-        .limit(limit)
-        .offset(offset)
-        .subquery("page")
+    if after is not None:
+        order.check(after)
+    statement = page_statement(
+        clauses=clauses, order=order, viewer_id=viewer_id, limit=limit, offset=offset, after=after
     )
-    statement = (
-        _with_author(
-            select(*_columns(viewer_id, with_body=False), page.c.total)
-            .select_from(page)
-            .join(Article, Article.id == page.c.id)
-        )
-    ).order_by(page.c.created_at.desc(), page.c.id.desc())
-    rows = (await session.execute(statement)).all()
-    if rows:
-        total: int = rows[0][-1]
-    elif offset == 0:
-        total = 0
+    rows: Sequence[Any] = (await session.execute(statement)).all()
+    width = len(order.names)
+    if after is None:
+        total = rows[0][-1] if rows else 0
+        if not rows and offset > 0:
+            # Past the last page the window has no row to ride on: count separately.
+            total = await _count(session, clauses)
+        more = more_after_offset(offset=offset, shown=len(rows), total=total)
+        keys = [tuple(row[-1 - width : -1]) for row in rows]
     else:
-        # Past the last page the window has no row to ride on: count separately.
-        count = select(func.count()).select_from(Article).where(live, *clauses)
-        total = (await session.execute(count)).scalar_one()
-    return ArticlePage(articles=[_view(row) for row in rows], articles_count=total)
+        rows, more = split_lookahead(rows, limit=limit)
+        # The keyset narrows the page, never the total: that is the whole filtered set.
+        total = await _count(session, clauses)
+        keys = [tuple(row[-width:]) for row in rows]
+    return ArticlePage(
+        articles=[_view(row) for row in rows],
+        articles_count=total,
+        next_after=keys[-1] if more and keys else None,
+    )
+
+
+async def _count(session: AsyncSession, clauses: Sequence[ColumnElement[bool]]) -> int:
+    live = Article.deleted_at.is_(None)
+    statement = select(func.count()).select_from(Article).where(live, *clauses)
+    total: int = (await session.execute(statement)).scalar_one()
+    return total

@@ -1,8 +1,13 @@
-"""Public profiles and the follow graph.
+"""Public profiles, the profile search and the follow graph.
 
 Following is idempotent: following twice is ``INSERT ... ON CONFLICT DO NOTHING`` (one
 statement, no read first, no race between two identical requests) and unfollowing someone one
 does not follow deletes nothing.
+
+The search matches usernames only (never e-mail addresses), case-insensitively, anywhere in
+the name: ``username ILIKE '%q%'`` with ``q``'s own ``%`` and ``_`` taken literally. On
+PostgreSQL the trigram index ``ix_users_username_trgm`` serves it; SQLite scans, and folds case
+for ASCII letters only. Deactivated accounts are found too: their profiles stay readable.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, select
+from sqlalchemy import ColumnElement, case, delete, exists, false, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +25,8 @@ from conduit.domain.profiles.models import Follow, Profile
 from conduit.domain.users.models import User
 
 SUBJECT = "profile"
+# The escape character of every LIKE pattern built from user input.
+LIKE_ESCAPE = "\\"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +39,12 @@ class ProfileView:
     following: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ProfilePage:
+    profiles: list[ProfileView]
+    profiles_count: int
+
+
 def dialect_insert(session: AsyncSession, entity: Any) -> postgresql.Insert | sqlite.Insert:
     """An INSERT with the ``ON CONFLICT`` clauses of the session's dialect.
 
@@ -42,11 +55,69 @@ def dialect_insert(session: AsyncSession, entity: Any) -> postgresql.Insert | sq
     return sqlite.insert(entity)
 
 
-def _following(viewer_id: uuid.UUID) -> ColumnElement[bool]:
+def escape_like(text: str) -> str:
+    """``text`` for a LIKE pattern that matches it literally: ``%`` and ``_`` lose their power.
+
+    Use with ``escape=LIKE_ESCAPE``; the escape character itself is escaped first.
+    """
+    return (
+        text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+        .replace("%", LIKE_ESCAPE + "%")
+        .replace("_", LIKE_ESCAPE + "_")
+    )
+
+
+def _following(viewer_id: uuid.UUID | None) -> ColumnElement[bool]:
+    if viewer_id is None:
+        return false().label("following")
     return (
         exists()
         .where(Follow.follower_id == viewer_id, Follow.followee_id == User.id)
         .label("following")
+    )
+
+
+async def search_profiles(
+    session: AsyncSession, *, query: str, viewer_id: uuid.UUID | None, limit: int, offset: int
+) -> ProfilePage:
+    """Profiles whose username contains ``query``: those starting with it first, then
+    alphabetically. One statement, the total riding on the page as ``count(*) OVER ()``
+    (2 for an empty page past the start, which has no row to carry it).
+    """
+    literal_text = escape_like(query)
+    matches = User.username.ilike(f"%{literal_text}%", escape=LIKE_ESCAPE)
+    starts = case((User.username.ilike(f"{literal_text}%", escape=LIKE_ESCAPE), 0), else_=1)
+    folded: ColumnElement[str] = func.lower(User.username)
+    if session.get_bind().dialect.name == "postgresql":
+        # Byte order, as SQLite sorts: the same list on both, whatever the server's locale.
+        folded = folded.collate("C")
+    statement = (
+        select(
+            User.username,
+            Profile.bio,
+            Profile.image,
+            _following(viewer_id),
+            func.count().over().label("total"),
+        )
+        .outerjoin(Profile, Profile.user_id == User.id)
+        .where(matches)
+        .order_by(starts, folded, User.username)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = (await session.execute(statement)).all()
+    if rows:
+        total: int = rows[0].total
+    elif offset == 0:
+        total = 0
+    else:
+        count = select(func.count()).select_from(User).where(matches)
+        total = (await session.execute(count)).scalar_one()
+    return ProfilePage(
+        profiles=[
+            ProfileView(username=r[0], bio=r[1], image=r[2], following=bool(r[3])) for r in rows
+        ],
+        profiles_count=total,
     )
 
 

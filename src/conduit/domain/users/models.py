@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, Integer, String, true
+from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from conduit.db.model import Base, Timestamps, UUIDv7PrimaryKey
@@ -25,6 +25,15 @@ class User(UUIDv7PrimaryKey, Timestamps, Base):
     __table_args__ = (
         CheckConstraint("credits >= 0", name="credits_non_negative"),
         CheckConstraint("role IN ('user', 'moderator', 'admin')", name="role_known"),
+        # Profile search (username ILIKE '%q%'): trigrams serve substring patterns, which no
+        # B-tree can. PostgreSQL only (pg_trgm); migrations/env.py leaves it out on SQLite.
+        Index(
+            "ix_users_username_trgm",
+            "username",
+            postgresql_using="gin",
+            postgresql_ops={"username": "gin_trgm_ops"},
+            info={"postgresql_only": True},
+        ),
     )
 
     email: Mapped[str] = mapped_column(String(254), unique=True)

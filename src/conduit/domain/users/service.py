@@ -18,6 +18,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.model import uuid7
+from conduit.domain.errors import NotFoundError
 from conduit.domain.profiles.models import Profile
 from conduit.domain.profiles.service import dialect_insert
 from conduit.domain.users.models import Role, User
@@ -158,3 +159,19 @@ async def update_account(
         key: value for key, value in {**account, **profile}.items() if key != "password_hash"
     }
     return dataclasses.replace(identity, **visible)
+
+
+async def set_role(session: AsyncSession, *, username: str, role: Role) -> str:
+    """Give ``username`` the role ``role``; return the role it had (NotFoundError if unknown).
+
+    The row is locked, so the role reported as replaced is the one this call replaced, even
+    when two changes to one account run at once.
+    """
+    previous = (
+        await session.execute(select(User.role).where(User.username == username).with_for_update())
+    ).scalar_one_or_none()
+    if previous is None:
+        raise NotFoundError("user")
+    if previous != role:
+        await session.execute(update(User).where(User.username == username).values(role=role.value))
+    return previous

@@ -1,17 +1,31 @@
-"""The articles endpoints of the RealWorld API: lists, the feed, CRUD and favorites."""
+"""The articles endpoints of the RealWorld API: lists, the feed, CRUD and favorites.
+
+Lists and the feed page two ways. ``limit``/``offset`` as the spec has it; and ``cursor``: every
+list response carries ``nextCursor`` (null on the last page), and passing it back continues
+right after the last article shown, however many were published since and however deep the
+page (see :mod:`conduit.db.pagination`). A cursor is bound to the filters it was issued for:
+with other filters, or altered in any way, it is refused as invalid.
+"""
 
 from __future__ import annotations
 
+import functools
+import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import StringConstraints
 
+from conduit.db.pagination import CursorCodec, InvalidCursor, KeyValue, Scope
 from conduit.domain.articles import queries
 from conduit.domain.articles import service as articles
-from conduit.domain.articles.queries import ArticleFilter
-from conduit.domain.errors import NotFoundError
+from conduit.domain.articles.cursor import SUBJECT as CURSOR
+from conduit.domain.articles.queries import ArticleFilter, ArticlePage
+from conduit.domain.articles.search import QUERY_MAX
+from conduit.domain.errors import InvalidError, NotFoundError
 from conduit.domain.tags.service import NAME_MAX
-from conduit.http.deps import CurrentUser, OptionalUser, SessionDep
+from conduit.http.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
 from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.articles import (
     MultipleArticlesResponse,
@@ -28,7 +42,23 @@ OFFSET_MAX = 1_000_000_000
 USERNAME_MAX = 64
 
 Limit = Annotated[int, Query(ge=1, le=LIMIT_MAX, description="Page size (at most 100)")]
-Offset = Annotated[int, Query(ge=0, le=OFFSET_MAX, description="Articles to skip")]
+Offset = Annotated[
+    int | None,
+    Query(ge=0, le=OFFSET_MAX, description="Articles to skip (default 0; not with `cursor`)"),
+]
+Cursor = Annotated[
+    str | None,
+    Query(description="`nextCursor` of the previous page: continue right after it"),
+]
+SearchText = Annotated[
+    str | None,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=QUERY_MAX),
+    Query(
+        description="Full-text search over title, description and body. PostgreSQL: web-search "
+        'syntax (words, "phrases", or, -word), stemmed, best matches first. SQLite: every '
+        "word as a case-insensitive substring, newest first."
+    ),
+]
 
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, invalid or expired token"}
@@ -42,35 +72,105 @@ _WRITE: dict[int | str, dict[str, Any]] = {
     403: {"description": "The article belongs to someone else"},
     422: {"description": "A field is blank, null or too long"},
 }
+_LIST_INVALID: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": "A paging value out of range, a blank or too long `q`, a cursor that "
+        "is malformed, altered or issued for other filters, or `cursor` with `offset`"
+    }
+}
 
 
-@router.get("/articles", response_model=MultipleArticlesResponse)
+@functools.lru_cache(maxsize=4)
+def _codec(secret: str) -> CursorCodec:
+    return CursorCodec(secret, purpose="conduit.articles.cursor")
+
+
+def cursor_codec(settings: SettingsDep) -> CursorCodec:
+    """Signs with the service's secret (the tokens' one, under a purpose of its own)."""
+    return _codec(settings.jwt_secret)
+
+
+CodecDep = Annotated[CursorCodec, Depends(cursor_codec)]
+
+
+def _position(
+    codec: CursorCodec, cursor: str | None, offset: int | None, scope: Scope
+) -> tuple[KeyValue, ...] | None:
+    if cursor is None:
+        return None
+    if offset is not None:
+        raise InvalidError(CURSOR, "cannot be combined with offset")
+    try:
+        return codec.decode(cursor, scope=scope)
+    except InvalidCursor:
+        raise InvalidError(CURSOR, "is invalid") from None
+
+
+def _response(codec: CursorCodec, page: ArticlePage, scope: Scope) -> MultipleArticlesResponse:
+    after: Sequence[KeyValue] | None = page.next_after
+    next_cursor = None if after is None else codec.encode(after, scope=scope)
+    return MultipleArticlesResponse.of(page, next_cursor=next_cursor)
+
+
+@router.get("/articles", response_model=MultipleArticlesResponse, responses=_LIST_INVALID)
 async def list_articles(
     *,
     session: SessionDep,
     viewer: OptionalUser,
+    codec: CodecDep,
     tag: Annotated[str | None, Query(max_length=NAME_MAX)] = None,
     author: Annotated[str | None, Query(max_length=USERNAME_MAX)] = None,
     favorited: Annotated[str | None, Query(max_length=USERNAME_MAX)] = None,
+    q: SearchText = None,
     limit: Limit = 20,
-    offset: Offset = 0,
+    offset: Offset = None,
+    cursor: Cursor = None,
 ) -> MultipleArticlesResponse:
+    where = ArticleFilter(tag=tag, author=author, favorited=favorited, query=q)
+    scope: Scope = {
+        "list": "articles",
+        "tag": tag,
+        "author": author,
+        "favorited": favorited,
+        "q": q,
+    }
+    after = _position(codec, cursor, offset, scope)
     page = await queries.list_articles(
         session,
-        where=ArticleFilter(tag=tag, author=author, favorited=favorited),
+        where=where,
         viewer_id=viewer.id if viewer is not None else None,
         limit=limit,
-        offset=offset,
+        offset=offset or 0,
+        after=after,
     )
-    return MultipleArticlesResponse.of(page)
+    return _response(codec, page, scope)
 
 
-@router.get("/articles/feed", response_model=MultipleArticlesResponse, responses=_UNAUTHORIZED)
+@router.get(
+    "/articles/feed",
+    response_model=MultipleArticlesResponse,
+    responses={**_UNAUTHORIZED, **_LIST_INVALID},
+)
 async def feed(
-    session: SessionDep, user: CurrentUser, limit: Limit = 20, offset: Offset = 0
+    *,
+    session: SessionDep,
+    user: CurrentUser,
+    codec: CodecDep,
+    limit: Limit = 20,
+    offset: Offset = None,
+    cursor: Cursor = None,
 ) -> MultipleArticlesResponse:
-    page = await queries.feed(session, viewer_id=user.id, limit=limit, offset=offset)
-    return MultipleArticlesResponse.of(page)
+    # A feed cursor is its reader's: the followed authors are the feed's filter.
+    scope = _feed_scope(user.id)
+    after = _position(codec, cursor, offset, scope)
+    page = await queries.feed(
+        session, viewer_id=user.id, limit=limit, offset=offset or 0, after=after
+    )
+    return _response(codec, page, scope)
+
+
+def _feed_scope(viewer_id: uuid.UUID) -> Scope:
+    return {"list": "feed", "viewer": str(viewer_id)}
 
 
 @router.post("/articles", status_code=201, response_model=SingleArticleResponse, responses=_WRITE)

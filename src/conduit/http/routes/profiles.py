@@ -1,16 +1,18 @@
-"""The profiles endpoints of the RealWorld API: read a profile, follow and unfollow."""
+"""The profiles endpoints of the RealWorld API: read a profile, follow and unfollow; and the
+profile search (``GET /profiles?q=``), beyond the spec."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from pydantic import StringConstraints
 
 from conduit.domain.profiles import service as profiles
 from conduit.domain.profiles.service import ProfileView
 from conduit.http.deps import CurrentUser, OptionalUser, SessionDep
 from conduit.http.routes import API_PREFIX
-from conduit.http.schemas.profiles import Profile, ProfileResponse
+from conduit.http.schemas.profiles import MultipleProfilesResponse, Profile, ProfileResponse
 
 router = APIRouter(prefix=API_PREFIX, tags=["profiles"])
 
@@ -22,8 +24,44 @@ _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+LIMIT_MAX = 100
+OFFSET_MAX = 1_000_000_000
+# The longest username: a longer query cannot match one.
+QUERY_MAX = 64
+
+_SEARCH_INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"description": "`q` missing, blank or too long, or a paging value out of range"}
+}
+
+
 def _profile_response(view: ProfileView) -> ProfileResponse:
     return ProfileResponse(profile=Profile.model_validate(view))
+
+
+@router.get("/profiles", response_model=MultipleProfilesResponse, responses=_SEARCH_INVALID)
+async def search_profiles(
+    *,
+    session: SessionDep,
+    viewer: OptionalUser,
+    q: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=QUERY_MAX),
+        Query(
+            description="Text anywhere in the username, any case (`%` and `_` match "
+            "themselves); names starting with it come first, then alphabetically"
+        ),
+    ],
+    limit: Annotated[int, Query(ge=1, le=LIMIT_MAX, description="Page size (at most 100)")] = 20,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX, description="Profiles to skip")] = 0,
+) -> MultipleProfilesResponse:
+    page = await profiles.search_profiles(
+        session,
+        query=q,
+        viewer_id=viewer.id if viewer is not None else None,
+        limit=limit,
+        offset=offset,
+    )
+    return MultipleProfilesResponse.of(page)
 
 
 @router.get("/profiles/{username}", response_model=ProfileResponse, responses=_NOT_FOUND)

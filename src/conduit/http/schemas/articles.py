@@ -103,7 +103,16 @@ class SingleArticleResponse(ResponseModel):
 class MultipleArticlesResponse(ResponseModel):
     articles: list[ArticleListItem]
     articles_count: int
+    # Pass as ``cursor`` to continue after the last article shown; null on the last page.
+    next_cursor: str | None
 
     @classmethod
-    def of(cls, page: ArticlePage) -> MultipleArticlesResponse:
-        return cls.model_validate(page, from_attributes=True)
+    def of(cls, page: ArticlePage, *, next_cursor: str | None) -> MultipleArticlesResponse:
+        return cls.model_validate(
+            {
+                "articles": page.articles,
+                "articles_count": page.articles_count,
+                "next_cursor": next_cursor,
+            },
+            from_attributes=True,
+        )

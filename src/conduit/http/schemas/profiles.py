@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from conduit.domain.profiles.service import ProfilePage
+from conduit.http.schemas.common import ResponseModel
+
 
 class Profile(BaseModel):
     # Validated straight from the domain's ProfileView dataclass, by attribute, also when
@@ -18,3 +21,14 @@ class Profile(BaseModel):
 
 class ProfileResponse(BaseModel):
     profile: Profile
+
+
+class MultipleProfilesResponse(ResponseModel):
+    """A page of the profile search, and the number of profiles matching in all."""
+
+    profiles: list[Profile]
+    profiles_count: int
+
+    @classmethod
+    def of(cls, page: ProfilePage) -> MultipleProfilesResponse:
+        return cls.model_validate(page, from_attributes=True)

@@ -1,0 +1,157 @@
+"""Search: a weighted full-text vector on articles, trigram indexes on usernames.
+
+Revision ID: aa6fa5ba95f0
+Revises: 3ada86ad67da
+Create Date: 2026-11-22 04:00:00.000000+00:00
+
+Reviewed. SQLite searches with LIKE and gets only the column, as TEXT that stays NULL, so the
+table has one shape on both dialects; everything else here is PostgreSQL's (the models mark the
+two indexes ``postgresql_only`` for the drift check).
+
+- ``articles.search_vector``: a plain nullable ``tsvector`` column (title weighted A,
+  description B, body C, English configuration) kept up to date by a ``BEFORE INSERT OR UPDATE
+  OF title, description, body`` trigger. Not ``GENERATED ALWAYS AS ... STORED``: adding a
+  stored generated column rewrites the whole table under an ACCESS EXCLUSIVE lock, which blocks
+  every read and write of a live ``articles`` table for as long as that takes. A nullable
+  column without a default is a catalog change only. The trigger fires only for an UPDATE
+  that sets one of the three sources (a soft delete does not recompute the vector).
+- The existing rows are backfilled outside the migration's transaction, in batches of 5,000
+  along the primary key, each committed on its own: no long transaction, no table-wide row
+  locks; rows written meanwhile are filled by the trigger and skipped.
+- ``ix_articles_search_vector``: GIN over live articles only (every search reads live ones).
+- ``ix_users_username_trgm``: GIN ``gin_trgm_ops`` over ``users.username`` for the profile
+  search (``username ILIKE '%q%'``), which no B-tree can serve. It needs the ``pg_trgm``
+  extension, created here if missing. pg_trgm is a *trusted* extension since PostgreSQL 13: any
+  role with CREATE on the database (the migration role owns the schema) may create it, no
+  superuser needed, and every managed PostgreSQL offers it. On PostgreSQL 12 and older a
+  superuser must run ``CREATE EXTENSION pg_trgm`` once before this revision.
+- Both indexes are built CONCURRENTLY (writes continue), each after dropping a leftover invalid
+  one from an interrupted run. Every step is rerunnable (IF [NOT] EXISTS, OR REPLACE), so
+  rerunning an interrupted upgrade finishes the job.
+
+Reversible: the downgrade drops both indexes concurrently, then the trigger, its function and
+the column. It leaves the pg_trgm extension installed: other schemas in the database may use
+it, and an extension left in place is harmless.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "aa6fa5ba95f0"
+down_revision: str | Sequence[str] | None = "3ada86ad67da"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+ARTICLES_INDEX = "ix_articles_search_vector"
+USERS_INDEX = "ix_users_username_trgm"
+
+# The weighted search document of the row being written.
+CREATE_FUNCTION = """\
+CREATE OR REPLACE FUNCTION articles_search_vector() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.search_vector :=
+    setweight(to_tsvector('english', coalesce(NEW.title, '')), 'A')
+    || setweight(to_tsvector('english', coalesce(NEW.description, '')), 'B')
+    || setweight(to_tsvector('english', coalesce(NEW.body, '')), 'C');
+  RETURN NEW;
+END
+$$"""
+
+CREATE_TRIGGER = """\
+CREATE TRIGGER articles_search_vector
+BEFORE INSERT OR UPDATE OF title, description, body ON articles
+FOR EACH ROW EXECUTE FUNCTION articles_search_vector()"""
+
+# The same document for the rows written before the trigger, 5,000 at a time along the key.
+# A DO block may COMMIT when it runs outside a transaction: one commit per batch. (The last
+# key of a batch is found with ORDER BY ... LIMIT 1: PostgreSQL has no max(uuid) before 16.)
+BACKFILL = """\
+DO $$
+DECLARE
+  last_id uuid := '00000000-0000-0000-0000-000000000000';
+  batch_last uuid;
+BEGIN
+  LOOP
+    SELECT id INTO batch_last
+    FROM (SELECT id FROM articles WHERE id > last_id ORDER BY id LIMIT 5000) AS batch
+    ORDER BY id DESC LIMIT 1;
+    EXIT WHEN batch_last IS NULL;
+    UPDATE articles SET search_vector =
+      setweight(to_tsvector('english', coalesce(title, '')), 'A')
+      || setweight(to_tsvector('english', coalesce(description, '')), 'B')
+      || setweight(to_tsvector('english', coalesce(body, '')), 'C')
+    WHERE id > last_id AND id <= batch_last AND search_vector IS NULL;
+    last_id := batch_last;
+    COMMIT;
+  END LOOP;
+END
+$$"""
+
+
+def _on_postgresql() -> bool:
+    return op.get_context().dialect.name == "postgresql"
+
+
+def upgrade() -> None:
+    if not _on_postgresql():
+        op.add_column("articles", sa.Column("search_vector", sa.Text(), nullable=True))
+        return
+    op.execute("SET LOCAL lock_timeout = '5s'")
+    op.execute("SET LOCAL statement_timeout = '60s'")
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    # Rerunnable: a run interrupted after this transaction committed is simply run again.
+    op.add_column(
+        "articles",
+        sa.Column("search_vector", postgresql.TSVECTOR(), nullable=True),
+        if_not_exists=True,
+    )
+    op.execute(CREATE_FUNCTION)
+    op.execute("DROP TRIGGER IF EXISTS articles_search_vector ON articles")
+    op.execute(CREATE_TRIGGER)
+    # From here on every new or edited article gets its vector: the rows before it need one.
+    with op.get_context().autocommit_block():
+        # Session settings (SET LOCAL needs a transaction). Each batch and each concurrent build
+        # blocks no writes, so they may take their time once they have their locks.
+        op.execute("SET lock_timeout = '5s'")
+        op.execute("SET statement_timeout = 0")
+        op.execute(BACKFILL)
+        for name, table in ((ARTICLES_INDEX, "articles"), (USERS_INDEX, "users")):
+            op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
+        op.create_index(
+            ARTICLES_INDEX,
+            "articles",
+            ["search_vector"],
+            postgresql_using="gin",
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            postgresql_concurrently=True,
+            if_not_exists=True,
+        )
+        op.create_index(
+            USERS_INDEX,
+            "users",
+            ["username"],
+            postgresql_using="gin",
+            postgresql_ops={"username": "gin_trgm_ops"},
+            postgresql_concurrently=True,
+            if_not_exists=True,
+        )
+        op.execute("RESET statement_timeout")
+        op.execute("RESET lock_timeout")
+
+
+def downgrade() -> None:
+    if not _on_postgresql():
+        op.drop_column("articles", "search_vector")
+        return
+    with op.get_context().autocommit_block():
+        op.execute("SET lock_timeout = '5s'")
+        for name, table in ((USERS_INDEX, "users"), (ARTICLES_INDEX, "articles")):
+            op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
+        op.execute("RESET lock_timeout")
+    op.execute("SET LOCAL lock_timeout = '5s'")
+    op.execute("DROP TRIGGER IF EXISTS articles_search_vector ON articles")
+    op.execute("DROP FUNCTION IF EXISTS articles_search_vector()")
+    op.drop_column("articles", "search_vector")

@@ -1,0 +1,1 @@
+"""Platform administration: statistics, bulk account and credit operations, restores, export."""

@@ -1,0 +1,137 @@
+"""Bulk account operations: each is one statement over every row it touches, never a loop.
+
+- :func:`deactivate_inactive`: one ``UPDATE users ... WHERE NOT EXISTS (...) RETURNING``.
+- :func:`grant_credits`: one ``UPDATE users ... RETURNING`` and one multi-row ledger INSERT;
+  when a name cannot be granted, one more read explains why and the whole grant is refused
+  (the error rolls the unit of work back, so nobody is credited).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import exists, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from conduit.domain.articles.models import Article
+from conduit.domain.comments.models import Comment
+from conduit.domain.credits.models import CreditTransfer
+from conduit.domain.errors import InvalidError
+from conduit.domain.users.models import Role, User
+
+# users.credits is a 32-bit integer on PostgreSQL; a grant never pushes a balance past it.
+CREDITS_MAX = 2**31 - 1
+USERNAMES_SUBJECT = "usernames"
+
+
+@dataclass(frozen=True, slots=True)
+class Granted:
+    username: str
+    balance: int
+
+
+class GrantRefused(InvalidError):
+    """Some usernames cannot be granted credits; ``reasons`` has one line per name."""
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        super().__init__(USERNAMES_SUBJECT, "; ".join(reasons))
+        self.reasons = tuple(reasons)
+
+
+async def deactivate_inactive(session: AsyncSession, *, since: dt.datetime) -> list[str]:
+    """Deactivate every account with nothing written since ``since``: 1 statement.
+
+    Affected: active accounts that are not admins, that existed before ``since`` (a newer
+    account has not been inactive since then), and that have written no article and no
+    comment since (deleted ones count: writing them was activity). Returns their usernames,
+    sorted. A deactivated account can no longer sign in, and its tokens stop working.
+    """
+    wrote_article = exists().where(Article.author_id == User.id, Article.created_at >= since)
+    wrote_comment = exists().where(Comment.author_id == User.id, Comment.created_at >= since)
+    result = await session.execute(
+        update(User)
+        .where(
+            User.is_active.is_(True),
+            User.role != Role.ADMIN.value,
+            User.created_at < since,
+            ~wrote_article,
+            ~wrote_comment,
+        )
+        .values(is_active=False)
+        .returning(User.username)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(result.scalars())
+
+
+async def grant_credits(
+    session: AsyncSession, *, usernames: Iterable[str], amount: int
+) -> list[Granted]:
+    """Add ``amount`` platform credits to each named active account: 2 statements.
+
+    Duplicated names count once. The rows are locked in id order before they are updated
+    (``SELECT ... ORDER BY id FOR UPDATE`` inside the UPDATE), the order transfers lock in,
+    so a grant and a transfer touching the same accounts cannot deadlock. Every credited
+    account gets a ledger row with no sender. Raises :class:`GrantRefused` naming every
+    unknown or deactivated account, or one whose balance would overflow; then nothing is
+    granted (the caller's unit of work rolls back).
+    """
+    if amount <= 0:
+        raise InvalidError("amount", "must be a positive integer")
+    names = sorted(set(usernames))
+    # An alias, not User: the same table inside UPDATE users would be correlated away.
+    target = aliased(User)
+    locked = (
+        select(target.id).where(target.username.in_(names)).order_by(target.id).with_for_update()
+    )
+    rows = (
+        await session.execute(
+            update(User)
+            .where(
+                User.id.in_(locked),
+                User.is_active.is_(True),
+                User.credits <= CREDITS_MAX - amount,
+            )
+            .values(credits=User.credits + amount)
+            .returning(User.id, User.username, User.credits)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    if len(rows) < len(names):
+        await _refuse(session, names=names, granted={row.username for row in rows})
+    await _record(session, recipients=[row.id for row in rows], amount=amount)
+    return sorted((Granted(row.username, row.credits) for row in rows), key=lambda g: g.username)
+
+
+async def _record(session: AsyncSession, *, recipients: Sequence[uuid.UUID], amount: int) -> None:
+    if recipients:
+        await session.execute(
+            insert(CreditTransfer).values(
+                [{"from_user_id": None, "to_user_id": to, "amount": amount} for to in recipients]
+            )
+        )
+
+
+async def _refuse(session: AsyncSession, *, names: Sequence[str], granted: set[str]) -> None:
+    """Raise :class:`GrantRefused` saying why each name left out was: 1 statement."""
+    missing = [name for name in names if name not in granted]
+    found = {
+        row.username: row
+        for row in await session.execute(
+            select(User.username, User.is_active).where(User.username.in_(missing))
+        )
+    }
+    reasons = []
+    for name in missing:
+        row = found.get(name)
+        if row is None:
+            reasons.append(f"{name} is unknown")
+        elif not row.is_active:
+            reasons.append(f"{name} is deactivated")
+        else:
+            reasons.append(f"{name} would exceed the maximum balance of {CREDITS_MAX}")
+    raise GrantRefused(reasons)

@@ -1,0 +1,60 @@
+"""Undoing a soft delete.
+
+A deleted article keeps its slug, and slugs are unique among live articles only (the partial
+unique index ``uq_articles_slug``), so by the time an admin restores an article a live one may
+have taken its slug. The UPDATE then violates the index. It runs inside a savepoint, so only
+the savepoint is rolled back and the caller's transaction stays usable: on PostgreSQL a failed
+statement outside one would abort the whole transaction.
+
+Several deleted articles can share a slug (each deleted while live under it); the most
+recently deleted one is restored, the one a reader saw last.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from conduit.db.errors import Conflict, translate
+from conduit.domain.articles.models import Article
+from conduit.domain.errors import NotFoundError, TakenError
+
+SUBJECT = "article"
+
+
+async def restore_article(session: AsyncSession, *, slug: str) -> uuid.UUID:
+    """Make the most recently deleted article with ``slug`` live again: 1 statement.
+
+    Raises :class:`NotFoundError` when no deleted article has the slug (a live one is not
+    restorable) and :class:`TakenError` on ``slug`` when a live article has it.
+    """
+    # An alias, not Article: the same table inside UPDATE articles would be correlated away.
+    deleted = aliased(Article)
+    newest = (
+        select(deleted.id)
+        .where(deleted.slug == slug, deleted.deleted_at.is_not(None))
+        .order_by(deleted.deleted_at.desc(), deleted.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    statement = (
+        update(Article)
+        .where(Article.id == newest)
+        .values(deleted_at=None)
+        .returning(Article.id)
+        .execution_options(synchronize_session=False)
+    )
+    try:
+        async with session.begin_nested():
+            restored = (await session.execute(statement)).scalar_one_or_none()
+    except IntegrityError as exc:
+        if isinstance(translate(exc), Conflict):
+            raise TakenError("slug") from exc
+        raise
+    if restored is None:
+        raise NotFoundError(SUBJECT)
+    return restored

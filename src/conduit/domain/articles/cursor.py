@@ -1,0 +1,62 @@
+"""The order of article lists, as a unique sort key that keyset (cursor) pages continue after.
+
+Lists and the feed are newest first: ``(created_at, id)`` descending, the order the partial
+index ``ix_articles_live_created_at (created_at, id) WHERE deleted_at IS NULL`` holds, so a
+cursor page is one backward range scan of it at any depth. A ranked search on PostgreSQL puts
+``ts_rank`` first, ``(rank, created_at, id)``: its cursors are keyed on the rank too. Ranks
+are computed, not indexed, so every page of a ranked search ranks all the matches (its cost
+follows the number of matches, not the depth); a document's rank depends on the document and
+the query only, so cursors stay stable while other articles come and go.
+
+On SQLite the key holds ``created_at`` as the text SQLite stores: the database writes
+millisecond times (``10:00:00.123``) while a bound datetime would be written with microseconds
+(``10:00:00.123000``), and as text those compare unequal. The stored text compares with the
+stored text exactly as ``ORDER BY`` sorts it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, type_coerce
+
+from conduit.db.pagination import KeyValue, fits
+from conduit.domain.articles.models import Article
+from conduit.domain.errors import InvalidError
+
+SUBJECT = "cursor"
+
+
+@dataclass(frozen=True, slots=True)
+class ListOrder:
+    """A unique sort key, all descending, with the name and value type of each column."""
+
+    columns: tuple[ColumnElement[Any], ...]
+    names: tuple[str, ...]
+    shape: tuple[type, ...]
+
+    def labelled(self) -> list[ColumnElement[Any]]:
+        return [column.label(name) for column, name in zip(self.columns, self.names, strict=True)]
+
+    def check(self, position: Sequence[KeyValue]) -> None:
+        """Refuse a genuine cursor issued for another order (another dialect or sort key)."""
+        if not fits(position, self.shape):
+            raise InvalidError(SUBJECT, "is invalid")
+
+
+def list_order(dialect: str, *, rank: ColumnElement[float] | None = None) -> ListOrder:
+    created: ColumnElement[Any] = Article.created_at.expression
+    created_type: type = dt.datetime
+    if dialect != "postgresql":
+        # Same SQL (the column itself), read and bound as the text SQLite holds.
+        created, created_type = type_coerce(Article.created_at, String), str
+    columns: tuple[ColumnElement[Any], ...] = (created, Article.id.expression)
+    names: tuple[str, ...] = ("created_key", "id")
+    shape: tuple[type, ...] = (created_type, uuid.UUID)
+    if rank is not None:
+        columns, names, shape = (rank, *columns), ("rank", *names), (float, *shape)
+    return ListOrder(columns=columns, names=names, shape=shape)

@@ -1,0 +1,51 @@
+"""Full-text search over articles' title, description and body.
+
+PostgreSQL matches ``search_vector @@ websearch_to_tsquery('english', :q)`` through the GIN
+index ``ix_articles_search_vector`` and ranks with ``ts_rank``: the vector weighs the title A,
+the description B and the body C, so a title match ranks above a body match. ``q`` reads like
+a web search box: words are stemmed and all required, ``"quoted phrases"``, ``or``, and
+``-word`` to exclude; a query of stop words only ("the") matches nothing.
+
+SQLite has no text search: each word of ``q`` must appear, case-insensitively (ASCII), in the
+title, the description or the body (``LIKE '%word%'``, wildcards escaped). No stemming, no
+phrases or operators, and no rank: results come newest first. The difference is deliberate
+and documented rather than hidden; PostgreSQL is the production target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import REAL, ColumnElement, and_, func, literal, or_
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
+
+from conduit.domain.articles.models import Article
+from conduit.domain.profiles.service import LIKE_ESCAPE, escape_like
+
+CONFIG = "english"
+# Beyond this a query is not a search any more; it also bounds the SQLite fallback's clauses.
+QUERY_MAX = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """The condition a search adds, and its rank (None where results are not ranked)."""
+
+    match: ColumnElement[bool]
+    rank: ColumnElement[float] | None
+
+
+def search(dialect: str, text: str) -> Search:
+    if dialect == "postgresql":
+        vector = Article.__table__.c.search_vector
+        query = func.websearch_to_tsquery(literal(CONFIG, REGCONFIG), text, type_=TSQUERY)
+        # ts_rank is real (float4): typed so, a cursor's rank is bound back exactly.
+        return Search(
+            match=vector.bool_op("@@")(query), rank=func.ts_rank(vector, query, type_=REAL)
+        )
+    fields = (Article.title, Article.description, Article.body)
+    words = [
+        or_(*(field.ilike(f"%{escape_like(word)}%", escape=LIKE_ESCAPE) for field in fields))
+        for word in text.split()
+    ]
+    return Search(match=and_(*words), rank=None)

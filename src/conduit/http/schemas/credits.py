@@ -1,0 +1,67 @@
+"""Request and response bodies of the credits endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, PlainValidator, StringConstraints, WithJsonSchema
+
+from conduit.domain.credits.service import MAX_CREDITS, Direction
+from conduit.http.schemas.common import ResponseModel, Timestamp
+from conduit.http.schemas.users import USERNAME_MAX
+
+
+def _amount(value: object) -> int:
+    # JSON integers only: pydantic's lax mode would take 5.0, "5" or true as 5, and a client
+    # sending those has a bug that a silent conversion would hide.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be a whole number")
+    if value < 1:
+        raise ValueError("must be greater than 0")
+    if value > MAX_CREDITS:
+        raise ValueError(f"must be at most {MAX_CREDITS}")
+    return value
+
+
+Amount = Annotated[
+    int,
+    PlainValidator(_amount),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_CREDITS}),
+]
+Recipient = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=USERNAME_MAX)
+]
+
+
+class NewTransfer(BaseModel):
+    to: Recipient
+    amount: Amount
+
+
+class TransferRequest(BaseModel):
+    transfer: NewTransfer
+
+
+class Transfer(ResponseModel):
+    """A ledger entry from the reader's side: ``counterparty`` is null for platform grants."""
+
+    id: int
+    direction: Direction
+    counterparty: str | None
+    amount: int
+    created_at: Timestamp
+
+
+class TransferResponse(BaseModel):
+    transfer: Transfer
+    balance: int
+
+
+class Credits(ResponseModel):
+    balance: int
+    transfers: list[Transfer]
+    next_cursor: str | None
+
+
+class CreditsResponse(BaseModel):
+    credits: Credits

@@ -1,0 +1,135 @@
+"""PostgreSQL: a deep cursor page is one backward range scan of the live-order index.
+
+The page statement is captured as the endpoint sends it (SQL and parameters, at the driver) and
+planned with EXPLAIN on the same connection, over a few thousand articles with fresh statistics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, insert
+
+from conduit.db.model import uuid7
+from conduit.domain.articles.models import Article
+from tests.factories import make_user
+
+ARTICLES = 3000
+INDEX = "ix_articles_live_created_at"
+LIMIT = 20
+
+
+@pytest.fixture(autouse=True)
+def postgresql_only(dialect: str) -> None:
+    if dialect != "postgresql":
+        pytest.skip("plans are PostgreSQL's")
+
+
+def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from nodes(child)
+
+
+def scans_articles(plan: dict[str, Any]) -> bool:
+    return any(node.get("Relation Name") == "articles" for node in nodes(plan))
+
+
+async def many_articles(app, connection) -> None:
+    authors = [await make_user(app) for _ in range(5)]
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    rows = [
+        {
+            "id": uuid7(),
+            "slug": f"bulk-{i}",
+            "title": f"Bulk {i}",
+            "description": "d",
+            "body": "b",
+            "author_id": authors[i % 5].user.id,
+            # Every 7th pair shares its instant: the id must break the tie.
+            "created_at": start + dt.timedelta(seconds=i - i % 7 // 6),
+            "updated_at": start,
+        }
+        for i in range(ARTICLES)
+    ]
+    await connection.execute(insert(Article), rows)
+    # Statistics as autovacuum would gather them (ANALYZE runs inside the test's transaction
+    # and is rolled back with it).
+    await connection.exec_driver_sql("ANALYZE articles")
+
+
+async def capture_page_statement(engine, client, url: str) -> tuple[str, Any]:
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        response = await client.get(url)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["articles"]) == LIMIT
+    pages = [(sql, params) for sql, params in sent if "(articles.created_at, articles.id) <" in sql]
+    assert len(pages) == 1, [sql for sql, _ in sent]
+    return pages[0]
+
+
+async def explain(connection, sql: str, params: Any, *, analyze: bool = False) -> dict[str, Any]:
+    options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
+    result = await connection.exec_driver_sql(f"EXPLAIN ({options}) {sql}", params)
+    document = result.scalar_one()
+    if isinstance(document, str):
+        document = json.loads(document)
+    plan: dict[str, Any] = document[0]["Plan"]
+    return plan
+
+
+async def cursor_at(client, depth: int) -> str:
+    body = (await client.get(f"/api/articles?limit=1&offset={depth - 1}")).json()
+    assert body["articlesCount"] == ARTICLES
+    cursor: str = body["nextCursor"]
+    return cursor
+
+
+async def test_a_deep_cursor_page_is_one_backward_range_scan(app, client, connection, engine):
+    await many_articles(app, connection)
+    cursor = await cursor_at(client, 2500)
+    sql, params = await capture_page_statement(
+        engine, client, f"/api/articles?limit={LIMIT}&cursor={cursor}"
+    )
+
+    plan = await explain(connection, sql, params)
+
+    scans = [node for node in nodes(plan) if node.get("Index Name") == INDEX]
+    assert len(scans) == 1, json.dumps(plan, indent=1)
+    (scan,) = scans
+    assert scan["Node Type"] in ("Index Scan", "Index Only Scan")
+    assert scan["Scan Direction"] == "Backward"
+    # The keyset is the index condition itself: a range, not a filter over scanned rows.
+    assert "ROW(created_at, id) < ROW(" in scan["Index Cond"].replace("articles.", "")
+    assert "Filter" not in scan
+    for node in nodes(plan):
+        assert not (node["Node Type"] == "Seq Scan" and node.get("Relation Name") == "articles")
+        assert not (node["Node Type"] == "Sort" and scans_articles(node)), "sorts the table"
+
+
+async def test_a_cursor_page_reads_one_page_of_the_index_at_any_depth(
+    app, client, connection, engine
+):
+    await many_articles(app, connection)
+    for depth in (20, 1500, 2900):
+        cursor = await cursor_at(client, depth)
+        sql, params = await capture_page_statement(
+            engine, client, f"/api/articles?limit={LIMIT}&cursor={cursor}"
+        )
+        plan = await explain(connection, sql, params, analyze=True)
+        (scan,) = [node for node in nodes(plan) if node.get("Index Name") == INDEX]
+        # The page and the one row that tells whether another page follows: never more.
+        assert scan["Actual Rows"] == LIMIT + 1, depth
+        assert scan["Actual Loops"] == 1
