@@ -1,0 +1,310 @@
+"""The raw baseline: Conduit's read endpoints (and two writes) as plain Starlette + asyncpg.
+
+It is the yardstick the benchmark measures Conduit against, so it is written the plain way a
+hand-tuned service would be: one SQL statement per request, PostgreSQL building the whole JSON
+body (``row_to_json``/``array_to_json``, which write it compactly, exactly as Conduit does), no
+explicit transaction, no reset round trip when a connection goes back to the pool, and the exact
+``count(*)`` over the matching rows on every list. Tokens are read with PyJWT and their subject
+is trusted (no account lookup). Not a second implementation of the API: no validation beyond
+what the benchmark sends, and only the paths it requests.
+
+    BASELINE_DATABASE_URL=postgresql://... SECRET_KEY=... BASELINE_POOL_SIZE=10 \\
+        uvicorn --app-dir bench/baseline app:app --workers 2
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import jwt
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+SECRET = os.environ.get("SECRET_KEY", "")
+DSN = os.environ.get("BASELINE_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POOL_SIZE = int(os.environ.get("BASELINE_POOL_SIZE", "10"))
+
+STAMP = """'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'"""
+
+# One article as Conduit shows it; $1 is the viewer's id (NULL: anonymous) and ``a`` the article.
+ARTICLE_FIELDS = f"""
+    a.slug, a.title, a.description, {{body}}
+    coalesce((SELECT array_to_json(array_agg(t.name ORDER BY t.name))
+              FROM article_tags at JOIN tags t ON t.id = at.tag_id
+              WHERE at.article_id = a.id), '[]') AS "tagList",
+    to_char(a.created_at AT TIME ZONE 'UTC', {STAMP}) AS "createdAt",
+    to_char(a.updated_at AT TIME ZONE 'UTC', {STAMP}) AS "updatedAt",
+    EXISTS (SELECT 1 FROM favorites f WHERE f.article_id = a.id AND f.user_id = $1::uuid)
+        {{favorited}} AS favorited,
+    (SELECT count(*) FROM favorites f WHERE f.article_id = a.id) {{count}} AS "favoritesCount",
+    (SELECT row_to_json(p) FROM (
+        SELECT u.username, pr.bio, pr.image,
+               EXISTS (SELECT 1 FROM follows fo
+                       WHERE fo.follower_id = $1::uuid AND fo.followee_id = u.id) AS following
+        FROM users u LEFT JOIN profiles pr ON pr.user_id = u.id
+        WHERE u.id = a.author_id) p) AS author
+"""  # noqa: S608 - fixed fragments
+LIST_FIELDS = ARTICLE_FIELDS.format(body="", favorited="", count="")
+SINGLE_FIELDS = ARTICLE_FIELDS.format(body="a.body,", favorited="", count="")
+
+# The list filters; $2 is the filter's value. The feed's value is the viewer ($1).
+FILTERS = {
+    "tag": "a.id IN (SELECT at.article_id FROM article_tags at JOIN tags t ON t.id = at.tag_id"
+    " WHERE t.name = $2)",
+    "author": "a.author_id = (SELECT id FROM users WHERE username = $2)",
+    "favorited": "a.id IN (SELECT f.article_id FROM favorites f"
+    " WHERE f.user_id = (SELECT id FROM users WHERE username = $2))",
+    "feed": "a.author_id IN (SELECT followee_id FROM follows WHERE follower_id = $1::uuid)",
+}
+
+
+def list_sql(filter_name: str | None) -> str:
+    """The page is cut first, so the per-article subqueries run for its rows only (PostgreSQL
+    would evaluate them for every row an OFFSET skips)."""
+    where = "a.deleted_at IS NULL"
+    if filter_name is not None:
+        where += " AND " + FILTERS[filter_name]
+    limit, offset = ("$2", "$3") if filter_name in (None, "feed") else ("$3", "$4")
+    return f"""
+    SELECT row_to_json(body) FROM (SELECT
+        coalesce((SELECT array_to_json(array_agg(item)) FROM (
+            SELECT {LIST_FIELDS} FROM (
+                SELECT a.id, a.slug, a.title, a.description, a.created_at, a.updated_at,
+                       a.author_id
+                FROM articles a WHERE {where}
+                ORDER BY a.created_at DESC, a.id DESC LIMIT {limit} OFFSET {offset}) a
+            ORDER BY a.created_at DESC, a.id DESC) item), '[]') AS articles,
+        (SELECT count(*) FROM articles a WHERE {where}) AS "articlesCount") body
+    """  # noqa: S608 - fixed fragments only; values are parameters
+
+
+LIST_SQL = {name: list_sql(name) for name in (None, *FILTERS)}
+
+ARTICLE_SQL = f"""
+    SELECT row_to_json(body) FROM (SELECT row_to_json(item) AS article FROM (
+        SELECT {SINGLE_FIELDS} FROM articles a WHERE a.slug = $2 AND a.deleted_at IS NULL
+    ) item) body
+"""  # noqa: S608
+
+PROFILE_SQL = """
+    SELECT row_to_json(body) FROM (SELECT row_to_json(p) AS profile FROM (
+        SELECT u.username, pr.bio, pr.image,
+               EXISTS (SELECT 1 FROM follows fo
+                       WHERE fo.follower_id = $1::uuid AND fo.followee_id = u.id) AS following
+        FROM users u LEFT JOIN profiles pr ON pr.user_id = u.id WHERE u.username = $2) p) body
+"""
+
+TAGS_SQL = """
+    SELECT row_to_json(body) FROM (SELECT coalesce(array_to_json(array_agg(t.name ORDER BY t.name)),
+        '[]') AS tags FROM tags t WHERE EXISTS (
+            SELECT 1 FROM article_tags at JOIN articles a ON a.id = at.article_id
+            WHERE at.tag_id = t.id AND a.deleted_at IS NULL)) body
+"""
+
+# Favoriting: the insert's own row is invisible to the rest of the statement, so ``favorited``
+# and ``favoritesCount`` add what it inserted.
+FAVORITE_SQL = f"""
+    WITH added AS (
+        INSERT INTO favorites (user_id, article_id)
+        SELECT $1::uuid, id FROM articles WHERE slug = $2 AND deleted_at IS NULL
+        ON CONFLICT DO NOTHING RETURNING article_id)
+    SELECT row_to_json(body) FROM (SELECT row_to_json(item) AS article FROM (
+        SELECT {
+    ARTICLE_FIELDS.format(
+        body="a.body,",
+        favorited="OR EXISTS (SELECT 1 FROM added)",
+        count="+ (SELECT count(*) FROM added)",
+    )
+}
+        FROM articles a WHERE a.slug = $2 AND a.deleted_at IS NULL) item) body
+"""  # noqa: S608
+
+# Publishing: the article, missing tags and the links in one statement. Tags that exist are
+# read; new ones come from the upsert's RETURNING (its rows are invisible to the read). A
+# data-modifying WITH runs to completion whether or not the final SELECT reads it.
+CREATE_SQL = f"""
+    WITH author AS (
+        SELECT u.id, u.username, pr.bio, pr.image FROM users u
+        LEFT JOIN profiles pr ON pr.user_id = u.id WHERE u.id = $1::uuid AND u.is_active),
+    article AS (
+        INSERT INTO articles (id, slug, title, description, body, author_id)
+        SELECT $2, $3, $4, $5, $6, author.id FROM author
+        RETURNING id, slug, title, description, body, created_at, updated_at),
+    new_tags AS (
+        INSERT INTO tags (name) SELECT unnest($7::text[]) ON CONFLICT (name) DO NOTHING
+        RETURNING id),
+    linked AS (
+        INSERT INTO article_tags (article_id, tag_id)
+        SELECT article.id, tag.id FROM article, (
+            SELECT id FROM tags WHERE name = ANY($7::text[]) UNION SELECT id FROM new_tags) tag
+        RETURNING tag_id)
+    SELECT row_to_json(body) FROM (SELECT row_to_json(item) AS article FROM (
+        SELECT a.slug, a.title, a.description, a.body, to_json($7::text[]) AS "tagList",
+               to_char(a.created_at AT TIME ZONE 'UTC', {STAMP}) AS "createdAt",
+               to_char(a.updated_at AT TIME ZONE 'UTC', {STAMP}) AS "updatedAt",
+               false AS favorited, 0 AS "favoritesCount",
+               (SELECT row_to_json(p) FROM (SELECT author.username, author.bio, author.image,
+                                                   false AS following) p) AS author
+        FROM article a, author) item) body
+"""  # noqa: S608
+
+
+def error(status: int, subject: str, message: str) -> Response:
+    body = f'{{"errors":{{"{subject}":["{message}"]}}}}'
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def viewer(request: Request) -> uuid.UUID | None:
+    """The token's subject, or None without a token. An invalid token raises PermissionError."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    token = header.partition(" ")[2].strip()
+    try:
+        claims = jwt.decode(
+            token, SECRET, algorithms=["HS256"], options={"require": ["sub", "iat", "exp"]}
+        )
+        return uuid.UUID(claims["sub"])
+    except (jwt.PyJWTError, ValueError):
+        raise PermissionError from None
+
+
+async def fetch(request: Request, sql: str, *args: Any) -> str | None:
+    pool: asyncpg.Pool = request.app.state.pool
+    async with pool.acquire() as conn:
+        result: str | None = await conn.fetchval(sql, *args)
+        return result
+
+
+def json(body: str | None, subject: str, status: int = 200) -> Response:
+    if body is None:
+        return error(404, subject, "not found")
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def page(request: Request) -> tuple[int, int]:
+    return int(request.query_params.get("limit", 20)), int(request.query_params.get("offset", 0))
+
+
+async def list_articles(request: Request) -> Response:
+    try:
+        who = viewer(request)
+    except PermissionError:
+        return error(401, "token", "is invalid")
+    limit, offset = page(request)
+    params = request.query_params
+    for name in ("tag", "author", "favorited"):
+        if name in params:
+            return json(await fetch(request, LIST_SQL[name], who, params[name], limit, offset), "")
+    return json(await fetch(request, LIST_SQL[None], who, limit, offset), "")
+
+
+async def feed(request: Request) -> Response:
+    try:
+        who = viewer(request)
+    except PermissionError:
+        return error(401, "token", "is invalid")
+    if who is None:
+        return error(401, "token", "is missing")
+    limit, offset = page(request)
+    return json(await fetch(request, LIST_SQL["feed"], who, limit, offset), "")
+
+
+async def article(request: Request) -> Response:
+    try:
+        who = viewer(request)
+    except PermissionError:
+        return error(401, "token", "is invalid")
+    return json(await fetch(request, ARTICLE_SQL, who, request.path_params["slug"]), "article")
+
+
+async def profile(request: Request) -> Response:
+    try:
+        who = viewer(request)
+    except PermissionError:
+        return error(401, "token", "is invalid")
+    username = request.path_params["username"]
+    return json(await fetch(request, PROFILE_SQL, who, username), "profile")
+
+
+async def tags(request: Request) -> Response:
+    return json(await fetch(request, TAGS_SQL), "")
+
+
+async def favorite(request: Request) -> Response:
+    try:
+        who = viewer(request)
+    except PermissionError:
+        return error(401, "token", "is invalid")
+    if who is None:
+        return error(401, "token", "is missing")
+    slug = request.path_params["slug"]
+    return json(await fetch(request, FAVORITE_SQL, who, slug), "article")
+
+
+async def create_article(request: Request) -> Response:
+    try:
+        who = viewer(request)
+    except PermissionError:
+        return error(401, "token", "is invalid")
+    if who is None:
+        return error(401, "token", "is missing")
+    data = (await request.json())["article"]
+    names = sorted({name.strip() for name in data.get("tagList") or ()})
+    args = (who, uuid7(), slug(data["title"]), data["title"].strip(), data["description"].strip())
+    body = await fetch(request, CREATE_SQL, *args, data["body"], names)
+    return json(body, "token", status=201) if body else error(401, "token", "is invalid")
+
+
+def slug(title: str) -> str:
+    base = "-".join("".join(c if c.isalnum() else " " for c in title.lower()).split())
+    return f"{base[:200] or 'article'}-{uuid.uuid4().hex[:8]}"
+
+
+def uuid7() -> uuid.UUID:
+    """Time-ordered ids, as Conduit's, so inserts land at the right edge of the index."""
+    millis = time.time_ns() // 1_000_000
+    bits = int.from_bytes(os.urandom(10), "big")
+    value = millis << 80 | 0x7 << 76 | (bits >> 68) << 64 | 0b10 << 62 | (bits & ((1 << 62) - 1))
+    return uuid.UUID(int=value)
+
+
+async def no_reset(_conn: asyncpg.Connection) -> None:
+    """Nothing to reset: no statement leaves session state behind, so skip the round trip."""
+
+
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    app.state.pool = await asyncpg.create_pool(
+        DSN,
+        min_size=POOL_SIZE,
+        max_size=POOL_SIZE,
+        reset=no_reset,
+        server_settings={"jit": "off", "application_name": "conduit-bench-baseline"},
+    )
+    try:
+        yield
+    finally:
+        await app.state.pool.close()
+
+
+app = Starlette(
+    routes=[
+        Route("/api/articles", list_articles),
+        Route("/api/articles", create_article, methods=["POST"]),
+        Route("/api/articles/feed", feed),
+        Route("/api/articles/{slug}", article),
+        Route("/api/articles/{slug}/favorite", favorite, methods=["POST"]),
+        Route("/api/profiles/{username}", profile),
+        Route("/api/tags", tags),
+    ],
+    lifespan=lifespan,
+)

@@ -1,0 +1,201 @@
+"""Conduit against the raw baseline: throughput per path, the scale curve, a Markdown report.
+
+    .venv/bin/python bench/run.py                    # the full run (about 20 minutes)
+    .venv/bin/python bench/run.py --scale            # plus the 10k/100k/1M curve (+ ~15 min)
+    .venv/bin/python bench/run.py --quick            # smoke run: 10k articles, 4 paths, 1 x 3 s
+    .venv/bin/python bench/run.py --paths list_tag --rounds 1 --seconds 5   # one path, fast
+    .venv/bin/python bench/run.py --paths article --profile article         # + py-spy profile
+
+PostgreSQL comes from ``--url``, else ``BENCH_DATABASE_URL``, else postgresql://postgres@
+127.0.0.1:5432/. The report goes to bench/results/<date>.md (quick runs, and runs of chosen
+paths, to a ``.tmp`` file beside it, which git ignores). See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from harness import compare, dataset, machine, profile, report, scale, suite, targets
+from harness.common import RESULTS, ROOT, dsn, say, secret, server_url
+from harness.servers import Config, Pair
+
+PORT = 18_100
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", help="PostgreSQL server (the harness creates its databases)")
+    parser.add_argument("--quick", action="store_true", help="1 round of 3 s, 10k, 4 paths")
+    parser.add_argument("--scale", action="store_true", help="add the scale curve (builds 1M)")
+    parser.add_argument("--size", choices=list(dataset.SIZES), help="data set (default 100k)")
+    parser.add_argument("--paths", help=f"comma-separated subset of: {', '.join(targets.NAMES)}")
+    parser.add_argument("--rounds", type=int)
+    parser.add_argument("--seconds", type=float, help="per run (default 10)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2, help="per server (default 2)")
+    parser.add_argument("--pool", type=int, default=10, help="connections per worker")
+    parser.add_argument("--conduit-only", action="store_true", help="no baseline runs, no ratio")
+    parser.add_argument("--no-writes", action="store_true", help="skip create and favorite")
+    parser.add_argument("--profile", help="comma-separated paths to profile with py-spy")
+    parser.add_argument("--scale-sizes", default="10k,100k,1m")
+    parser.add_argument("--out", type=Path, help="report path (default bench/results/<date>.md)")
+    return parser.parse_args()
+
+
+def revision() -> str:
+    def git(*args: str) -> str:
+        done = subprocess.run(  # noqa: S603
+            ["git", *args],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD")
+    dirty = git("status", "--porcelain", "src", "migrations").splitlines()
+    return f"commit {head}" + (
+        f" with {len(dirty)} uncommitted change(s) under src/ and migrations/" if dirty else ""
+    )
+
+
+def load_of(args: argparse.Namespace) -> suite.Load:
+    quick = args.quick
+    return suite.Load(
+        rounds=args.rounds or (1 if quick else 3),
+        seconds=args.seconds or (3.0 if quick else 10.0),
+        warmup=1.0 if quick else 2.0,
+        pause=1.0 if quick else 2.0,
+        connections=args.connections,
+    )
+
+
+class Bench:
+    """One invocation: its options, the report it fills, and the servers it starts."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.server = server_url(args.url)
+        self.key = secret()
+        self.config = Config(workers=args.workers, pool=args.pool)
+        self.load = load_of(args)
+        now = dt.datetime.now(dt.UTC)
+        partial = args.quick or bool(args.paths)
+        name = f"{now:%Y-%m-%d}" + ("-partial.tmp" if partial else ".md")
+        self.out: Path = args.out or RESULTS / name
+        self.run = report.Run(
+            command="python bench/run.py " + shlex.join(sys.argv[1:]),
+            started=f"{now:%Y-%m-%d %H:%M} UTC",
+            revision=revision(),
+            load_before=machine.load_average(),
+            busy=machine.busy_processes(),
+            config=self.config,
+            load=self.load,
+        )
+
+    def pair(self, url: str) -> AbstractContextManager[Pair]:
+        return Pair(url, config=self.config, secret=self.key, logs=RESULTS / "logs.tmp", port=PORT)
+
+    def chosen(self, every: list[targets.Target]) -> list[targets.Target]:
+        names = self.args.paths.split(",") if self.args.paths else None
+        if names is None and self.args.quick:
+            names = list(targets.QUICK)
+        unknown = set(names or ()) - {t.name for t in every}
+        if unknown:
+            raise SystemExit(f"unknown paths: {', '.join(sorted(unknown))}")
+        picked = [t for t in every if names is None or t.name in names]
+        return [t for t in picked if not (t.write and self.args.no_writes)]
+
+    async def throughput(self) -> None:
+        args, run = self.args, self.run
+        spec = dataset.SIZES[args.size or ("10k" if args.quick else "100k")]
+        run.built = await dataset.ensure(self.server, spec)
+        run.machine = await machine.describe(run.built.url)
+        picks = run.picks = await targets.pick(run.built.url)
+        token = targets.token(picks.reader_id, self.key)
+        every = targets.targets(picks, token)
+        selected = self.chosen(every)
+        profiled = [t for t in every if args.profile and t.name in args.profile.split(",")]
+        reads = [t for t in selected if not t.write]
+        writes = [t for t in selected if t.write]
+        if reads or profiled:
+            with self.pair(run.built.url) as pair:
+                say("equivalence: reads")
+                run.outcomes += await compare.compare_reads(
+                    pair.conduit.base, pair.baseline.base, picks, token, spec.articles
+                )
+                run.results += suite.measure(pair, reads, self.load, only_conduit=args.conduit_only)
+                self.profile(pair, [t for t in profiled if not t.write])
+        if writes or any(t.write for t in profiled):
+            # On a copy: the data set stays as seeded for the next run.
+            async with dataset.scratch_copy(self.server, spec) as scratch:
+                with self.pair(scratch) as pair:
+                    say("equivalence: writes")
+                    run.outcomes += await compare.compare_writes(
+                        pair.conduit.base, pair.baseline.base, picks, token
+                    )
+                    run.results += suite.measure(
+                        pair, writes, self.load, only_conduit=args.conduit_only
+                    )
+                    self.profile(pair, [t for t in profiled if t.write])
+
+    def profile(self, pair: Pair, chosen: list[targets.Target]) -> None:
+        for target in chosen:
+            say(f"profiling conduit on {target.name}")
+            found = profile.record(
+                pair.conduit, target, seconds=self.load.seconds, connections=self.load.connections
+            )
+            if found is not None:
+                self.run.profiles.append(found)
+
+    async def scale(self) -> None:
+        sizes = self.args.scale_sizes.split(",")
+        quick = self.args.quick
+        self.run.scale = await scale.curve(
+            self.server, sizes, pair_for=self.pair, seconds=2.0 if quick else 5.0
+        )
+        self.run.seed_articles = 10_000 if quick else 100_000
+        self.run.seeding = scale.seed_vs_copy(self.server, self.run.seed_articles, rounds=1)
+        largest = dataset.SIZES[sizes[-1]]
+        self.run.export_articles = largest.articles
+        self.run.export = scale.export_rss(dsn(self.server, largest.database))
+
+    def finish(self, started: float) -> None:
+        run = self.run
+        different = [o for o in run.outcomes if o.verdict == compare.DIFFERENT]
+        if different:
+            run.notes.append(
+                f"**Warning: {len(different)} answers differ between the servers** (see "
+                "Equivalence): the comparison of those paths is not like for like."
+            )
+        run.load_after = machine.load_average()
+        run.minutes = (time.monotonic() - started) / 60
+        report.write(run, self.out)
+        shown = self.out.relative_to(ROOT) if self.out.is_relative_to(ROOT) else self.out
+        say(f"report: {shown}")
+
+
+async def main() -> int:
+    # A SIGTERM unwinds like an exception, so the servers' context managers stop them.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started = time.monotonic()
+    bench = Bench(arguments())
+    await bench.throughput()
+    if bench.args.scale:
+        await bench.scale()
+    bench.finish(started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
