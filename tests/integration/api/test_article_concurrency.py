@@ -9,21 +9,20 @@ they run on separate pooled connections.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
-from conduit.db.session import Database
 from conduit.domain.articles.models import Favorite
 from conduit.domain.tags.models import Tag
 from conduit.http.app import create_app
 from tests.conftest import make_settings
 from tests.factories import make_user
 from tests.integration.api.articles_support import post_article
+from tests.pool import peak_connections
 
 pytestmark = pytest.mark.postgres_only
 
@@ -38,22 +37,6 @@ async def racing_client(racing_app) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=racing_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
         yield client
-
-
-@contextmanager
-def peak_connections(database: Database) -> Iterator[list[int]]:
-    """Track the most connections checked out at once: proof that the requests overlapped."""
-    pool = database.engine.sync_engine.pool
-    peak = [0]
-
-    def on_checkout(*_args: object) -> None:
-        peak[0] = max(peak[0], pool.checkedout())
-
-    event.listen(pool, "checkout", on_checkout)
-    try:
-        yield peak
-    finally:
-        event.remove(pool, "checkout", on_checkout)
 
 
 async def test_fifty_users_favoriting_one_article_at_once_count_fifty(

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, or_, select, text, update
+from sqlalchemy import or_, select, text, update
 
 from conduit.db.migrations import Migrations
 from conduit.db.session import Database
@@ -29,6 +29,7 @@ from conduit.domain.users.models import User
 from conduit.http.app import create_app
 from tests.conftest import MIGRATIONS_DIR, make_settings
 from tests.factories import MadeUser, make_user
+from tests.pool import peak_connections
 
 INSUFFICIENT = {"errors": {"amount": ["insufficient credits"]}}
 BLOCKED_TIMEOUT_SECONDS = 10.0
@@ -87,22 +88,6 @@ def postgres_app(committing_database: Database) -> FastAPI:
 async def postgres_client(postgres_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async for client in _client(postgres_app):
         yield client
-
-
-@contextmanager
-def peak_connections(database: Database) -> Iterator[list[int]]:
-    """Track the most connections checked out at once: proof that the requests overlapped."""
-    pool = database.engine.sync_engine.pool
-    peak = [0]
-
-    def on_checkout(*_args: object) -> None:
-        peak[0] = max(peak[0], pool.checkedout())
-
-    event.listen(pool, "checkout", on_checkout)
-    try:
-        yield peak
-    finally:
-        event.remove(pool, "checkout", on_checkout)
 
 
 async def send(
