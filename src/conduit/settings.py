@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout: float = Field(default=30.0, gt=0)
     db_pool_recycle: int = Field(default=1800, ge=-1)
+    db_pool_ping_idle_s: float = Field(default=5.0, ge=0)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
     db_connect_timeout: float = Field(default=10.0, gt=0)
     db_pgbouncer: bool = False
@@ -99,6 +100,7 @@ class Settings(BaseSettings):
             max_overflow=self.db_max_overflow,
             pool_timeout=self.db_pool_timeout,
             pool_recycle=self.db_pool_recycle,
+            pool_ping_idle_s=self.db_pool_ping_idle_s,
             statement_timeout_ms=self.db_statement_timeout_ms,
             connect_timeout=self.db_connect_timeout,
             pgbouncer=self.db_pgbouncer,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conduit.db.engine import create_engine
@@ -52,8 +54,49 @@ async def test_postgres_pool_follows_the_config(migrated_url: URL, dialect: str)
         pool: Any = engine.pool
         assert pool.size() == 3
         assert pool._max_overflow == 2
-        assert pool._pre_ping is True
         assert pool._recycle == config.pool_recycle
+    finally:
+        await engine.dispose()
+
+
+async def _terminate_pooled_backend(engine: AsyncEngine) -> int:
+    """Kill the server process behind the engine's one pooled connection; returns its pid."""
+    pid = await scalar(engine, "SELECT pg_backend_pid()")
+    async with create_engine(make_settings(engine.url).database).connect() as other:
+        killed = await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        assert killed.scalar_one() is True
+    return int(pid)
+
+
+async def test_a_connection_closed_while_idle_is_replaced_before_use(
+    migrated_url: URL, dialect: str
+) -> None:
+    if dialect != "postgresql":
+        pytest.skip("the idle ping is for PostgreSQL")
+    config = make_settings(migrated_url, db_pool_size=1, db_pool_ping_idle_s=0.2).database
+    engine = create_engine(config)
+    try:
+        old_pid = await _terminate_pooled_backend(engine)
+        await asyncio.sleep(0.3)
+        # Idle past the threshold: pinged, found dead, replaced; the request never sees it.
+        assert await scalar(engine, "SELECT pg_backend_pid()") != old_pid
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_in_steady_use_is_not_pinged(migrated_url: URL, dialect: str) -> None:
+    if dialect != "postgresql":
+        pytest.skip("the idle ping is for PostgreSQL")
+    config = make_settings(migrated_url, db_pool_size=1, db_pool_ping_idle_s=3600).database
+    engine = create_engine(config)
+    try:
+        old_pid = await _terminate_pooled_backend(engine)
+        # Used a moment ago, so not pinged: the statement meets the closed connection.
+        with pytest.raises(DBAPIError) as caught:
+            await scalar(engine, "SELECT 1")
+        assert caught.value.connection_invalidated
+        # The failure invalidated the pool: the next checkout connects afresh.
+        assert await scalar(engine, "SELECT pg_backend_pid()") != old_pid
     finally:
         await engine.dispose()
 

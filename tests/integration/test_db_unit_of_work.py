@@ -268,3 +268,24 @@ async def test_sessions_joined_to_an_outer_transaction_leave_nothing_behind(
         assert await count_users(joined, user.username) == 1
         await outer.rollback()
     assert await count_users(Database(engine), user.username) == 0
+
+
+async def _two_transaction_starts(block) -> tuple[object, object]:
+    async with block as session:
+        first = (await session.execute(select(func.now()))).scalar_one()
+        second = (await session.execute(select(func.now()))).scalar_one()
+    return first, second
+
+
+async def test_reads_on_postgresql_run_without_a_transaction(committing_database: Database) -> None:
+    # now() is the start of the current transaction: inside one it stands still.
+    first, second = await _two_transaction_starts(committing_database.unit_of_work())
+    assert first == second
+    # A reader's statements are transactions of their own: no BEGIN, no COMMIT around them.
+    first, second = await _two_transaction_starts(committing_database.reader())
+    assert first != second
+    # Connections return to the pool transactional: units of work after readers keep theirs.
+    for _ in range(3):
+        await _two_transaction_starts(committing_database.reader())
+        first, second = await _two_transaction_starts(committing_database.unit_of_work())
+        assert first == second

@@ -306,3 +306,54 @@ async def test_the_upgrade_lock_is_released_after_a_failure(postgres_url: URL) -
     # A held advisory lock would make this wait forever.
     await asyncio.wait_for(migrations.upgrade(), timeout=30)
     await assert_migrated_once(postgres_url)
+
+
+COUNTS_REVISION = "5c1e2d7a9b30"
+COUNTS_FIXTURE = [
+    "INSERT INTO users (id, email, username, password_hash) VALUES "
+    "('00000000-0000-7000-8000-000000000001', 'a@x.org', 'ann', 'h'), "
+    "('00000000-0000-7000-8000-000000000002', 'b@x.org', 'bob', 'h'), "
+    "('00000000-0000-7000-8000-000000000003', 'c@x.org', 'cat', 'h')",
+    "INSERT INTO tags (name) VALUES ('red'), ('blue'), ('unused')",
+    # ann: two live articles and a deleted one; bob: one live; cat: none.
+    "INSERT INTO articles (id, slug, title, description, body, author_id, deleted_at) VALUES "
+    "('00000000-0000-7000-8000-0000000000a1', 'a1', 't', 'd', 'b', "
+    "'00000000-0000-7000-8000-000000000001', NULL), "
+    "('00000000-0000-7000-8000-0000000000a2', 'a2', 't', 'd', 'b', "
+    "'00000000-0000-7000-8000-000000000001', NULL), "
+    "('00000000-0000-7000-8000-0000000000a3', 'a3', 't', 'd', 'b', "
+    "'00000000-0000-7000-8000-000000000001', '2026-01-01 00:00:00'), "
+    "('00000000-0000-7000-8000-0000000000b1', 'b1', 't', 'd', 'b', "
+    "'00000000-0000-7000-8000-000000000002', NULL)",
+    "INSERT INTO article_tags (article_id, tag_id) "
+    "SELECT a.id, t.id FROM articles a, tags t "
+    "WHERE (a.slug IN ('a1', 'a3', 'b1') AND t.name = 'red') "
+    "OR (a.slug = 'a1' AND t.name = 'blue')",
+]
+
+
+def _for_dialect(url: URL, sql: str) -> str:
+    if url.get_backend_name() == "postgresql":
+        return sql
+    # SQLAlchemy stores UUIDs on SQLite as 32 hex digits without dashes.
+    return re.sub(r"'([0-9a-f-]{36})'", lambda m: "'" + m[1].replace("-", "") + "'", sql)
+
+
+async def test_the_counts_revision_counts_the_existing_articles(
+    migrations: Migrations, fresh_url: URL
+) -> None:
+    before = next(r.down_revision for r in migrations.history() if r.revision == COUNTS_REVISION)
+    await migrations.upgrade(str(before))
+    for sql in COUNTS_FIXTURE:
+        await execute(fresh_url, _for_dialect(fresh_url, sql))
+
+    await migrations.upgrade(COUNTS_REVISION)
+
+    assert await execute(fresh_url, "SELECT name, value FROM counters") == [("live_articles", 3)]
+    users = await execute(fresh_url, "SELECT username, articles_count FROM users ORDER BY 1")
+    assert users == [("ann", 2), ("bob", 1), ("cat", 0)]
+    tags = await execute(fresh_url, "SELECT name, articles_count FROM tags ORDER BY 1")
+    # a3 is deleted: its red does not count.
+    assert tags == [("blue", 1), ("red", 2), ("unused", 0)]
+    await migrations.downgrade(str(before))
+    assert "counters" not in await tables(fresh_url)

@@ -14,7 +14,7 @@ root = typer.Typer(
 migrate_app = typer.Typer(
     help="Create, apply, inspect and check schema migrations.", no_args_is_help=True
 )
-db_app = typer.Typer(help="Check, analyse and seed the database.", no_args_is_help=True)
+db_app = typer.Typer(help="Check, analyse, seed and recount the database.", no_args_is_help=True)
 users_app = typer.Typer(help="Administer user accounts.", no_args_is_help=True)
 
 root.add_typer(migrate_app, name="migrate")

@@ -178,6 +178,7 @@ def _pool_settings(config: Settings) -> dict[str, Any]:
         "max_overflow": database.max_overflow,
         "timeout_s": database.pool_timeout,
         "recycle_s": database.pool_recycle,
+        "ping_idle_s": database.pool_ping_idle_s,
         "statement_timeout_ms": database.statement_timeout_ms,
         "pgbouncer": database.pgbouncer,
     }

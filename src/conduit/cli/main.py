@@ -7,7 +7,16 @@ import os
 import typer
 
 # Imported for their side effect: each registers its verbs on the command tree.
-from conduit.cli import analyze, db_check, migrate, migrate_lint, seed, serve, users  # noqa: F401
+from conduit.cli import (  # noqa: F401
+    analyze,
+    db_check,
+    migrate,
+    migrate_lint,
+    recount,
+    seed,
+    serve,
+    users,
+)
 from conduit.cli.apps import root
 from conduit.cli.runner import state
 

@@ -17,6 +17,7 @@ class DatabaseConfig:
     max_overflow: int = 10
     pool_timeout: float = 30.0
     pool_recycle: int = 1800
+    pool_ping_idle_s: float = 5.0
     statement_timeout_ms: int = 30_000
     connect_timeout: float = 10.0
     pgbouncer: bool = False

@@ -1,15 +1,17 @@
-"""Engines built from a :class:`DatabaseConfig`: pool, pre-ping, recycle, timeouts, pragmas."""
+"""Engines built from a :class:`DatabaseConfig`: pool, idle ping, recycle, timeouts, pragmas."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
 from sqlalchemy import Connection, event
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from conduit.db.config import DatabaseConfig
 from conduit.db.instrument import InstrumentConfig
@@ -23,7 +25,7 @@ def create_engine(config: DatabaseConfig, *, url: URL | None = None) -> AsyncEng
     """
     target = url if url is not None else config.url
     backend = target.get_backend_name()
-    kwargs: dict[str, Any] = {"echo": config.echo, "pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"echo": config.echo}
     if backend == "postgresql":
         kwargs.update(
             pool_size=config.pool_size,
@@ -35,6 +37,8 @@ def create_engine(config: DatabaseConfig, *, url: URL | None = None) -> AsyncEng
     elif backend == "sqlite":
         kwargs["connect_args"] = {"timeout": config.connect_timeout}
     engine = create_async_engine(target, **kwargs)
+    if backend == "postgresql":
+        _ping_when_idle(engine, idle_s=config.pool_ping_idle_s)
     if backend == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(is_file=_is_file_db(target)))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
@@ -47,6 +51,43 @@ def create_engine(config: DatabaseConfig, *, url: URL | None = None) -> AsyncEng
         ),
     )
     return engine
+
+
+_IDLE_SINCE = "conduit_idle_since"
+
+
+def _ping_when_idle(engine: AsyncEngine, *, idle_s: float) -> None:
+    """Ping a pooled connection before use only when it has sat idle longer than ``idle_s``.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: on asyncpg outside autocommit that
+    is ``BEGIN``, ``;`` and ``ROLLBACK``, three round trips before each request's own work. A
+    connection in steady use was just proven alive by its previous request; the ones a server
+    restart, a proxy or a firewall may have closed are those that sat idle, and only they are
+    pinged. A connection that dies while in use fails its statement, and SQLAlchemy then
+    invalidates it and every older pooled connection.
+    """
+    pool = engine.sync_engine.pool
+    dialect: Dialect = engine.sync_engine.dialect
+
+    def on_checkin(_dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def on_checkout(
+        dbapi_connection: DBAPIConnection,
+        record: ConnectionPoolEntry,
+        _proxy: PoolProxiedConnection,
+    ) -> None:
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        if idle_since is None or time.monotonic() - idle_since < idle_s:
+            return  # new, or in steady use
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards the connection and retries the checkout with a fresh one.
+            raise DisconnectionError("an idle pooled connection failed its ping") from exc
+
+    event.listen(pool, "checkin", on_checkin)
+    event.listen(pool, "checkout", on_checkout)
 
 
 def _asyncpg_connect_args(config: DatabaseConfig) -> dict[str, Any]:

@@ -87,12 +87,31 @@ async def _rollback_quietly(session: AsyncSession) -> None:
         await session.rollback()
 
 
+def make_reader_sessionmaker(engine: AsyncEngine) -> SessionFactory:
+    """Sessions for work that only reads: on PostgreSQL their connections run in autocommit.
+
+    In PostgreSQL's default READ COMMITTED every statement takes its own snapshot anyway, so
+    a read-only block sees the same data with or without a transaction around it; without
+    one, a read is its statements and nothing else (no ``BEGIN``, no ``COMMIT``, nothing for
+    the pool to reset). SQLite keeps its transactions: they cost no round trip there, and its
+    ``BEGIN`` is emitted by the engine itself (see :mod:`conduit.db.engine`).
+    """
+    if engine.dialect.name != "postgresql":
+        return make_sessionmaker(engine)
+    return make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
 class Database:
-    """One database as the application uses it: its engine and its unit-of-work factory."""
+    """One database as the application uses it: its engine and its unit-of-work factories.
+
+    ``sessions`` make the units of work that write; ``readers`` those that only read. Given a
+    ``factory`` (the tests bind one to a connection inside an outer transaction), both use it.
+    """
 
     def __init__(self, engine: AsyncEngine, *, factory: SessionFactory | None = None) -> None:
         self.engine = engine
         self.sessions = factory or make_sessionmaker(engine)
+        self.readers = factory or make_reader_sessionmaker(engine)
 
     @classmethod
     def from_config(cls, config: DatabaseConfig) -> Database:
@@ -100,6 +119,10 @@ class Database:
 
     def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]:
         return unit_of_work(self.sessions)
+
+    def reader(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A unit of work for reads only: what it writes is not guaranteed to be atomic."""
+        return unit_of_work(self.readers)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -1,7 +1,7 @@
 """Every table of every area, registered on one metadata (what Alembic compares against)."""
 
 from conduit.db.model import Base
-from conduit.domain.articles.models import Article, Favorite
+from conduit.domain.articles.models import Article, Counter, Favorite
 from conduit.domain.comments.models import Comment
 from conduit.domain.credits.models import CreditTransfer
 from conduit.domain.profiles.models import Follow, Profile
@@ -14,6 +14,7 @@ __all__ = [
     "Article",
     "ArticleTag",
     "Comment",
+    "Counter",
     "CreditTransfer",
     "Favorite",
     "Follow",

@@ -18,28 +18,35 @@ from conduit.settings import Settings
 _SCHEMES = ("token", "bearer")
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_tokens(request: Request) -> TokenCodec:
+async def get_tokens(request: Request) -> TokenCodec:
     tokens: TokenCodec = request.app.state.tokens
     return tokens
 
 
-async def get_session(
-    database: Annotated[Database, Depends(get_database)],
-) -> AsyncIterator[AsyncSession]:
+# Safe methods never write (RFC 9110 section 9.2.1): their requests read without a transaction.
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     # scope="function" (below) ends the unit of work when the endpoint returns, so the commit
     # happens - and can fail - before the response is sent.
-    async with database.unit_of_work() as session:
-        yield session
+    database: Database = request.app.state.database
+    if request.method in _READ_ONLY_METHODS:
+        async with database.reader() as session:
+            yield session
+    else:
+        async with database.unit_of_work() as session:
+            yield session
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]

@@ -11,6 +11,7 @@ from sqlalchemy import insert, update
 
 from conduit.db.model import uuid7
 from conduit.db.session import Database
+from conduit.domain.articles import counts
 from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.comments.models import Comment
 from conduit.domain.tags import service as tagging
@@ -51,6 +52,8 @@ async def insert_article(
     async with _database(app).unit_of_work() as session:
         await session.execute(insert(Article).values(**values))
         await tagging.attach(session, article_id=article_id, names=sorted(set(tags)))
+        if deleted_at is None:
+            await counts.went_live(session, article_id=article_id, author_id=author.user.id)
     return article_id
 
 

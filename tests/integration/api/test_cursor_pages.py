@@ -147,12 +147,13 @@ async def test_a_search_pages_by_cursor(app, client, dialect):
 async def test_cursor_pages_cost_the_same_at_limit_one_and_one_hundred(app, client):
     _authors, fans, viewer = await crowd(app, client)
     cases = [
-        ("/api/articles?", None, 2),
-        ("/api/articles?", viewer, 3),
-        ("/api/articles?tag=tag03&", viewer, 3),
+        # Where a count is kept, the page carries it: no statement to count.
+        ("/api/articles?", None, 1),
+        ("/api/articles?", viewer, 2),
+        ("/api/articles?tag=tag03&", viewer, 2),
         (f"/api/articles?favorited={fans[2].username}&", viewer, 3),
         ("/api/articles?q=body&", viewer, 3),
-        ("/api/articles/feed?", viewer, 3),
+        ("/api/articles/feed?", viewer, 2),
     ]
     for path, user, expected in cases:
         headers = user.auth if user is not None else {}
@@ -160,7 +161,7 @@ async def test_cursor_pages_cost_the_same_at_limit_one_and_one_hundred(app, clie
         assert cursor is not None, path
         counts = []
         for limit in (1, 100):
-            # authentication (1, with a token) + the page (1) + the total (1)
+            # authentication (1, with a token) + the page (1) + the total (1, unless kept)
             with assert_max_statements(3) as stats:
                 response = await client.get(at(f"{path}limit={limit}", cursor), headers=headers)
             assert response.status_code == 200, response.text

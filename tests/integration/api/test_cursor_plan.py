@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event, insert
 
 from conduit.db.model import uuid7
+from conduit.domain.articles import counts
 from conduit.domain.articles.models import Article
 from tests.factories import make_user
 
@@ -57,12 +58,17 @@ async def many_articles(app, connection) -> None:
         for i in range(ARTICLES)
     ]
     await connection.execute(insert(Article), rows)
+    # Written around the services, so counted afresh as a bulk load would be.
+    async with app.state.database.unit_of_work() as session:
+        await counts.recount(session)
     # Statistics as autovacuum would gather them (ANALYZE runs inside the test's transaction
     # and is rolled back with it).
     await connection.exec_driver_sql("ANALYZE articles")
 
 
-async def capture_page_statement(engine, client, url: str) -> tuple[str, Any]:
+async def capture_page_statement(
+    engine, client, url: str, *, marker: str = "(articles.created_at, articles.id) <"
+) -> tuple[str, Any]:
     sent: list[tuple[str, Any]] = []
 
     def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
@@ -75,7 +81,7 @@ async def capture_page_statement(engine, client, url: str) -> tuple[str, Any]:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
     assert response.status_code == 200, response.text
     assert len(response.json()["articles"]) == LIMIT
-    pages = [(sql, params) for sql, params in sent if "(articles.created_at, articles.id) <" in sql]
+    pages = [(sql, params) for sql, params in sent if marker in sql]
     assert len(pages) == 1, [sql for sql, _ in sent]
     return pages[0]
 
@@ -133,3 +139,16 @@ async def test_a_cursor_page_reads_one_page_of_the_index_at_any_depth(
         # The page and the one row that tells whether another page follows: never more.
         assert scan["Actual Rows"] == LIMIT + 1, depth
         assert scan["Actual Loops"] == 1
+
+
+async def test_an_offset_page_reads_only_its_rows_of_the_index(app, client, connection, engine):
+    # The total is the kept count: no window over every live article, the scan stops early.
+    await many_articles(app, connection)
+    for offset in (0, 40):
+        sql, params = await capture_page_statement(
+            engine, client, f"/api/articles?limit={LIMIT}&offset={offset}", marker="OFFSET"
+        )
+        plan = await explain(connection, sql, params, analyze=True)
+        (scan,) = [node for node in nodes(plan) if node.get("Index Name") == INDEX]
+        assert scan["Scan Direction"] == "Backward"
+        assert scan["Actual Rows"] == offset + LIMIT, offset

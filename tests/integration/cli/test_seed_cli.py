@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 import conduit.cli.main  # registers every verb on the command tree
 from conduit.db.engine import create_engine
@@ -83,7 +83,7 @@ def test_seed_writes_the_requested_rows_and_prints_a_json_summary(head_url: str)
     assert summary["tables"] == SMALL_COUNTS
     assert summary["rows"] == sum(SMALL_COUNTS.values())
     assert summary["login"] == {"email": "demo@example.com", "password": "password"}
-    assert counts(head_url) == {**SMALL_COUNTS, "credit_transfers": 0}
+    assert counts(head_url) == {**SMALL_COUNTS, "credit_transfers": 0, "counters": 1}
 
 
 def test_the_default_demo_set_names_the_demo_login(head_url: str) -> None:
@@ -161,7 +161,7 @@ def test_append_adds_to_the_existing_data(head_url: str) -> None:
     assert summary["login"]["email"] != "demo@example.com"
     assert summary["tables"]["tags"] == 0  # every tag name existed already and is reused
     expected = {name: 2 * rows for name, rows in SMALL_COUNTS.items()}
-    assert counts(head_url) == {**expected, "tags": 8, "credit_transfers": 0}
+    assert counts(head_url) == {**expected, "tags": 8, "credit_transfers": 0, "counters": 1}
 
 
 @pytest.mark.parametrize(
@@ -197,3 +197,40 @@ def test_an_unmigrated_database_fails_with_the_upgrade_hint(unmigrated_url: str)
     result = conduit(unmigrated_url, "db", "seed")
     assert result.exit_code == 1
     assert "conduit migrate upgrade" in one_error_line(result)
+
+
+async def _execute(url: str, *statements: str) -> None:
+    engine = create_engine(make_settings(url).database)
+    try:
+        async with engine.begin() as conn:
+            for sql in statements:
+                await conn.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
+def test_recount_makes_counts_left_behind_exact_again(head_url: str) -> None:
+    assert conduit(head_url, "db", "seed", *SMALL).exit_code == 0
+    seeded = rows(head_url)
+    # Writes around the services: one article deleted and the counts scrambled, by hand.
+    asyncio.run(
+        _execute(
+            head_url,
+            "UPDATE articles SET deleted_at = created_at WHERE slug = "
+            "(SELECT min(slug) FROM articles)",
+            "UPDATE users SET articles_count = articles_count + 7",
+            "UPDATE tags SET articles_count = 0",
+            "UPDATE counters SET value = 1",
+        )
+    )
+
+    result = conduit(head_url, "db", "recount")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"recounted: {SMALL_COUNTS['articles'] - 1} live articles"
+    # The seed's counts again, but for the one article deleted by hand.
+    after = rows(head_url)
+    assert after["counters"] == [("live_articles", SMALL_COUNTS["articles"] - 1)]
+    column = [c.name for c in metadata.tables["users"].columns].index("articles_count")
+    drift = sum(b[column] - a[column] for a, b in zip(after["users"], seeded["users"], strict=True))
+    assert drift == 1

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from conduit.db.errors import Conflict, translate
+from conduit.domain.articles import counts
 from conduit.domain.articles.models import Article
 from conduit.domain.errors import NotFoundError, TakenError
 
@@ -27,7 +28,8 @@ SUBJECT = "article"
 
 
 async def restore_article(session: AsyncSession, *, slug: str) -> uuid.UUID:
-    """Make the most recently deleted article with ``slug`` live again: 1 statement.
+    """Make the most recently deleted article with ``slug`` live again: 4 statements (the
+    update, then the counts of live articles).
 
     Raises :class:`NotFoundError` when no deleted article has the slug (a live one is not
     restorable) and :class:`TakenError` on ``slug`` when a live article has it.
@@ -45,16 +47,18 @@ async def restore_article(session: AsyncSession, *, slug: str) -> uuid.UUID:
         update(Article)
         .where(Article.id == newest)
         .values(deleted_at=None)
-        .returning(Article.id)
+        .returning(Article.id, Article.author_id)
         .execution_options(synchronize_session=False)
     )
     try:
         async with session.begin_nested():
-            restored = (await session.execute(statement)).scalar_one_or_none()
+            restored = (await session.execute(statement)).one_or_none()
     except IntegrityError as exc:
         if isinstance(translate(exc), Conflict):
             raise TakenError("slug") from exc
         raise
     if restored is None:
         raise NotFoundError(SUBJECT)
-    return restored
+    await counts.went_live(session, article_id=restored.id, author_id=restored.author_id)
+    article_id: uuid.UUID = restored.id
+    return article_id

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship, unmapped_column
 
@@ -81,3 +81,18 @@ class Favorite(Base):
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, server_default=utcnow())
+
+
+class Counter(Base):
+    """A named count, kept exact by the writes that change it (``domain/articles/counts.py``).
+
+    One row per count that belongs to no other row: ``live_articles``, the total the unfiltered
+    list shows. Counts that belong to a row live on it (``users.articles_count``,
+    ``tags.articles_count``).
+    """
+
+    __tablename__ = "counters"
+    __table_args__ = (CheckConstraint("value >= 0", name="value_non_negative"),)
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

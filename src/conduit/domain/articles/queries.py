@@ -11,13 +11,17 @@ as correlated subqueries evaluated for the rows of the page only. An offset page
     JOIN articles ... JOIN users ... LEFT JOIN profiles ...
 
 so the total comes with the page, and the per-row subqueries never run for rows outside it.
+Where a count is kept for the filter (:mod:`conduit.domain.articles.counts`: no filter, one tag,
+one author, the feed), the total is that count instead, read by a scalar subquery, and the page
+needs no window: the scan stops after ``offset + limit`` rows whatever the size of the set.
 Only an empty page past the start needs a second statement, to count. A cursor page continues
 after a sort key (:mod:`conduit.domain.articles.cursor`) with no window to feed, so it is one
 flat ``... WHERE <filters> AND (created_at, id) < (:created_at, :id) ORDER BY ... LIMIT n + 1``
-(a backward range scan of the live-order index at any depth) and a second statement for the
-total. Filters are resolved inside the page query (``author_id = (SELECT id FROM users WHERE
-username = :author)``, the search of :mod:`conduit.domain.articles.search`), so the statement
-count per request stays the same whatever the filter, page size or data.
+(a backward range scan of the live-order index at any depth) carrying the kept count, or
+followed by a second statement counting the set. Filters are resolved inside the page query
+(``author_id = (SELECT id FROM users WHERE username = :author)``, the search of
+:mod:`conduit.domain.articles.search`), so the statement count per request stays the same
+whatever the filter, page size or data.
 """
 
 from __future__ import annotations
@@ -26,15 +30,16 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
-from sqlalchemy import ColumnElement, Select, exists, false, func, null, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, exists, false, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.pagination import KeyValue, more_after_offset, split_lookahead
 from conduit.db.pagination import after as keyset_after
+from conduit.domain.articles.counts import LIVE_ARTICLES
 from conduit.domain.articles.cursor import ListOrder, list_order
-from conduit.domain.articles.models import Article, Favorite
+from conduit.domain.articles.models import Article, Counter, Favorite
 from conduit.domain.articles.search import search
 from conduit.domain.profiles.models import Follow, Profile
 from conduit.domain.profiles.service import ProfileView
@@ -191,6 +196,36 @@ def _followed_by(viewer_id: uuid.UUID) -> list[ColumnElement[bool]]:
     return [Article.author_id.in_(followees)]
 
 
+# A scalar subquery reading a kept count (conduit.domain.articles.counts).
+Total: TypeAlias = ScalarSelect[int]
+
+
+def _kept_total(where: ArticleFilter) -> Total | None:
+    """The kept count of the articles ``where`` selects, if one is kept for it."""
+    given = [f for f in (where.tag, where.author, where.favorited, where.query) if f is not None]
+    if not given:
+        return select(Counter.value).where(Counter.name == LIVE_ARTICLES).scalar_subquery()
+    if len(given) > 1:
+        return None
+    # An unknown tag or author selects nothing: the subquery finds no row, the total is 0.
+    if where.tag is not None:
+        count = select(func.coalesce(func.max(Tag.articles_count), 0)).where(Tag.name == where.tag)
+        return count.scalar_subquery()
+    if where.author is not None:
+        by = select(func.coalesce(func.max(User.articles_count), 0))
+        return by.where(User.username == where.author).scalar_subquery()
+    return None
+
+
+def _feed_total(viewer_id: uuid.UUID) -> Total:
+    return (
+        select(func.coalesce(func.sum(User.articles_count), 0))
+        .join(Follow, Follow.followee_id == User.id)
+        .where(Follow.follower_id == viewer_id)
+        .scalar_subquery()
+    )
+
+
 def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
@@ -219,6 +254,7 @@ async def list_articles(
     return await _page(
         session,
         clauses=clauses,
+        kept_total=_kept_total(where),
         order=list_order(dialect, rank=rank),
         viewer_id=viewer_id,
         limit=limit,
@@ -239,6 +275,7 @@ async def feed(
     return await _page(
         session,
         clauses=_followed_by(viewer_id),
+        kept_total=_feed_total(viewer_id),
         order=list_order(_dialect(session)),
         viewer_id=viewer_id,
         limit=limit,
@@ -250,32 +287,36 @@ async def feed(
 def page_statement(
     *,
     clauses: Sequence[ColumnElement[bool]],
+    kept_total: Total | None = None,
     order: ListOrder,
     viewer_id: uuid.UUID | None,
     limit: int,
     offset: int = 0,
     after: Sequence[KeyValue] | None = None,
 ) -> Select[Any]:
-    """The one statement that reads a page: its rows, their sort keys, and (offset pages) the
-    total. Rows are :func:`_columns`, then the sort key, then the total."""
+    """The one statement that reads a page: its rows, their sort keys, and the total (the
+    ``kept_total``, or on offset pages the window's count). Rows are :func:`_columns`, then the
+    sort key, then the total if there is one."""
     live = Article.deleted_at.is_(None)
+    carried = () if kept_total is None else (kept_total.label("total"),)
     if after is not None:
         # A cursor page needs no window, so no inner page: the keyset bounds the scan of the
         # live-order index (a backward range scan, one row past the page to tell whether
         # another follows), and the author joins and per-row subqueries run for those rows only.
         return (
             _with_author(
-                select(*_columns(viewer_id, with_body=False), *order.labelled()).select_from(
-                    Article
-                )
+                select(
+                    *_columns(viewer_id, with_body=False), *order.labelled(), *carried
+                ).select_from(Article)
             )
             .where(live, *clauses, keyset_after(order.columns, after))
             .order_by(*(column.desc() for column in order.columns))
             .limit(limit + 1)
         )
     keys = order.labelled()
+    counted = (func.count().over().label("total"),) if kept_total is None else ()
     page = (
-        select(*keys, func.count().over().label("total"))
+        select(*keys, *counted)
         .where(live, *clauses)
         .order_by(*(key.desc() for key in keys))
         .limit(limit)
@@ -283,8 +324,9 @@ def page_statement(
         .subquery("page")
     )
     page_keys = [page.c[name] for name in order.names]
+    total = page.c.total if kept_total is None else kept_total.label("total")
     return _with_author(
-        select(*_columns(viewer_id, with_body=False), *page_keys, page.c.total)
+        select(*_columns(viewer_id, with_body=False), *page_keys, total)
         .select_from(page)
         .join(Article, Article.id == page.c.id)
     ).order_by(*(key.desc() for key in page_keys))
@@ -294,6 +336,7 @@ async def _page(
     session: AsyncSession,
     *,
     clauses: Sequence[ColumnElement[bool]],
+    kept_total: Total | None,
     order: ListOrder,
     viewer_id: uuid.UUID | None,
     limit: int,
@@ -303,22 +346,32 @@ async def _page(
     if after is not None:
         order.check(after)
     statement = page_statement(
-        clauses=clauses, order=order, viewer_id=viewer_id, limit=limit, offset=offset, after=after
+        clauses=clauses,
+        kept_total=kept_total,
+        order=order,
+        viewer_id=viewer_id,
+        limit=limit,
+        offset=offset,
+        after=after,
     )
     rows: Sequence[Any] = (await session.execute(statement)).all()
     width = len(order.names)
-    if after is None:
-        total = rows[0][-1] if rows else 0
-        if not rows and offset > 0:
-            # Past the last page the window has no row to ride on: count separately.
-            total = await _count(session, clauses)
-        more = more_after_offset(offset=offset, shown=len(rows), total=total)
-        keys = [tuple(row[-1 - width : -1]) for row in rows]
-    else:
+    carried = after is None or kept_total is not None
+    end = -1 if carried else None
+    keys_from = (-1 if carried else 0) - width
+    if after is not None:
         rows, more = split_lookahead(rows, limit=limit)
-        # The keyset narrows the page, never the total: that is the whole filtered set.
-        total = await _count(session, clauses)
-        keys = [tuple(row[-width:]) for row in rows]
+    if rows and carried:
+        total = int(rows[0][-1])
+    elif after is None and offset == 0:
+        total = 0
+    else:
+        # The keyset narrows the page, never the total: that is the whole filtered set. And
+        # past the last page the total has no row to ride on: count separately.
+        total = await _count(session, clauses, kept_total)
+    if after is None:
+        more = more_after_offset(offset=offset, shown=len(rows), total=total)
+    keys = [tuple(row[keys_from:end]) for row in rows]
     return ArticlePage(
         articles=[_view(row) for row in rows],
         articles_count=total,
@@ -326,7 +379,11 @@ async def _page(
     )
 
 
-async def _count(session: AsyncSession, clauses: Sequence[ColumnElement[bool]]) -> int:
+async def _count(
+    session: AsyncSession, clauses: Sequence[ColumnElement[bool]], kept_total: Total | None
+) -> int:
+    if kept_total is not None:
+        return int((await session.execute(select(kept_total))).scalar_one())
     live = Article.deleted_at.is_(None)
     statement = select(func.count()).select_from(Article).where(live, *clauses)
     total: int = (await session.execute(statement)).scalar_one()

@@ -2,11 +2,13 @@
 
 Writes are plain Core statements with RETURNING, and each builds its response from what it
 already knows (or from one read through :mod:`conduit.domain.articles.queries`) instead of
-reloading entities. Statement counts, authentication not included:
+reloading entities. Publishing, deleting and retagging also adjust the counts of live articles
+(:mod:`conduit.domain.articles.counts`) in the same unit of work. Statement counts,
+authentication not included:
 
-- create: 1, or 3 with tags (upsert the tags, link them);
-- update: 2 (read, update), plus 1 to clear the tags or 3 to replace them;
-- delete: 2 (read, mark deleted);
+- create: 3, or 6 with tags (insert; upsert the tags, link them; the counts);
+- update: 2 (read, update), plus 2 to clear the tags or 4 to replace them (with the counts);
+- delete: 5 (read, mark deleted, the counts);
 - favorite, unfavorite: 2 (the idempotent write, then the read that also finds a missing slug).
 """
 
@@ -22,6 +24,7 @@ from sqlalchemy import ColumnElement, Uuid, and_, delete, insert, literal, selec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.model import utcnow, uuid7
+from conduit.domain.articles import counts
 from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.articles.queries import ArticleView, get_article
 from conduit.domain.articles.slugs import new_slug
@@ -81,6 +84,7 @@ async def create_article(
         )
     ).one()
     await tagging.attach(session, article_id=article_id, names=names)
+    await counts.went_live(session, article_id=article_id, author_id=author.id, tagged=bool(names))
     return ArticleView(
         id=article_id,
         author_id=author.id,
@@ -134,6 +138,8 @@ async def update_article(
         tag_list = tagging.normalise(changes.tags)
         await tagging.detach_all(session, article_id=current.id)
         await tagging.attach(session, article_id=current.id, names=tag_list)
+        old, new = set(current.tag_list), set(tag_list)
+        await counts.retagged(session, removed=sorted(old - new), added=sorted(new - old))
     return dataclasses.replace(
         current,
         slug=row.slug,
@@ -160,6 +166,7 @@ async def delete_article(session: AsyncSession, *, actor: Identity, slug: str) -
         .values(deleted_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    await counts.withdrawn(session, article_id=row.id, author_id=row.author_id)
 
 
 async def favorite(session: AsyncSession, *, user: Identity, slug: str) -> ArticleView:

@@ -16,6 +16,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from conduit.db.session import Database
+from conduit.domain.articles import counts
 from conduit.domain.seed import load
 from conduit.domain.seed.generate import DataSet
 from conduit.domain.seed.load import Loaded, Progress
@@ -110,6 +111,8 @@ async def seed_database(
             start = await load.start_after_existing(conn, user_count=users)
         data = DataSet(spec, password_hash=password_hash, start=start)
         loaded = await load.load(conn, data.tables(), progress=progress)
+        # The rows went in around the services: count the live articles they hold.
+        await counts.recount(session)
         await load.finish(conn, loaded)
     login_email = None
     if spec.users:

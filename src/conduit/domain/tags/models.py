@@ -17,6 +17,8 @@ class Tag(Base):
         BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True
     )
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    # Live articles carrying the tag (conduit.domain.articles.counts keeps it exact).
+    articles_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class ArticleTag(Base):

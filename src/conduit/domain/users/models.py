@@ -42,5 +42,7 @@ class User(UUIDv7PrimaryKey, Timestamps, Base):
     role: Mapped[str] = mapped_column(String(16), default=Role.USER, server_default=Role.USER)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     credits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Live articles by the user (conduit.domain.articles.counts keeps it exact).
+    articles_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
     profile: Mapped[Profile] = relationship(back_populates="user", lazy="raise", uselist=False)

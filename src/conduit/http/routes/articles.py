@@ -85,7 +85,7 @@ def _codec(secret: str) -> CursorCodec:
     return CursorCodec(secret, purpose="conduit.articles.cursor")
 
 
-def cursor_codec(settings: SettingsDep) -> CursorCodec:
+async def cursor_codec(settings: SettingsDep) -> CursorCodec:
     """Signs with the service's secret (the tokens' one, under a purpose of its own)."""
     return _codec(settings.jwt_secret)
 
