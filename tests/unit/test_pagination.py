@@ -17,6 +17,7 @@ from conduit.db.pagination import (
     after,
     fits,
     more_after_offset,
+    position,
     split_lookahead,
 )
 
@@ -153,12 +154,16 @@ ITEMS = Table(
 
 def test_after_is_a_row_value_comparison_on_both_dialects() -> None:
     columns = (ITEMS.c.created_at, ITEMS.c.id)
-    newer_first = select(ITEMS.c.id).where(after(columns, (MOMENT, KEY)))
-    older_first = select(ITEMS.c.id).where(after(columns, (MOMENT, KEY), descending=False))
+    newer_first = select(ITEMS.c.id).where(after(columns, ("created", "id")))
+    older_first = select(ITEMS.c.id).where(after(columns, ("created", "id"), descending=False))
     pg = str(newer_first.compile(dialect=postgresql.dialect()))
-    assert "(items.created_at, items.id) < (%(param_1)s::TIMESTAMP WITH TIME ZONE" in pg
+    assert "(items.created_at, items.id) < (%(after_created)s::TIMESTAMP WITH TIME ZONE" in pg
     assert "(items.created_at, items.id) > (?, ?)" in str(
         older_first.compile(dialect=sqlite.dialect())
     )
+    assert position(("created", "id"), (MOMENT, KEY)) == {
+        "after_created": MOMENT,
+        "after_id": KEY,
+    }
     with pytest.raises(ValueError, match="shorter"):
-        after(columns, (MOMENT,))
+        after(columns, ("created",))

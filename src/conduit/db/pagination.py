@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias, TypeVar
 
-from sqlalchemy import ColumnElement, literal, tuple_
+from sqlalchemy import ColumnElement, bindparam, tuple_
 
 # The values a sort key may hold, as a cursor carries them.
 KeyValue: TypeAlias = dt.datetime | uuid.UUID | float | int | str
@@ -88,17 +88,31 @@ class CursorCodec:
 
 
 def after(
-    columns: Sequence[ColumnElement[Any]], position: Sequence[Any], *, descending: bool = True
+    columns: Sequence[ColumnElement[Any]], names: Sequence[str], *, descending: bool = True
 ) -> ColumnElement[bool]:
-    """Rows past ``position`` in the order of ``columns`` (all descending, or all ascending).
+    """Rows past a position in the order of ``columns`` (all descending, or all ascending).
 
-    A row-value comparison, ``(a, b) < (:a, :b)``: PostgreSQL turns it into one index range
-    condition over an index on ``(a, b)``; SQLite (3.15+) evaluates it too. Each bound value
-    takes its column's type, so it is bound exactly as the column stores it.
+    A row-value comparison, ``(a, b) < (:after_a, :after_b)``: PostgreSQL turns it into one
+    index range condition over an index on ``(a, b)``; SQLite (3.15+) evaluates it too. The
+    position is not part of the statement: it is bound when the statement runs, as the
+    parameters :func:`position` names, so one statement serves every page. Each placeholder
+    takes its column's type, so the value is bound exactly as the column stores it.
     """
-    bound = [literal(value, column.type) for column, value in zip(columns, position, strict=True)]
+    bound = [
+        bindparam(_placeholder(name), type_=column.type)
+        for column, name in zip(columns, names, strict=True)
+    ]
     key, mark = tuple_(*columns), tuple_(*bound)
     return key < mark if descending else key > mark
+
+
+def position(names: Sequence[str], values: Sequence[KeyValue]) -> dict[str, KeyValue]:
+    """The parameters of :func:`after` for the position ``values`` of the key ``names``."""
+    return {_placeholder(name): value for name, value in zip(names, values, strict=True)}
+
+
+def _placeholder(name: str) -> str:
+    return f"after_{name}"
 
 
 def fits(position: Sequence[KeyValue], shape: Sequence[type]) -> bool:

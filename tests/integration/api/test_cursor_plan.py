@@ -17,7 +17,8 @@ from sqlalchemy import event, insert
 from conduit.db.model import uuid7
 from conduit.domain.articles import counts
 from conduit.domain.articles.models import Article
-from tests.factories import make_user
+from conduit.domain.users.models import User
+from tests.factories import PASSWORD_HASH, make_user
 
 ARTICLES = 3000
 INDEX = "ix_articles_live_created_at"
@@ -40,7 +41,7 @@ def scans_articles(plan: dict[str, Any]) -> bool:
     return any(node.get("Relation Name") == "articles" for node in nodes(plan))
 
 
-async def many_articles(app, connection) -> None:
+async def many_articles(app, connection) -> list:
     authors = [await make_user(app) for _ in range(5)]
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     rows = [
@@ -64,6 +65,7 @@ async def many_articles(app, connection) -> None:
     # Statistics as autovacuum would gather them (ANALYZE runs inside the test's transaction
     # and is rolled back with it).
     await connection.exec_driver_sql("ANALYZE articles")
+    return authors
 
 
 async def capture_page_statement(
@@ -152,3 +154,51 @@ async def test_an_offset_page_reads_only_its_rows_of_the_index(app, client, conn
         (scan,) = [node for node in nodes(plan) if node.get("Index Name") == INDEX]
         assert scan["Scan Direction"] == "Backward"
         assert scan["Actual Rows"] == offset + LIMIT, offset
+
+
+async def test_an_author_page_reads_only_its_rows_of_the_authors_index(
+    app, client, connection, engine
+):
+    # 200 authors of 40 articles each, interleaved in time.
+    users = [
+        {
+            "id": uuid7(),
+            "email": f"writer{n}@example.com",
+            "username": f"writer{n}",
+            "password_hash": PASSWORD_HASH,
+        }
+        for n in range(200)
+    ]
+    await connection.execute(insert(User), users)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    await connection.execute(
+        insert(Article),
+        [
+            {
+                "id": uuid7(),
+                "slug": f"w-{i}",
+                "title": f"W {i}",
+                "description": "d",
+                "body": "b",
+                "author_id": users[i % 200]["id"],
+                "created_at": start + dt.timedelta(seconds=i),
+                "updated_at": start,
+            }
+            for i in range(8000)
+        ],
+    )
+    async with app.state.database.unit_of_work() as session:
+        await counts.recount(session)
+    await connection.exec_driver_sql("ANALYZE articles")
+
+    sql, params = await capture_page_statement(
+        engine, client, f"/api/articles?author=writer7&limit={LIMIT}", marker="OFFSET"
+    )
+    plan = await explain(connection, sql, params, analyze=True)
+    scans = [n for n in nodes(plan) if n.get("Index Name") == "ix_articles_author_created_at"]
+    assert len(scans) == 1, json.dumps(plan, indent=1)
+    (scan,) = scans
+    assert scan["Scan Direction"] == "Backward"
+    # The page reads 20 of the author's 40 articles, and sorts nothing.
+    assert scan["Actual Rows"] == LIMIT
+    assert not any(node["Node Type"] == "Sort" for node in nodes(plan))

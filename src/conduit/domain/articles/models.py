@@ -33,7 +33,10 @@ class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
             postgresql_where=_LIVE,
             sqlite_where=_LIVE,
         ),
-        Index(None, "author_id"),
+        # An author's articles in list order: the author filter's page is one backward range
+        # scan. Leading with author_id, it also serves the foreign key (not partial: the
+        # cascade from users must find deleted articles too).
+        Index("ix_articles_author_created_at", "author_id", "created_at", "id"),
         # The list order (newest first, id as the tiebreaker) over live articles only: a page
         # is a backward scan of this index, and soft-deleted rows never enter it.
         Index(

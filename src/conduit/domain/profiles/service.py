@@ -12,17 +12,31 @@ for ASCII letters only. Deactivated accounts are found too: their profiles stay 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, exists, false, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    bindparam,
+    case,
+    delete,
+    exists,
+    false,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conduit.db import documents as doc
 from conduit.domain.errors import InvalidError, NotFoundError
 from conduit.domain.profiles.models import Follow, Profile
 from conduit.domain.users.models import User
+from conduit.domain.viewer import VIEWER, viewer_param
 
 SUBJECT = "profile"
 # The escape character of every LIKE pattern built from user input.
@@ -67,14 +81,11 @@ def escape_like(text: str) -> str:
     )
 
 
-def _following(viewer_id: uuid.UUID | None) -> ColumnElement[bool]:
-    if viewer_id is None:
-        return false().label("following")
-    return (
-        exists()
-        .where(Follow.follower_id == viewer_id, Follow.followee_id == User.id)
-        .label("following")
-    )
+def _following(viewer: bool) -> ColumnElement[bool]:
+    """Whether the viewer (the parameter ``:viewer_id``) follows the user; false if no one."""
+    if not viewer:
+        return false()
+    return exists().where(Follow.follower_id == viewer_param(), Follow.followee_id == User.id)
 
 
 async def search_profiles(
@@ -96,7 +107,7 @@ async def search_profiles(
             User.username,
             Profile.bio,
             Profile.image,
-            _following(viewer_id),
+            _following(viewer_id is not None).label("following"),
             func.count().over().label("total"),
         )
         .outerjoin(Profile, Profile.user_id == User.id)
@@ -105,7 +116,7 @@ async def search_profiles(
         .limit(limit)
         .offset(offset)
     )
-    rows = (await session.execute(statement)).all()
+    rows = (await session.execute(statement, {VIEWER: viewer_id})).all()
     if rows:
         total: int = rows[0].total
     elif offset == 0:
@@ -121,6 +132,44 @@ async def search_profiles(
     )
 
 
+_USERNAME = "username"
+
+
+@functools.lru_cache(maxsize=4)
+def _profile_statement(*, viewer: bool, as_document: bool) -> Select[Any]:
+    following = _following(viewer)
+    columns: tuple[Any, ...]
+    if as_document:
+        document = doc.obj(
+            [
+                ("username", doc.value(User.username)),
+                ("bio", doc.value(Profile.bio)),
+                ("image", doc.value(Profile.image)),
+                ("following", doc.value(following)),
+            ]
+        )
+        columns = (document.label("document"),)
+    else:
+        columns = (User.username, Profile.bio, Profile.image, following.label("following"))
+    return (
+        select(*columns)
+        .select_from(User)
+        .outerjoin(Profile, Profile.user_id == User.id)
+        .where(User.username == bindparam(_USERNAME, type_=String()))
+    )
+
+
+async def _profile_row(
+    session: AsyncSession, *, username: str, viewer_id: uuid.UUID | None, as_document: bool
+) -> Any:
+    statement = _profile_statement(viewer=viewer_id is not None, as_document=as_document)
+    connection = await session.connection()
+    row = (await connection.execute(statement, {_USERNAME: username, VIEWER: viewer_id})).first()
+    if row is None:
+        raise NotFoundError(SUBJECT)
+    return row
+
+
 async def get_profile(
     session: AsyncSession, *, username: str, viewer_id: uuid.UUID | None
 ) -> ProfileView:
@@ -128,20 +177,17 @@ async def get_profile(
 
     One statement, the follow check included as an EXISTS column. Anonymous viewers follow no one.
     """
-    columns: list[Any] = [User.username, Profile.bio, Profile.image]
-    if viewer_id is not None:
-        columns.append(_following(viewer_id))
-    row = (
-        await session.execute(
-            select(*columns)
-            .outerjoin(Profile, Profile.user_id == User.id)
-            .where(User.username == username)
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFoundError(SUBJECT)
-    following = bool(row[3]) if viewer_id is not None else False
-    return ProfileView(username=row[0], bio=row[1], image=row[2], following=following)
+    row = await _profile_row(session, username=username, viewer_id=viewer_id, as_document=False)
+    return ProfileView(username=row[0], bio=row[1], image=row[2], following=bool(row[3]))
+
+
+async def get_profile_document(
+    session: AsyncSession, *, username: str, viewer_id: uuid.UUID | None
+) -> str:
+    """:func:`get_profile` as the API's JSON, built by PostgreSQL (see
+    :mod:`conduit.db.documents`): 1 statement."""
+    row = await _profile_row(session, username=username, viewer_id=viewer_id, as_document=True)
+    return str(row[0])
 
 
 async def follow(session: AsyncSession, *, follower_id: uuid.UUID, username: str) -> ProfileView:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Uuid, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.model import uuid7
@@ -65,15 +65,18 @@ class AccountChanges:
 _IDENTITY_COLUMNS = (User.id, User.email, User.username, User.role, Profile.bio, Profile.image)
 
 
+# Every authenticated request runs this: built once, the id bound when it runs.
+_ACTIVE_IDENTITY = (
+    select(*_IDENTITY_COLUMNS)
+    .outerjoin(Profile, Profile.user_id == User.id)
+    .where(User.id == bindparam("user_id", type_=Uuid()), User.is_active.is_(True))
+)
+
+
 async def get_active_identity(session: AsyncSession, *, user_id: uuid.UUID) -> Identity | None:
     """The active user with ``user_id``, or None (unknown or deactivated): one statement."""
-    row = (
-        await session.execute(
-            select(*_IDENTITY_COLUMNS)
-            .outerjoin(Profile, Profile.user_id == User.id)
-            .where(User.id == user_id, User.is_active.is_(True))
-        )
-    ).one_or_none()
+    connection = await session.connection()
+    row = (await connection.execute(_ACTIVE_IDENTITY, {"user_id": user_id})).one_or_none()
     return Identity(*row) if row is not None else None
 
 

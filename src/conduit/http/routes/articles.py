@@ -17,15 +17,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import StringConstraints
 
+from conduit.db import documents
 from conduit.db.pagination import CursorCodec, InvalidCursor, KeyValue, Scope
 from conduit.domain.articles import queries
 from conduit.domain.articles import service as articles
 from conduit.domain.articles.cursor import SUBJECT as CURSOR
-from conduit.domain.articles.queries import ArticleFilter, ArticlePage
+from conduit.domain.articles.queries import ArticleFilter, PageQuery
 from conduit.domain.articles.search import QUERY_MAX
 from conduit.domain.errors import InvalidError, NotFoundError
 from conduit.domain.tags.service import NAME_MAX
+from conduit.http import documents as documents_response
 from conduit.http.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
+from conduit.http.documents import JSONText
 from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.articles import (
     MultipleArticlesResponse,
@@ -106,10 +109,25 @@ def _position(
         raise InvalidError(CURSOR, "is invalid") from None
 
 
-def _response(codec: CursorCodec, page: ArticlePage, scope: Scope) -> MultipleArticlesResponse:
-    after: Sequence[KeyValue] | None = page.next_after
-    next_cursor = None if after is None else codec.encode(after, scope=scope)
-    return MultipleArticlesResponse.of(page, next_cursor=next_cursor)
+async def _page_response(
+    session: SessionDep, codec: CursorCodec, query: PageQuery, scope: Scope
+) -> MultipleArticlesResponse | JSONText:
+    # PostgreSQL writes the page's JSON itself; elsewhere the response model does.
+    if documents.supported(session):
+        written = await queries.list_page_documents(session, query=query)
+        return documents_response.article_page(
+            written.articles,
+            articles_count=written.articles_count,
+            next_cursor=_next_cursor(codec, written.next_after, scope),
+        )
+    page = await queries.list_page(session, query=query)
+    return MultipleArticlesResponse.of(
+        page, next_cursor=_next_cursor(codec, page.next_after, scope)
+    )
+
+
+def _next_cursor(codec: CursorCodec, after: Sequence[KeyValue] | None, scope: Scope) -> str | None:
+    return None if after is None else codec.encode(after, scope=scope)
 
 
 @router.get("/articles", response_model=MultipleArticlesResponse, responses=_LIST_INVALID)
@@ -125,7 +143,7 @@ async def list_articles(
     limit: Limit = 20,
     offset: Offset = None,
     cursor: Cursor = None,
-) -> MultipleArticlesResponse:
+) -> MultipleArticlesResponse | JSONText:
     where = ArticleFilter(tag=tag, author=author, favorited=favorited, query=q)
     scope: Scope = {
         "list": "articles",
@@ -134,16 +152,14 @@ async def list_articles(
         "favorited": favorited,
         "q": q,
     }
-    after = _position(codec, cursor, offset, scope)
-    page = await queries.list_articles(
-        session,
-        where=where,
+    query = PageQuery.listing(
+        where,
         viewer_id=viewer.id if viewer is not None else None,
         limit=limit,
         offset=offset or 0,
-        after=after,
+        after=_position(codec, cursor, offset, scope),
     )
-    return _response(codec, page, scope)
+    return await _page_response(session, codec, query, scope)
 
 
 @router.get(
@@ -159,14 +175,16 @@ async def feed(
     limit: Limit = 20,
     offset: Offset = None,
     cursor: Cursor = None,
-) -> MultipleArticlesResponse:
+) -> MultipleArticlesResponse | JSONText:
     # A feed cursor is its reader's: the followed authors are the feed's filter.
     scope = _feed_scope(user.id)
-    after = _position(codec, cursor, offset, scope)
-    page = await queries.feed(
-        session, viewer_id=user.id, limit=limit, offset=offset or 0, after=after
+    query = PageQuery.feed(
+        viewer_id=user.id,
+        limit=limit,
+        offset=offset or 0,
+        after=_position(codec, cursor, offset, scope),
     )
-    return _response(codec, page, scope)
+    return await _page_response(session, codec, query, scope)
 
 
 def _feed_scope(viewer_id: uuid.UUID) -> Scope:
@@ -192,10 +210,14 @@ async def create_article(
 @router.get("/articles/{slug}", response_model=SingleArticleResponse, responses=_NOT_FOUND)
 async def get_article(
     slug: str, session: SessionDep, viewer: OptionalUser
-) -> SingleArticleResponse:
-    view = await queries.get_article(
-        session, slug=slug, viewer_id=viewer.id if viewer is not None else None
-    )
+) -> SingleArticleResponse | JSONText:
+    viewer_id = viewer.id if viewer is not None else None
+    if documents.supported(session):
+        document = await queries.get_article_document(session, slug=slug, viewer_id=viewer_id)
+        if document is None:
+            raise NotFoundError(articles.SUBJECT)
+        return documents_response.envelope("article", document)
+    view = await queries.get_article(session, slug=slug, viewer_id=viewer_id)
     if view is None:
         raise NotFoundError(articles.SUBJECT)
     return SingleArticleResponse.of(view)

@@ -8,9 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import StringConstraints
 
+from conduit.db import documents
 from conduit.domain.profiles import service as profiles
 from conduit.domain.profiles.service import ProfileView
 from conduit.http.deps import CurrentUser, OptionalUser, SessionDep
+from conduit.http.documents import JSONText, envelope
 from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.profiles import MultipleProfilesResponse, Profile, ProfileResponse
 
@@ -65,10 +67,16 @@ async def search_profiles(
 
 
 @router.get("/profiles/{username}", response_model=ProfileResponse, responses=_NOT_FOUND)
-async def get_profile(username: str, viewer: OptionalUser, session: SessionDep) -> ProfileResponse:
-    view = await profiles.get_profile(
-        session, username=username, viewer_id=viewer.id if viewer is not None else None
-    )
+async def get_profile(
+    username: str, viewer: OptionalUser, session: SessionDep
+) -> ProfileResponse | JSONText:
+    viewer_id = viewer.id if viewer is not None else None
+    if documents.supported(session):
+        document = await profiles.get_profile_document(
+            session, username=username, viewer_id=viewer_id
+        )
+        return envelope("profile", document)
+    view = await profiles.get_profile(session, username=username, viewer_id=viewer_id)
     return _profile_response(view)
 
 

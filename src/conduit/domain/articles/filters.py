@@ -1,0 +1,127 @@
+"""What an article list selects, as conditions whose values are bound when the statement runs.
+
+A list is filtered by tag name, author username, the username who favorited, or a full-text
+search; the feed by the authors its reader follows. The conditions name their values as
+parameters (``:tag``, ``:author``, ``:favorited``, ``:viewer_id``) instead of holding them, so
+the statement of a list depends only on which filters are given (its *shape*,
+:class:`ListShape`) and is built once per shape, not per request (see
+:mod:`conduit.domain.articles.queries`). A search is the exception: its condition depends on
+the query text on SQLite (one ``LIKE`` per word), so it is built for each request.
+
+Each filter is resolved inside the page's statement (``author_id = (SELECT id FROM users WHERE
+username = :author)``), and where a count of the selected articles is kept
+(:mod:`conduit.domain.articles.counts`: no filter, one tag, one author, the feed) the total is
+read from it instead of counting the rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from sqlalchemy import ColumnElement, ScalarSelect, String, bindparam, func, select
+
+from conduit.domain.articles.counts import LIVE_ARTICLES
+from conduit.domain.articles.models import Article, Counter, Favorite
+from conduit.domain.profiles.models import Follow
+from conduit.domain.tags.models import ArticleTag, Tag
+from conduit.domain.users.models import User
+from conduit.domain.viewer import viewer_param
+
+# A scalar subquery reading a kept count.
+Total: TypeAlias = ScalarSelect[int]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArticleFilter:
+    """The list filters: by tag name, by author username, by the username who favorited, and
+    a full-text search (:mod:`conduit.domain.articles.search`)."""
+
+    tag: str | None = None
+    author: str | None = None
+    favorited: str | None = None
+    query: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        """The values the conditions of :func:`conditions` bind."""
+        given = {"tag": self.tag, "author": self.author, "favorited": self.favorited}
+        return {name: value for name, value in given.items() if value is not None}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListShape:
+    """Which filters a list has: what its statement is built from, and cached by."""
+
+    tag: bool = False
+    author: bool = False
+    favorited: bool = False
+    feed: bool = False
+
+    @classmethod
+    def of(cls, where: ArticleFilter) -> ListShape:
+        return cls(
+            tag=where.tag is not None,
+            author=where.author is not None,
+            favorited=where.favorited is not None,
+        )
+
+
+def _user_id(param: str) -> ScalarSelect[uuid.UUID]:
+    return (
+        select(User.id).where(User.username == bindparam(param, type_=String())).scalar_subquery()
+    )
+
+
+def conditions(shape: ListShape) -> list[ColumnElement[bool]]:
+    """The conditions of the filters ``shape`` has, beyond the article being live."""
+    clauses: list[ColumnElement[bool]] = []
+    if shape.author:
+        clauses.append(Article.author_id == _user_id("author"))
+    if shape.tag:
+        tagged = (
+            select(ArticleTag.article_id)
+            .join(Tag, Tag.id == ArticleTag.tag_id)
+            .where(Tag.name == bindparam("tag", type_=String()))
+        )
+        clauses.append(Article.id.in_(tagged))
+    if shape.favorited:
+        liked = select(Favorite.article_id).where(Favorite.user_id == _user_id("favorited"))
+        clauses.append(Article.id.in_(liked))
+    if shape.feed:
+        followees = select(Follow.followee_id).where(Follow.follower_id == viewer_param())
+        clauses.append(Article.author_id.in_(followees))
+    return clauses
+
+
+def keeps_total(shape: ListShape, *, searching: bool = False) -> bool:
+    """Whether a count is kept of the articles ``shape`` selects: no filter, or only one of
+    tag, author and feed."""
+    given = (shape.tag, shape.author, shape.favorited, shape.feed)
+    return not searching and not shape.favorited and sum(given) <= 1
+
+
+def kept_total(shape: ListShape, *, searching: bool = False) -> Total | None:
+    """The kept count of the articles ``shape`` selects, if one is kept for it."""
+    if not keeps_total(shape, searching=searching):
+        return None
+    if not (shape.tag or shape.author or shape.feed):
+        return select(Counter.value).where(Counter.name == LIVE_ARTICLES).scalar_subquery()
+    # An unknown tag or author selects nothing: no row to aggregate, and the total is 0.
+    if shape.tag:
+        count = func.coalesce(func.max(Tag.articles_count), 0)
+        return select(count).where(Tag.name == bindparam("tag", type_=String())).scalar_subquery()
+    if shape.author:
+        count = func.coalesce(func.max(User.articles_count), 0)
+        return (
+            select(count)
+            .where(User.username == bindparam("author", type_=String()))
+            .scalar_subquery()
+        )
+    # The feed: the sum over the authors the viewer follows.
+    return (
+        select(func.coalesce(func.sum(User.articles_count), 0))
+        .join(Follow, Follow.followee_id == User.id)
+        .where(Follow.follower_id == viewer_param())
+        .scalar_subquery()
+    )
