@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Subquery, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.domain.articles.models import Article, Counter
@@ -97,7 +98,12 @@ async def _shift(
 
 
 async def recount(session: AsyncSession) -> int:
-    """Recompute every count from the rows, in the caller's transaction; returns the total."""
+    """Recompute every count from the rows, in the caller's transaction; returns the total.
+
+    Set-based (each table's counts aggregated once and joined back), so the cost is one pass
+    over the rows whatever the planner knows: after a bulk load the tables have no statistics
+    yet, and a correlated count per row could be planned as a scan of the table per row.
+    """
     live = Article.deleted_at.is_(None)
     total = select(func.count()).select_from(Article).where(live).scalar_subquery()
     # The total's row first, as every writer takes it: writers wait until this commits.
@@ -108,25 +114,38 @@ async def recount(session: AsyncSession) -> int:
         )
     )
     by_author = (
-        select(func.count())
-        .select_from(Article)
-        .where(Article.author_id == User.id, live)
-        .scalar_subquery()
+        select(Article.author_id.label("key"), func.count().label("n"))
+        .where(live)
+        .group_by(Article.author_id)
+        .subquery()
     )
-    await session.execute(
-        update(User)
-        .values(articles_count=by_author, updated_at=User.updated_at)
-        .execution_options(synchronize_session=False)
-    )
+    await _assign(session, User.__table__, by_author, keep_updated_at=True)
     by_tag = (
-        select(func.count())
-        .select_from(ArticleTag)
+        select(ArticleTag.tag_id.label("key"), func.count().label("n"))
         .join(Article, Article.id == ArticleTag.article_id)
-        .where(ArticleTag.tag_id == Tag.id, live)
-        .scalar_subquery()
+        .where(live)
+        .group_by(ArticleTag.tag_id)
+        .subquery()
     )
-    await session.execute(
-        update(Tag).values(articles_count=by_tag).execution_options(synchronize_session=False)
-    )
+    await _assign(session, Tag.__table__, by_tag, keep_updated_at=False)
     counted = await session.execute(select(Counter.value).where(Counter.name == LIVE_ARTICLES))
     return int(counted.scalar_one())
+
+
+async def _assign(
+    session: AsyncSession, table: Any, counted: Subquery, *, keep_updated_at: bool
+) -> None:
+    """Set ``articles_count`` of every row of ``table`` to its ``n`` in ``counted`` (0 if
+    absent): 2 statements, each one pass (``UPDATE ... FROM``)."""
+    # The row did not change: its onupdate timestamp stays as it is.
+    same = {"updated_at": table.c.updated_at} if keep_updated_at else {}
+    await session.execute(
+        update(table)
+        .where(table.c.articles_count != 0, table.c.id.not_in(select(counted.c.key)))
+        .values(articles_count=0, **same)
+    )
+    await session.execute(
+        update(table)
+        .where(table.c.id == counted.c.key, table.c.articles_count != counted.c.n)
+        .values(articles_count=counted.c.n, **same)
+    )
