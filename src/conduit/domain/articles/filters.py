@@ -5,7 +5,7 @@ search; the feed by the authors its reader follows. The conditions name their va
 parameters (``:tag``, ``:author``, ``:favorited``, ``:viewer_id``) instead of holding them, so
 the statement of a list depends only on which filters are given (its *shape*,
 :class:`ListShape`) and is built once per shape, not per request (see
-:mod:`conduit.domain.articles.queries`). A search is the exception: its condition depends on
+:mod:`conduit.domain.articles.pages`). A search is the exception: its condition depends on
 the query text on SQLite (one ``LIKE`` per word), so it is built for each request.
 
 Each filter is resolved inside the page's statement (``author_id = (SELECT id FROM users WHERE

@@ -26,8 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.db.model import utcnow, uuid7
 from conduit.domain.articles import counts
 from conduit.domain.articles.models import Article, Favorite
-from conduit.domain.articles.queries import ArticleView, get_article
+from conduit.domain.articles.queries import get_article
 from conduit.domain.articles.slugs import new_slug
+from conduit.domain.articles.views import ArticleView
 from conduit.domain.errors import ForbiddenError, NotFoundError
 from conduit.domain.profiles.service import ProfileView, dialect_insert
 from conduit.domain.tags import service as tagging

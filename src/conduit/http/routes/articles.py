@@ -19,10 +19,11 @@ from pydantic import StringConstraints
 
 from conduit.db import documents
 from conduit.db.pagination import CursorCodec, InvalidCursor, KeyValue, Scope
-from conduit.domain.articles import queries
+from conduit.domain.articles import pages, queries
 from conduit.domain.articles import service as articles
 from conduit.domain.articles.cursor import SUBJECT as CURSOR
-from conduit.domain.articles.queries import ArticleFilter, PageQuery
+from conduit.domain.articles.filters import ArticleFilter
+from conduit.domain.articles.pages import PageQuery
 from conduit.domain.articles.search import QUERY_MAX
 from conduit.domain.errors import InvalidError, NotFoundError
 from conduit.domain.tags.service import NAME_MAX
@@ -114,13 +115,13 @@ async def _page_response(
 ) -> MultipleArticlesResponse | JSONText:
     # PostgreSQL writes the page's JSON itself; elsewhere the response model does.
     if documents.supported(session):
-        written = await queries.list_page_documents(session, query=query)
+        written = await pages.list_page_documents(session, query=query)
         return documents_response.article_page(
             written.articles,
             articles_count=written.articles_count,
             next_cursor=_next_cursor(codec, written.next_after, scope),
         )
-    page = await queries.list_page(session, query=query)
+    page = await pages.list_page(session, query=query)
     return MultipleArticlesResponse.of(
         page, next_cursor=_next_cursor(codec, page.next_after, scope)
     )

@@ -11,7 +11,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
 
-from conduit.domain.articles.queries import ArticlePage, ArticleView
+from conduit.domain.articles.pages import ArticlePage
+from conduit.domain.articles.views import ArticleView
 from conduit.domain.tags.service import NAME_MAX
 from conduit.http.schemas.common import NotBlank, ResponseModel, Timestamp, not_null
 from conduit.http.schemas.profiles import Profile

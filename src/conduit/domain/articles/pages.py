@@ -1,0 +1,260 @@
+"""Article lists and the feed: one statement per page, built once per shape.
+
+An offset page is read as
+
+    SELECT <projection>, <kept total>
+    FROM (SELECT id, created_at FROM articles WHERE deleted_at IS NULL AND <filters>
+          ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset) AS page
+    JOIN articles ... JOIN users ... LEFT JOIN profiles ...
+
+so the per-article subqueries of the projection (:mod:`conduit.domain.articles.views`) run for
+the page's rows only. The total is the count kept for the filter
+(:mod:`conduit.domain.articles.filters`), so the scan stops after ``offset + limit`` rows of
+an index whatever the size of the set; for filters without a kept count the inner page carries
+``count(*) OVER ()`` instead. Only an empty page past the start needs a second statement, to
+count. A cursor page continues after a sort key (:mod:`conduit.domain.articles.cursor`): one
+flat ``... WHERE <filters> AND (created_at, id) < (:after_created_key, :after_id) ORDER BY
+... LIMIT :limit`` (a backward range scan of the live-order index at any depth, one row past
+the page) carrying the kept count, or followed by a statement counting the set.
+
+Every value is a bound parameter, so a statement depends only on its shape (which filters,
+whether there is a viewer, offset or cursor, columns or JSON) and is built once. A search is
+built per request (its condition depends on the query text).
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, Select, bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conduit.db import documents as doc
+from conduit.db.pagination import KeyValue, after, more_after_offset, position, split_lookahead
+from conduit.domain.articles.cursor import list_order
+from conduit.domain.articles.filters import (
+    ArticleFilter,
+    ListShape,
+    Total,
+    conditions,
+    keeps_total,
+    kept_total,
+)
+from conduit.domain.articles.models import Article
+from conduit.domain.articles.search import Search, search
+from conduit.domain.articles.views import ArticleView, projection, view, with_author
+from conduit.domain.viewer import VIEWER
+
+_LIMIT = "limit"
+_OFFSET = "offset"
+
+
+@dataclass(frozen=True, slots=True)
+class ArticlePage:
+    """A page, the total of the filtered set, and the sort key after which the next page
+    starts (None on the last page)."""
+
+    articles: list[ArticleView]
+    articles_count: int
+    next_after: tuple[KeyValue, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleDocuments:
+    """A page as JSON text (PostgreSQL): the array of list items, as the API writes it."""
+
+    articles: str
+    articles_count: int
+    next_after: tuple[KeyValue, ...] | None = None
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def page_statement(
+    *,
+    dialect: str,
+    shape: ListShape,
+    viewer: bool,
+    cursor: bool,
+    as_documents: bool,
+    found: Search | None = None,
+) -> Select[Any]:
+    """The one statement that reads a page: its rows (the projection), their sort keys, and the
+    total if the statement carries one (the kept count, or on offset pages the window's)."""
+    clauses = [Article.deleted_at.is_(None), *conditions(shape)]
+    if found is not None:
+        clauses.append(found.match)
+    total = kept_total(shape, searching=found is not None)
+    order = list_order(dialect, rank=found.rank if found is not None else None)
+    selected = projection(viewer, with_body=False, as_documents=as_documents)
+    limit = bindparam(_LIMIT, type_=Integer())
+    if cursor:
+        carried = () if total is None else (total.label("total"),)
+        return (
+            with_author(select(*selected, *order.labelled(), *carried).select_from(Article))
+            .where(*clauses, after(order.columns, order.names))
+            .order_by(*(column.desc() for column in order.columns))
+            .limit(limit)
+        )
+    keys = order.labelled()
+    counted = (func.count().over().label("total"),) if total is None else ()
+    page = (
+        select(*keys, *counted)
+        .where(*clauses)
+        .order_by(*(key.desc() for key in keys))
+        .limit(limit)
+        .offset(bindparam(_OFFSET, type_=Integer()))
+        .subquery("page")
+    )
+    page_keys = [page.c[name] for name in order.names]
+    page_total = page.c.total if total is None else total.label("total")
+    return with_author(
+        select(*selected, *page_keys, page_total)
+        .select_from(page)
+        .join(Article, Article.id == page.c.id)
+    ).order_by(*(key.desc() for key in page_keys))
+
+
+_cached_page_statement = functools.lru_cache(maxsize=128)(page_statement)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PageQuery:
+    """One page of a list or of a feed, as a reader asked for it."""
+
+    shape: ListShape
+    params: dict[str, Any]
+    text: str | None
+    viewer_id: uuid.UUID | None
+    limit: int
+    offset: int = 0
+    after: tuple[KeyValue, ...] | None = None
+
+    @classmethod
+    def listing(
+        cls,
+        where: ArticleFilter,
+        *,
+        viewer_id: uuid.UUID | None,
+        limit: int,
+        offset: int = 0,
+        after: tuple[KeyValue, ...] | None = None,
+    ) -> PageQuery:
+        """Live articles matching ``where``, newest (or, searching on PostgreSQL, best) first."""
+        return cls(
+            shape=ListShape.of(where),
+            params=where.params(),
+            text=where.query,
+            viewer_id=viewer_id,
+            limit=limit,
+            offset=offset,
+            after=after,
+        )
+
+    @classmethod
+    def feed(
+        cls,
+        *,
+        viewer_id: uuid.UUID,
+        limit: int,
+        offset: int = 0,
+        after: tuple[KeyValue, ...] | None = None,
+    ) -> PageQuery:
+        """Live articles by the authors ``viewer_id`` follows, newest first."""
+        return cls(
+            shape=ListShape(feed=True),
+            params={},
+            text=None,
+            viewer_id=viewer_id,
+            limit=limit,
+            offset=offset,
+            after=after,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    rows: list[Any]
+    total: int
+    next_after: tuple[KeyValue, ...] | None
+
+
+async def _read_page(session: AsyncSession, query: PageQuery, *, as_documents: bool) -> _Rows:
+    dialect = _dialect(session)
+    found = search(dialect, query.text) if query.text is not None else None
+    order = list_order(dialect, rank=found.rank if found is not None else None)
+    cursor = query.after is not None
+    # A search's condition holds its text: built for the request. Every other shape: cached.
+    build = page_statement if found is not None else _cached_page_statement
+    statement = build(
+        dialect=dialect,
+        shape=query.shape,
+        viewer=query.viewer_id is not None,
+        cursor=cursor,
+        as_documents=as_documents,
+        found=found,
+    )
+    values = {**query.params, VIEWER: query.viewer_id}
+    if query.after is not None:
+        order.check(query.after)
+        # One row past the page tells whether another follows.
+        values.update(position(order.names, query.after), **{_LIMIT: query.limit + 1})
+    else:
+        values.update({_LIMIT: query.limit, _OFFSET: query.offset})
+    connection = await session.connection()
+    rows: list[Any] = list((await connection.execute(statement, values)).all())
+    carried = not cursor or keeps_total(query.shape, searching=found is not None)
+    width = len(order.names)
+    keys_end = -1 if carried else None
+    keys_start = (-1 if carried else 0) - width
+    if cursor:
+        rows, more = split_lookahead(rows, limit=query.limit)
+    if rows and carried:
+        total = int(rows[0][-1])
+    elif not cursor and query.offset == 0:
+        total = 0
+    else:
+        # The keyset narrows the page, never the total: that is the whole filtered set. And
+        # past the last page the total has no row to ride on: count separately.
+        total = await _count(session, shape=query.shape, found=found, values=values)
+    if not cursor:
+        more = more_after_offset(offset=query.offset, shown=len(rows), total=total)
+    next_after = tuple(rows[-1][keys_start:keys_end]) if more and rows else None
+    return _Rows(rows=rows, total=total, next_after=next_after)
+
+
+async def _count(
+    session: AsyncSession, *, shape: ListShape, found: Search | None, values: dict[str, Any]
+) -> int:
+    kept: Total | None = kept_total(shape, searching=found is not None)
+    if kept is not None:
+        statement = select(kept)
+    else:
+        clauses = [Article.deleted_at.is_(None), *conditions(shape)]
+        if found is not None:
+            clauses.append(found.match)
+        statement = select(func.count()).select_from(Article).where(*clauses)
+    connection = await session.connection()
+    return int((await connection.execute(statement, values)).scalar_one())
+
+
+async def list_page(session: AsyncSession, *, query: PageQuery) -> ArticlePage:
+    """The page ``query`` asks for. An offset page is 1 statement (2 for an empty page past
+    the start); a cursor page is 1 where a count is kept for the filter and 2 otherwise."""
+    page = await _read_page(session, query, as_documents=False)
+    articles = [view(row) for row in page.rows]
+    return ArticlePage(articles=articles, articles_count=page.total, next_after=page.next_after)
+
+
+async def list_page_documents(session: AsyncSession, *, query: PageQuery) -> ArticleDocuments:
+    """:func:`list_page` as the API's JSON, built by PostgreSQL: the same statements."""
+    page = await _read_page(session, query, as_documents=True)
+    articles = doc.array_of([row[0] for row in page.rows])
+    return ArticleDocuments(
+        articles=articles, articles_count=page.total, next_after=page.next_after
+    )
