@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from conduit.db.model import Base, Timestamps, UUIDv7PrimaryKey
 
 if TYPE_CHECKING:
+    from conduit.domain.articles.models import Article
     from conduit.domain.profiles.models import Profile
 
 
@@ -46,3 +47,8 @@ class User(UUIDv7PrimaryKey, Timestamps, Base):
     articles_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
     profile: Mapped[Profile] = relationship(back_populates="user", lazy="raise", uselist=False)
+    # Deleting a user cascades to the articles in the database (ON DELETE CASCADE); without
+    # passive_deletes the ORM would load them first to null their author_id.
+    articles: Mapped[list[Article]] = relationship(
+        back_populates="author", lazy="raise", passive_deletes=True
+    )
