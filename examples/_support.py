@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from conduit.db.instrument import StatementStats, track
 from conduit.db.migrations import Migrations
 from conduit.db.session import Database
+from conduit.domain.articles.models import Article
 from conduit.domain.seed import SeedSpec, seed_database
 from conduit.domain.users.models import User
 from conduit.settings import Settings, load_settings
@@ -55,6 +56,15 @@ class Example:
     @property
     def dialect(self) -> str:
         return self.database.engine.dialect.name
+
+    def inserts(self, rows: int) -> int:
+        """How many INSERTs the ORM sends for ``rows`` new rows whose key the database makes.
+
+        One multi-row ``INSERT ... RETURNING`` on PostgreSQL; on SQLite, whose ``RETURNING``
+        order is not guaranteed, one per row (keys made by the application, such as Conduit's
+        UUIDv7 ids, are batched on both).
+        """
+        return 1 if self.dialect == "postgresql" else rows
 
     @contextmanager
     def step(self, what: str, *, max_statements: int) -> Iterator[StatementStats]:
@@ -162,3 +172,16 @@ def new_user(name: str, **fields: Any) -> User:
     """An account to add. The examples never sign in, so the hash is a placeholder."""
     placeholder = "-"
     return User(email=f"{name}@example.com", username=name, password_hash=placeholder, **fields)
+
+
+def new_article(title: str, *, author: User, **fields: Any) -> Article:
+    """An article by ``author``, its slug made from ``title``."""
+    slug = "-".join(title.lower().split())
+    return Article(
+        slug=slug,
+        title=title,
+        description=f"About {title}",
+        body=f"{title}.",
+        author=author,
+        **fields,
+    )

@@ -46,9 +46,11 @@ class User(UUIDv7PrimaryKey, Timestamps, Base):
     # Live articles by the user (conduit.domain.articles.counts keeps it exact).
     articles_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
-    profile: Mapped[Profile] = relationship(back_populates="user", lazy="raise", uselist=False)
-    # Deleting a user cascades to the articles in the database (ON DELETE CASCADE); without
-    # passive_deletes the ORM would load them first to null their author_id.
+    # Deleting a user cascades to the profile and the articles in the database (ON DELETE
+    # CASCADE); without passive_deletes the ORM would load them first to null their user id.
+    profile: Mapped[Profile] = relationship(
+        back_populates="user", lazy="raise", uselist=False, passive_deletes=True
+    )
     articles: Mapped[list[Article]] = relationship(
         back_populates="author", lazy="raise", passive_deletes=True
     )
