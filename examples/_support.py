@@ -99,6 +99,7 @@ class Example:
 
     async def seed(self, **sizes: Any) -> None:
         """Load Conduit's deterministic demo data set (``conduit db seed``) at ``sizes``."""
+        # The loader sends a few batches per table; the budget only guards against a loop.
         with self.step(f"seed a demo data set {sizes}", max_statements=50):
             await seed_database(self.database, SeedSpec.scaled(**sizes))
 
@@ -151,10 +152,7 @@ def run(main: Callable[[Example], Awaitable[None]]) -> None:
     """Run an example's ``main`` on a scratch database; exit 1 if it fails."""
     module = sys.modules[main.__module__]
     title = (module.__doc__ or main.__module__).strip().splitlines()[0]
-    # force: a runner may call several examples in one process, each with its own stdout.
-    logging.basicConfig(
-        force=True, level=logging.WARNING, format="  (log) %(name)s: %(message)s", stream=sys.stdout
-    )
+    _show_conduit_warnings()
     print(title)
     try:
         total = asyncio.run(_run(main))
@@ -162,6 +160,20 @@ def run(main: Callable[[Example], Awaitable[None]]) -> None:
         print(f"\nFAILED: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
     print(f"\nok: {_statements(total)} in all")
+
+
+def _show_conduit_warnings() -> None:
+    """Print Conduit's warnings (the N+1 detector's, the slow-statement log) inline.
+
+    A fresh handler each time: a runner may call several examples in one process, each with
+    its own stdout. Only Conduit's loggers: ``SQL_ECHO`` output has its own handler.
+    """
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("  (log) %(name)s: %(message)s"))
+    logger = logging.getLogger("conduit")
+    logger.handlers = [handler]
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
 
 
 def _statements(count: int) -> str:
