@@ -2,8 +2,8 @@
 
 ``async with session.begin():`` commits when the block ends and rolls back when it raises; so
 does ``async with engine.begin() as conn:`` for Core statements. Conduit's own: the export's
-snapshot (``domain/admin/export.py``: ``conn.begin()`` at ``REPEATABLE READ``) and every
-migration (``db/migrations.py``: one transaction per revision).
+snapshot (``domain/admin/export.py``: ``conn.begin()`` at ``REPEATABLE READ``) and the
+migrations (Alembic's ``env.py`` runs each revision in a transaction of its own).
 """
 
 from __future__ import annotations

@@ -3,11 +3,11 @@
 Both dialects spell ``on_conflict_do_nothing()`` and ``on_conflict_do_update()`` alike; only the
 ``insert`` differs, so Conduit picks it per session (``dialect_insert``,
 ``domain/profiles/service.py``). An upsert is the concurrency-safe "create if missing": no read
-first, so two writers cannot both insert. With ``RETURNING``, a row comes back only when one
-was written, which is how Conduit knows a follow, favorite or tag is new and adjusts the kept
-counts exactly once (``domain/tags/service.py`` ``attach()``, ``domain/profiles/service.py``
-``follow()``, ``domain/articles/service.py``). ``on_conflict_do_update`` keeps a named counter
-(``domain/articles/counts.py`` ``recount()``).
+first, so two writers cannot both insert. Conduit creates tags (``domain/tags/service.py``
+``attach()``), follows (``domain/profiles/service.py`` ``follow()``) and favorites
+(``domain/articles/service.py`` ``favorite()``) this way, and keeps a named count with
+``on_conflict_do_update`` (``domain/articles/counts.py`` ``recount()``). With ``RETURNING``, a
+row comes back only when one was written: how a caller knows that it created the row.
 """
 
 from __future__ import annotations
