@@ -21,10 +21,10 @@ BENCH_ARGS ?= --scale
 # The demo set `make run` adds to an empty database (every seeded account's password: password).
 SEED_ARGS ?= --users 10 --articles 40 --comments 120 --favorites 80 --follows 30 --tags 12
 # The Python folders ruff checks (those that exist).
-LINT_PATHS := $(wildcard src tests migrations scripts bench)
+LINT_PATHS := $(wildcard src tests migrations scripts bench examples)
 
 .PHONY: help venv install run migrate test lint format typecheck pytest migrate-lint \
-	conformance bench clean
+	conformance bench clean examples
 
 help: ## List the targets
 	@echo "Usage: make <target> [PYTHON=python3] [HOST=127.0.0.1] [PORT=8000] [PYTEST_ARGS=...]"
@@ -54,7 +54,7 @@ run: $(STAMP) ## Migrate, seed a demo set into an empty database, serve on 127.0
 migrate: $(STAMP) ## Apply pending migrations to DATABASE_URL (default: ./conduit.db)
 	$(BIN)/conduit migrate upgrade
 
-test: lint typecheck pytest migrate-lint ## The whole suite (conformance too when TEST_DATABASE_URL is set)
+test: lint typecheck pytest migrate-lint examples ## The whole suite (conformance too when TEST_DATABASE_URL is set)
 ifneq ($(strip $(TEST_DATABASE_URL)),)
 	@$(MAKE) conformance
 else
@@ -70,14 +70,17 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix $(LINT_PATHS)
 	$(BIN)/ruff format $(LINT_PATHS)
 
-typecheck: $(STAMP) ## mypy --strict on src (configured in pyproject.toml)
-	$(BIN)/mypy src
+typecheck: $(STAMP) ## mypy --strict on src and examples (configured in pyproject.toml)
+	$(BIN)/mypy src examples
 
 pytest: $(STAMP) ## pytest: SQLite always, PostgreSQL when TEST_DATABASE_URL is set
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 migrate-lint: $(STAMP) ## Check the migrations for unsafe operations
 	$(BIN)/conduit migrate lint
+
+examples: $(STAMP) ## Run examples/ on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set
+	$(BIN)/python examples/run_all.py
 
 conformance: $(STAMP) ## The official RealWorld Postman collection against a live server (PostgreSQL, npm)
 	scripts/conformance.sh

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship, unmapp
 from conduit.db.model import Base, SoftDelete, Timestamps, UTCDateTime, UUIDv7PrimaryKey, utcnow
 
 if TYPE_CHECKING:
+    from conduit.domain.comments.models import Comment
     from conduit.domain.tags.models import Tag
     from conduit.domain.users.models import User
 
@@ -69,8 +70,21 @@ class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
     # it, and queries reach it as ``Article.__table__.c.search_vector`` (PostgreSQL only).
     search_vector: Unmapped[str | None] = unmapped_column(TSVECTOR().with_variant(Text(), "sqlite"))
 
-    author: Mapped[User] = relationship(lazy="raise")
-    tags: Mapped[list[Tag]] = relationship(secondary="article_tags", lazy="raise")
+    # Relationships raise rather than lazy-load: the service's reads select columns, and a
+    # caller that wants entities names its loader (selectinload, joinedload, ...) per query.
+    # passive_deletes: the foreign keys cascade in the database, so deleting an article never
+    # has to load its comments or tag links first.
+    author: Mapped[User] = relationship(back_populates="articles", lazy="raise")
+    tags: Mapped[list[Tag]] = relationship(
+        secondary="article_tags", back_populates="articles", lazy="raise", passive_deletes=True
+    )
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="article",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="raise",
+        order_by="Comment.id",
+    )
 
 
 class Favorite(Base):

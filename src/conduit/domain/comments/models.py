@@ -23,5 +23,5 @@ class Comment(BigIntIdentityKey, Timestamps, SoftDelete, Base):
     article_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
-    article: Mapped[Article] = relationship(lazy="raise")
+    article: Mapped[Article] = relationship(back_populates="comments", lazy="raise")
     author: Mapped[User] = relationship(lazy="raise")

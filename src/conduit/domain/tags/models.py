@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, ForeignKey, Identity, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from conduit.db.model import Base
+
+if TYPE_CHECKING:
+    from conduit.domain.articles.models import Article
 
 
 class Tag(Base):
@@ -19,6 +23,10 @@ class Tag(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     # Live articles carrying the tag (conduit.domain.articles.counts keeps it exact).
     articles_count: Mapped[int] = mapped_column(Integer, server_default="0")
+
+    articles: Mapped[list[Article]] = relationship(
+        secondary="article_tags", back_populates="tags", lazy="raise", passive_deletes=True
+    )
 
 
 class ArticleTag(Base):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from conduit.db.model import Base, Timestamps, UUIDv7PrimaryKey
 
 if TYPE_CHECKING:
+    from conduit.domain.articles.models import Article
     from conduit.domain.profiles.models import Profile
 
 
@@ -45,4 +46,11 @@ class User(UUIDv7PrimaryKey, Timestamps, Base):
     # Live articles by the user (conduit.domain.articles.counts keeps it exact).
     articles_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
-    profile: Mapped[Profile] = relationship(back_populates="user", lazy="raise", uselist=False)
+    # Deleting a user cascades to the profile and the articles in the database (ON DELETE
+    # CASCADE); without passive_deletes the ORM would load them first to null their user id.
+    profile: Mapped[Profile] = relationship(
+        back_populates="user", lazy="raise", uselist=False, passive_deletes=True
+    )
+    articles: Mapped[list[Article]] = relationship(
+        back_populates="author", lazy="raise", passive_deletes=True
+    )
