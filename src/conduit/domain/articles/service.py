@@ -8,7 +8,8 @@ authentication not included:
 
 - create: 3, or 6 with tags (insert; upsert the tags, link them; the counts);
 - update: 2 (read, update), plus 2 to clear the tags or 4 to replace them (with the counts);
-- delete: 5 (read, mark deleted, the counts);
+- delete: 4 (mark deleted, the counts), or 2 when refused (the guarded update, the read that
+  says why);
 - favorite, unfavorite: 2 (the idempotent write, then the read that also finds a missing slug).
 """
 
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Uuid, and_, delete, insert, literal, select, update
+from sqlalchemy import ColumnElement, Uuid, and_, delete, insert, literal, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.model import utcnow, uuid7
@@ -137,10 +138,10 @@ async def update_article(
     tag_list = current.tag_list
     if changes.tags is not None:
         tag_list = tagging.normalise(changes.tags)
-        await tagging.detach_all(session, article_id=current.id)
-        await tagging.attach(session, article_id=current.id, names=tag_list)
-        old, new = set(current.tag_list), set(tag_list)
-        await counts.retagged(session, removed=sorted(old - new), added=sorted(new - old))
+        # The counts follow the links these statements changed, not the tags read above: a
+        # concurrent retag of this article may have changed them since (it held the row).
+        links = await tagging.retag(session, article_id=current.id, names=tag_list)
+        await counts.retagged(session, removed=links.removed, added=links.added)
     return dataclasses.replace(
         current,
         slug=row.slug,
@@ -153,20 +154,25 @@ async def update_article(
 
 
 async def delete_article(session: AsyncSession, *, actor: Identity, slug: str) -> None:
-    """Soft-delete: the author, or a moderator or admin, may. The row stays, unreadable."""
+    """Soft-delete: the author, or a moderator or admin, may. The row stays, unreadable.
+
+    One guarded ``UPDATE ... WHERE deleted_at IS NULL RETURNING``: of two deletes of one
+    article, the one that waited for the row re-reads it, finds it deleted and changes nothing,
+    so the counts move once. When nothing was deleted, one read tells 404 from 403.
+    """
+    allowed = true() if may_moderate(actor) else Article.author_id == actor.id
     row = (
-        await session.execute(select(Article.id, Article.author_id).where(_live(slug)))
+        await session.execute(
+            update(Article)
+            .where(_live(slug), allowed)
+            .values(deleted_at=utcnow())
+            .returning(Article.id, Article.author_id)
+            .execution_options(synchronize_session=False)
+        )
     ).one_or_none()
     if row is None:
-        raise NotFoundError(SUBJECT)
-    if row.author_id != actor.id and not may_moderate(actor):
-        raise ForbiddenError(SUBJECT)
-    await session.execute(
-        update(Article)
-        .where(Article.id == row.id)
-        .values(deleted_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+        found = await session.execute(select(Article.id).where(_live(slug)))
+        raise ForbiddenError(SUBJECT) if found.first() is not None else NotFoundError(SUBJECT)
     await counts.withdrawn(session, article_id=row.id, author_id=row.author_id)
 
 
