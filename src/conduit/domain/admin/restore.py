@@ -71,8 +71,10 @@ async def restore_article(session: AsyncSession, *, slug: str) -> uuid.UUID:
             raise TakenError("slug") from exc
         raise
     if restored is None:
-        live = select(Article.id).where(Article.slug == slug, Article.deleted_at.is_(None))
-        if (await session.execute(live)).first() is not None:
+        # An article with the slug that was not restorable was live when the UPDATE ran
+        # (whatever has happened to it since): no article at all is the only 404.
+        known = select(Article.id).where(Article.slug == slug).limit(1)
+        if (await session.execute(known)).first() is not None:
             raise AlreadyLive()
         raise NotFoundError(SUBJECT)
     await counts.went_live(session, article_id=restored.id, author_id=restored.author_id)

@@ -55,6 +55,11 @@ def may_moderate(actor: Identity) -> bool:
     return actor.role in MODERATING_ROLES
 
 
+def may_delete(actor: Identity, *, author_id: uuid.UUID) -> bool:
+    """Whether ``actor`` may delete an article or comment written by ``author_id``."""
+    return author_id == actor.id or may_moderate(actor)
+
+
 def _live(slug: str) -> ColumnElement[bool]:
     return and_(Article.slug == slug, Article.deleted_at.is_(None))
 
@@ -171,8 +176,11 @@ async def delete_article(session: AsyncSession, *, actor: Identity, slug: str) -
         )
     ).one_or_none()
     if row is None:
-        found = await session.execute(select(Article.id).where(_live(slug)))
-        raise ForbiddenError(SUBJECT) if found.first() is not None else NotFoundError(SUBJECT)
+        found = (await session.execute(select(Article.author_id).where(_live(slug)))).first()
+        # Live now but not deleted above, though the actor may: it came back live since.
+        if found is None or may_delete(actor, author_id=found.author_id):
+            raise NotFoundError(SUBJECT)
+        raise ForbiddenError(SUBJECT)
     await counts.withdrawn(session, article_id=row.id, author_id=row.author_id)
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.db.model import utcnow
 from conduit.domain.articles.models import Article
 from conduit.domain.articles.service import SUBJECT as ARTICLE
-from conduit.domain.articles.service import may_moderate
+from conduit.domain.articles.service import may_delete, may_moderate
 from conduit.domain.comments.models import Comment
 from conduit.domain.errors import ForbiddenError, NotFoundError
 from conduit.domain.profiles.models import Follow, Profile
@@ -159,14 +159,16 @@ async def delete_comment(
         .execution_options(synchronize_session=False)
     )
     if deleted.first() is None:
-        await _refuse_delete(session, slug=slug, comment_id=comment_id)
+        await _refuse_delete(session, actor=actor, slug=slug, comment_id=comment_id)
 
 
-async def _refuse_delete(session: AsyncSession, *, slug: str, comment_id: int) -> None:
+async def _refuse_delete(
+    session: AsyncSession, *, actor: Identity, slug: str, comment_id: int
+) -> None:
     """Raise why the comment could not be deleted: 1 statement."""
     row = (
         await session.execute(
-            select(Comment.id)
+            select(Comment.id, Comment.author_id)
             .select_from(Article)
             .outerjoin(
                 Comment,
@@ -181,6 +183,7 @@ async def _refuse_delete(session: AsyncSession, *, slug: str, comment_id: int) -
     ).one_or_none()
     if row is None:
         raise NotFoundError(ARTICLE)
-    if row.id is None:
+    # Live now but not deleted above, though the actor may: it came back live since.
+    if row.id is None or may_delete(actor, author_id=row.author_id):
         raise NotFoundError(SUBJECT)
     raise ForbiddenError(SUBJECT)
