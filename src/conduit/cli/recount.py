@@ -8,18 +8,22 @@ periodic consistency check: it compares without writing and exits 1 on any diffe
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.cli.apps import db_app
 from conduit.cli.runner import console, fail, print_json, run, settings
 from conduit.db.session import Database
 from conduit.domain.articles import counts
 from conduit.settings import Settings
+
+T = TypeVar("T")
 
 
 @db_app.command("recount")
@@ -41,13 +45,13 @@ def recount(
     """
     config = settings()
     if not check:
-        total = run(_recount(config))
+        total = run(_in_session(config, counts.recount, writes=True))
         if as_json:
             print_json({"live_articles": total})
         else:
             console.print(f"recounted: {total} live articles", markup=False, highlight=False)
         return
-    differences = run(_drift(config))
+    differences = run(_in_session(config, counts.drift, writes=False))
     if as_json:
         print_json({"drift": [asdict(found) for found in differences]})
     elif differences:
@@ -73,19 +77,13 @@ def _table(differences: list[counts.Drift]) -> Table:
     return table
 
 
-async def _recount(config: Settings) -> int:
+async def _in_session(
+    config: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, writes: bool
+) -> T:
+    """``work`` in a unit of work that commits (``writes``) or only reads."""
     database = Database.from_config(config.database)
     try:
-        async with database.unit_of_work() as session:
-            return await counts.recount(session)
-    finally:
-        await database.dispose()
-
-
-async def _drift(config: Settings) -> list[counts.Drift]:
-    database = Database.from_config(config.database)
-    try:
-        async with database.reader() as session:
-            return await counts.drift(session)
+        async with database.unit_of_work() if writes else database.reader() as session:
+            return await work(session)
     finally:
         await database.dispose()

@@ -1,7 +1,7 @@
 """Every state change happens once: identical requests fired at once, on PostgreSQL.
 
 Each test sends ``FIRED`` identical requests while a rival connection holds the row they all
-write (see :func:`race_support.fire_held`), so every one of them has read the old state before
+write (see :func:`support.fire_held`), so every one of them has read the old state before
 the first commits. It asserts the answers (exactly one winner where a change can happen only
 once) and that every kept count equals a recount of the rows afterwards (:func:`counts.drift`,
 the check behind ``conduit db recount --check``).
@@ -10,11 +10,9 @@ the check behind ``conduit db recount --check``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from conduit.db.session import Database
@@ -26,30 +24,18 @@ from conduit.domain.users.models import User
 from tests.factories import MadeUser, make_user
 from tests.integration.api.admin_support import backdate
 from tests.integration.api.articles_support import post_article
-from tests.integration.api.race_support import (
+from tests.integration.race.support import (
+    FIRED,
     drift,
     fire_held,
-    racing_app,
-    racing_client,
+    fire_same,
     statuses,
 )
 
 pytestmark = pytest.mark.postgres_only
 
-FIRED = 20
 TAGS = ["race-a", "race-b"]
 NOT_FOUND = {"errors": {"article": ["not found"]}}
-
-
-@pytest.fixture
-def app(committing_database: Database) -> FastAPI:
-    return racing_app(committing_database)
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in racing_client(app):
-        yield client
 
 
 def article_row(slug: str):
@@ -71,13 +57,10 @@ async def test_publishing_at_once_counts_each_article_once(app, client, committi
     article = {"title": "Same", "description": "d", "body": "b", "tagList": ["race-publish"]}
     # Every publish adjusts the total first: hold that row.
     held = select(Counter.value).where(Counter.name == "live_articles").with_for_update()
-    responses = await fire_held(
+    responses = await fire_same(
         committing_database,
         held,
-        [
-            client.post("/api/articles", json={"article": article}, headers=author.auth)
-            for _ in range(FIRED)
-        ],
+        lambda: client.post("/api/articles", json={"article": article}, headers=author.auth),
     )
     assert statuses(responses) == {201: FIRED}
     assert len({r.json()["article"]["slug"] for r in responses}) == FIRED
@@ -90,10 +73,10 @@ async def test_deleting_at_once_deletes_once_and_the_rest_are_404(app, client, c
     author = await make_user(app)
     slug = (await post_article(client, author, tagList=TAGS))["slug"]
     before = await articles_count(client)
-    responses = await fire_held(
+    responses = await fire_same(
         committing_database,
         article_row(slug),
-        [client.delete(f"/api/articles/{slug}", headers=author.auth) for _ in range(FIRED)],
+        lambda: client.delete(f"/api/articles/{slug}", headers=author.auth),
     )
     assert statuses(responses) == {204: 1, 404: FIRED - 1}
     assert all(r.json() == NOT_FOUND for r in responses if r.status_code == 404)
@@ -110,13 +93,10 @@ async def test_restoring_at_once_restores_once_and_the_rest_are_409(
     author = await make_user(app)
     slug = (await post_article(client, author, tagList=TAGS))["slug"]
     assert (await client.delete(f"/api/articles/{slug}", headers=author.auth)).status_code == 204
-    responses = await fire_held(
+    responses = await fire_same(
         committing_database,
         article_row(slug),
-        [
-            client.post(f"/api/admin/articles/{slug}/restore", headers=admin.auth)
-            for _ in range(FIRED)
-        ],
+        lambda: client.post(f"/api/admin/articles/{slug}/restore", headers=admin.auth),
     )
     assert statuses(responses) == {200: 1, 409: FIRED - 1}
     assert all(
@@ -133,13 +113,10 @@ async def test_the_same_retag_at_once_moves_the_tag_counts_once(app, client, com
     author = await make_user(app)
     slug = (await post_article(client, author, tagList=["retag-old", "retag-kept"]))["slug"]
     change = {"article": {"tagList": ["retag-kept", "retag-new"]}}
-    responses = await fire_held(
+    responses = await fire_same(
         committing_database,
         article_row(slug),
-        [
-            client.put(f"/api/articles/{slug}", json=change, headers=author.auth)
-            for _ in range(FIRED)
-        ],
+        lambda: client.put(f"/api/articles/{slug}", json=change, headers=author.auth),
     )
     assert statuses(responses) == {200: FIRED}
     assert all(r.json()["article"]["tagList"] == ["retag-kept", "retag-new"] for r in responses)
@@ -182,10 +159,10 @@ async def test_favoriting_at_once_answers_200_each_time_and_counts_once(
     fan = await make_user(app)
     slug = (await post_article(client, author))["slug"]
     # The favorite's foreign key check waits for the article row.
-    responses = await fire_held(
+    responses = await fire_same(
         committing_database,
         article_row(slug),
-        [client.post(f"/api/articles/{slug}/favorite", headers=fan.auth) for _ in range(FIRED)],
+        lambda: client.post(f"/api/articles/{slug}/favorite", headers=fan.auth),
     )
     assert statuses(responses) == {200: FIRED}
     assert all(r.json()["article"]["favorited"] is True for r in responses)
@@ -204,13 +181,10 @@ async def test_unfavoriting_at_once_answers_200_each_time_and_counts_once(
         assert favorited.status_code == 200
     leaving = fans[0]
     held = select(Favorite.user_id).where(Favorite.user_id == leaving.user.id).with_for_update()
-    responses = await fire_held(
+    responses = await fire_same(
         committing_database,
         held,
-        [
-            client.delete(f"/api/articles/{slug}/favorite", headers=leaving.auth)
-            for _ in range(FIRED)
-        ],
+        lambda: client.delete(f"/api/articles/{slug}/favorite", headers=leaving.auth),
     )
     assert statuses(responses) == {200: FIRED}
     assert all(r.json()["article"]["favorited"] is False for r in responses)
@@ -232,13 +206,10 @@ async def test_following_at_once_answers_200_each_time_and_follows_once(
     follower = await make_user(app)
     followee = await make_user(app)
     # The new edge's foreign key check waits for the followee's row.
-    responses = await fire_held(
+    responses = await fire_same(
         committing_database,
         user_row(followee),
-        [
-            client.post(f"/api/profiles/{followee.username}/follow", headers=follower.auth)
-            for _ in range(FIRED)
-        ],
+        lambda: client.post(f"/api/profiles/{followee.username}/follow", headers=follower.auth),
     )
     assert statuses(responses) == {200: FIRED}
     assert all(r.json()["profile"]["following"] is True for r in responses)
@@ -254,10 +225,10 @@ async def test_unfollowing_at_once_answers_200_each_time(app, client, committing
     held = (
         select(Follow.follower_id).where(Follow.follower_id == follower.user.id).with_for_update()
     )
-    responses = await fire_held(
+    responses = await fire_same(
         committing_database,
         held,
-        [client.delete(path, headers=follower.auth) for _ in range(FIRED)],
+        lambda: client.delete(path, headers=follower.auth),
     )
     assert statuses(responses) == {200: FIRED}
     assert all(r.json()["profile"]["following"] is False for r in responses)
@@ -278,10 +249,10 @@ async def test_deleting_a_comment_at_once_deletes_once_and_the_rest_are_404(
     comment_id = added.json()["comment"]["id"]
     held = select(Comment.id).where(Comment.id == comment_id).with_for_update()
     path = f"/api/articles/{slug}/comments/{comment_id}"
-    responses = await fire_held(
+    responses = await fire_same(
         committing_database,
         held,
-        [client.delete(path, headers=author.auth) for _ in range(FIRED)],
+        lambda: client.delete(path, headers=author.auth),
     )
     assert statuses(responses) == {204: 1, 404: FIRED - 1}
     assert all(
@@ -300,13 +271,10 @@ async def test_deactivating_at_once_deactivates_each_account_once(app, client, c
     # Signed up long ago: only these are older than the cut-off below.
     await backdate(app, *idle, to=dt.datetime(2001, 1, 1, tzinfo=dt.UTC))
     body = {"inactiveSince": "2002-01-01"}
-    responses = await fire_held(
+    responses = await fire_same(
         committing_database,
         user_row(idle[0]),
-        [
-            client.post("/api/admin/users/deactivate", json=body, headers=admin.auth)
-            for _ in range(FIRED)
-        ],
+        lambda: client.post("/api/admin/users/deactivate", json=body, headers=admin.auth),
     )
     assert statuses(responses) == {200: FIRED}
     reported = [name for r in responses for name in r.json()["deactivated"]["usernames"]]
@@ -335,13 +303,10 @@ async def test_transferring_at_once_moves_only_what_the_sender_has(
     sender = await make_user(app, credits=100)
     recipient = await make_user(app, credits=100)
     body = {"transfer": {"to": recipient.username, "amount": 15}}
-    responses = await fire_held(
+    responses = await fire_same(
         committing_database,
         user_row(sender),
-        [
-            client.post("/api/credits/transfer", json=body, headers=sender.auth)
-            for _ in range(FIRED)
-        ],
+        lambda: client.post("/api/credits/transfer", json=body, headers=sender.auth),
     )
     # 100 credits cover six transfers of 15; every other one is refused.
     assert statuses(responses) == {201: 6, 422: FIRED - 6}
@@ -365,13 +330,10 @@ async def test_granting_at_once_credits_and_records_each_grant_once(
     admin = await make_user(app, role="admin")
     recipients = [await make_user(app, credits=100) for _ in range(2)]
     body = {"grant": {"usernames": [r.username for r in recipients], "amount": 5}}
-    responses = await fire_held(
+    responses = await fire_same(
         committing_database,
         user_row(recipients[0]),
-        [
-            client.post("/api/admin/credits/grant", json=body, headers=admin.auth)
-            for _ in range(FIRED)
-        ],
+        lambda: client.post("/api/admin/credits/grant", json=body, headers=admin.auth),
     )
     assert statuses(responses) == {200: FIRED}
     for recipient in recipients:

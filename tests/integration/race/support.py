@@ -1,9 +1,8 @@
 """Firing requests at once against an application whose units of work commit (PostgreSQL).
 
-The shared fixtures run every request on one connection inside one rolled-back transaction,
-which cannot race. The race tests build an application on ``committing_database`` (a migrated
-database of the module's own, real pool) and send the requests with ``asyncio.gather``, so each
-runs on a pooled connection of its own.
+The race tests' ``app`` and ``client`` (see ``conftest.py``) serve a database whose units of
+work commit, through a real pool; requests sent with ``asyncio.gather`` each run on a pooled
+connection of their own.
 
 :func:`fire_held` makes the overlap certain rather than likely: a rival connection (outside the
 application's pool) locks the row every request must write, the requests are sent, and the
@@ -16,35 +15,24 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
 from sqlalchemy import Executable, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from conduit.db.session import Database
 from conduit.domain.articles import counts
-from conduit.http.app import create_app
-from tests.conftest import make_settings
 from tests.pool import peak_connections
 
+# How many identical requests a race test fires at once.
+FIRED = 20
 BLOCKED_TIMEOUT_SECONDS = 20.0
 _BLOCKED = text(
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
     " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
 )
-
-
-def racing_app(database: Database) -> FastAPI:
-    return create_app(make_settings(database.engine.url), database=database)
-
-
-async def racing_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
-        yield client
 
 
 async def drift(database: Database) -> list[counts.Drift]:
@@ -83,6 +71,17 @@ async def fire_held(
     # Every request held a pooled connection at the same moment.
     assert peak[0] >= len(requests)
     return responses
+
+
+async def fire_same(
+    database: Database,
+    lock: Executable,
+    send: Callable[[], Coroutine[Any, Any, httpx.Response]],
+    *,
+    times: int = FIRED,
+) -> list[httpx.Response]:
+    """:func:`fire_held` with ``times`` identical requests, each made by ``send()``."""
+    return await fire_held(database, lock, [send() for _ in range(times)])
 
 
 async def _wait_for_blocked(watcher: AsyncConnection, count: int) -> None:

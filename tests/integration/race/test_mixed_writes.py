@@ -13,13 +13,11 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from conduit.db.session import Database
@@ -29,7 +27,9 @@ from conduit.domain.credits.models import CreditTransfer
 from conduit.domain.users.models import User
 from tests.factories import MadeUser, make_user
 from tests.integration.api.articles_support import post_article
-from tests.integration.api.race_support import drift, racing_app, racing_client
+from tests.integration.race.support import (
+    drift,
+)
 from tests.pool import peak_connections
 
 pytestmark = pytest.mark.postgres_only
@@ -68,17 +68,6 @@ class Shared:
     articles: list[tuple[str, MadeUser]] = field(default_factory=list)
     comments: list[tuple[str, int, MadeUser]] = field(default_factory=list)
     answers: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
-
-
-@pytest.fixture
-def app(committing_database: Database) -> FastAPI:
-    return racing_app(committing_database)
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in racing_client(app):
-        yield client
 
 
 def tags(rng: random.Random) -> list[str]:
