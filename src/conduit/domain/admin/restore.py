@@ -36,16 +36,17 @@ class AlreadyLive(ConflictError):
 
 async def restore_article(session: AsyncSession, *, slug: str) -> uuid.UUID:
     """Make the most recently deleted article with ``slug`` live again: 4 statements (the
-    update, then the counts of live articles); 2 when refused (the update, the read that says
-    why).
+    update, then the counts of live articles); 1 or 2 when refused (the update, and the read
+    that says why when it found nothing to restore).
 
     The UPDATE's own WHERE requires the row to be deleted still: the subquery that picks it
     is evaluated once, so of two restores of one article, the one that waited for the row
     lock would otherwise apply again on the row the other made live, and move the counts
     twice. Re-checking the row it waited for, it updates nothing instead.
 
-    Raises :class:`NotFoundError` when no article has the slug, :class:`AlreadyLive` when the
-    only one is live, and :class:`TakenError` on ``slug`` when a live article has it.
+    Raises :class:`NotFoundError` when no article has the slug, :class:`AlreadyLive` when
+    none with it is deleted (it is live), and :class:`TakenError` on ``slug`` when a deleted
+    one is, but a live article has the slug.
     """
     # An alias, not Article: the same table inside UPDATE articles would be correlated away.
     deleted = aliased(Article)

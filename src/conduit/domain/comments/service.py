@@ -183,7 +183,7 @@ async def _refuse_delete(
     ).one_or_none()
     if row is None:
         raise NotFoundError(ARTICLE)
-    # Live now but not deleted above, though the actor may: it came back live since.
+    # Live now, and the actor may: its article came back live after the UPDATE.
     if row.id is None or may_delete(actor, author_id=row.author_id):
         raise NotFoundError(SUBJECT)
     raise ForbiddenError(SUBJECT)
