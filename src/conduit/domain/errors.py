@@ -36,7 +36,11 @@ class InvalidError(DomainError):
     """The input breaks a rule the schema alone cannot express."""
 
 
-class TakenError(DomainError):
+class ConflictError(DomainError):
+    """The resource's current state does not allow the change."""
+
+
+class TakenError(ConflictError):
     """A unique value is already used by someone else."""
 
     def __init__(self, subject: str) -> None:

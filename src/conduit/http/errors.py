@@ -26,7 +26,7 @@ _DOMAIN_STATUS: dict[type[domain_errors.DomainError], int] = {
     domain_errors.UnauthorizedError: 401,
     domain_errors.ForbiddenError: 403,
     domain_errors.NotFoundError: 404,
-    domain_errors.TakenError: 409,
+    domain_errors.ConflictError: 409,
     domain_errors.InvalidError: 422,
 }
 

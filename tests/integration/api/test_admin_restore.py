@@ -17,6 +17,7 @@ from tests.statements import assert_max_statements
 
 TAKEN = {"errors": {"slug": ["has already been taken"]}}
 NOT_FOUND = {"errors": {"article": ["not found"]}}
+ALREADY_LIVE = {"errors": {"article": ["is already live"]}}
 
 
 def days_ago(n: int) -> dt.datetime:
@@ -60,19 +61,24 @@ async def test_restore_brings_a_deleted_article_back(app, client):
 
 async def test_restoring_an_unknown_slug_is_404(app, client):
     admin = await make_user(app, role="admin")
-    with assert_max_statements(2):
+    # authentication, the UPDATE that finds nothing to restore, the read that says why
+    with assert_max_statements(3):
         response = await restore(client, admin, "no-such-article")
     assert response.status_code == 404
     assert response.json() == NOT_FOUND
 
 
-async def test_restoring_a_live_article_is_404(app, client):
+async def test_restoring_a_live_article_is_409_and_changes_nothing(app, client):
     admin = await make_user(app, role="admin")
     author = await make_user(app)
     slug = (await post_article(client, author))["slug"]
-    response = await restore(client, admin, slug)
-    assert response.status_code == 404
-    assert response.json() == NOT_FOUND
+    # authentication, the UPDATE that finds nothing to restore, the read that says why
+    with assert_max_statements(3):
+        response = await restore(client, admin, slug)
+    assert response.status_code == 409
+    assert response.json() == ALREADY_LIVE
+    profile = await client.get(f"/api/articles?author={author.username}")
+    assert profile.json()["articlesCount"] == 1
 
 
 async def test_a_slug_taken_since_the_deletion_is_409_and_changes_nothing(app, client, database):

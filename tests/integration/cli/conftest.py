@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.test_seed import throwaway_database
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def empty_url(
@@ -23,3 +25,13 @@ async def empty_url(
         yield url.render_as_string(hide_password=False)
     finally:
         await scratch.drop(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def head_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[str]:
+    """A database of each dialect migrated to head, as DATABASE_URL would spell it."""
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    async with throwaway_database(request, tmp_path) as url:
+        yield url

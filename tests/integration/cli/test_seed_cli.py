@@ -58,15 +58,6 @@ def rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def head_url(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[str]:
-    monkeypatch.chdir(tmp_path)  # no developer's .env
-    async with throwaway_database(request, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
 async def unmigrated_url(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[str]:

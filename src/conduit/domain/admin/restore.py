@@ -22,17 +22,31 @@ from sqlalchemy.orm import aliased
 from conduit.db.errors import Conflict, translate
 from conduit.domain.articles import counts
 from conduit.domain.articles.models import Article
-from conduit.domain.errors import NotFoundError, TakenError
+from conduit.domain.errors import ConflictError, NotFoundError, TakenError
 
 SUBJECT = "article"
 
 
+class AlreadyLive(ConflictError):
+    """The article with the slug is live: there is nothing to restore."""
+
+    def __init__(self) -> None:
+        super().__init__(SUBJECT, "is already live")
+
+
 async def restore_article(session: AsyncSession, *, slug: str) -> uuid.UUID:
     """Make the most recently deleted article with ``slug`` live again: 4 statements (the
-    update, then the counts of live articles).
+    update, then the counts of live articles); 1 or 2 when refused (the update, and the read
+    that says why when it found nothing to restore).
 
-    Raises :class:`NotFoundError` when no deleted article has the slug (a live one is not
-    restorable) and :class:`TakenError` on ``slug`` when a live article has it.
+    The UPDATE's own WHERE requires the row to be deleted still: the subquery that picks it
+    is evaluated once, so of two restores of one article, the one that waited for the row
+    lock would otherwise apply again on the row the other made live, and move the counts
+    twice. Re-checking the row it waited for, it updates nothing instead.
+
+    Raises :class:`NotFoundError` when no article has the slug, :class:`AlreadyLive` when
+    none with it is deleted (it is live), and :class:`TakenError` on ``slug`` when a deleted
+    one is, but a live article has the slug.
     """
     # An alias, not Article: the same table inside UPDATE articles would be correlated away.
     deleted = aliased(Article)
@@ -45,7 +59,7 @@ async def restore_article(session: AsyncSession, *, slug: str) -> uuid.UUID:
     )
     statement = (
         update(Article)
-        .where(Article.id == newest)
+        .where(Article.id == newest, Article.deleted_at.is_not(None))
         .values(deleted_at=None)
         .returning(Article.id, Article.author_id)
         .execution_options(synchronize_session=False)
@@ -58,6 +72,11 @@ async def restore_article(session: AsyncSession, *, slug: str) -> uuid.UUID:
             raise TakenError("slug") from exc
         raise
     if restored is None:
+        # An article with the slug that was not restorable was live when the UPDATE ran
+        # (whatever has happened to it since): no article at all is the only 404.
+        known = select(Article.id).where(Article.slug == slug).limit(1)
+        if (await session.execute(known)).first() is not None:
+            raise AlreadyLive()
         raise NotFoundError(SUBJECT)
     await counts.went_live(session, article_id=restored.id, author_id=restored.author_id)
     article_id: uuid.UUID = restored.id

@@ -8,7 +8,8 @@ authentication not included:
 
 - create: 3, or 6 with tags (insert; upsert the tags, link them; the counts);
 - update: 2 (read, update), plus 2 to clear the tags or 4 to replace them (with the counts);
-- delete: 5 (read, mark deleted, the counts);
+- delete: 4 (mark deleted, the counts), or 2 when refused (the guarded update, the read that
+  says why);
 - favorite, unfavorite: 2 (the idempotent write, then the read that also finds a missing slug).
 """
 
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Uuid, and_, delete, insert, literal, select, update
+from sqlalchemy import ColumnElement, Uuid, and_, delete, insert, literal, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.model import utcnow, uuid7
@@ -52,6 +53,11 @@ class ArticleChanges:
 
 def may_moderate(actor: Identity) -> bool:
     return actor.role in MODERATING_ROLES
+
+
+def may_delete(actor: Identity, *, author_id: uuid.UUID) -> bool:
+    """Whether ``actor`` may delete an article or comment written by ``author_id``."""
+    return author_id == actor.id or may_moderate(actor)
 
 
 def _live(slug: str) -> ColumnElement[bool]:
@@ -137,10 +143,10 @@ async def update_article(
     tag_list = current.tag_list
     if changes.tags is not None:
         tag_list = tagging.normalise(changes.tags)
-        await tagging.detach_all(session, article_id=current.id)
-        await tagging.attach(session, article_id=current.id, names=tag_list)
-        old, new = set(current.tag_list), set(tag_list)
-        await counts.retagged(session, removed=sorted(old - new), added=sorted(new - old))
+        # The counts follow the links these statements changed, not the tags read above: a
+        # concurrent retag of this article may have changed them since (it held the row).
+        links = await tagging.retag(session, article_id=current.id, names=tag_list)
+        await counts.retagged(session, removed=links.removed, added=links.added)
     return dataclasses.replace(
         current,
         slug=row.slug,
@@ -153,20 +159,28 @@ async def update_article(
 
 
 async def delete_article(session: AsyncSession, *, actor: Identity, slug: str) -> None:
-    """Soft-delete: the author, or a moderator or admin, may. The row stays, unreadable."""
+    """Soft-delete: the author, or a moderator or admin, may. The row stays, unreadable.
+
+    One guarded ``UPDATE ... WHERE deleted_at IS NULL RETURNING``: of two deletes of one
+    article, the one that waited for the row re-reads it, finds it deleted and changes nothing,
+    so the counts move once. When nothing was deleted, one read tells 404 from 403.
+    """
+    allowed = true() if may_moderate(actor) else Article.author_id == actor.id
     row = (
-        await session.execute(select(Article.id, Article.author_id).where(_live(slug)))
+        await session.execute(
+            update(Article)
+            .where(_live(slug), allowed)
+            .values(deleted_at=utcnow())
+            .returning(Article.id, Article.author_id)
+            .execution_options(synchronize_session=False)
+        )
     ).one_or_none()
     if row is None:
-        raise NotFoundError(SUBJECT)
-    if row.author_id != actor.id and not may_moderate(actor):
+        found = (await session.execute(select(Article.author_id).where(_live(slug)))).first()
+        # Live now but not deleted above, though the actor may: it came back live since.
+        if found is None or may_delete(actor, author_id=found.author_id):
+            raise NotFoundError(SUBJECT)
         raise ForbiddenError(SUBJECT)
-    await session.execute(
-        update(Article)
-        .where(Article.id == row.id)
-        .values(deleted_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
     await counts.withdrawn(session, article_id=row.id, author_id=row.author_id)
 
 

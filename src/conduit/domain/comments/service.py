@@ -4,7 +4,7 @@ Each operation finds the live article by slug in the same statement as its own w
 missing article costs nothing extra: the list is one ``articles LEFT JOIN comments`` (no row
 means no article), and a new comment is one ``INSERT ... SELECT ... RETURNING`` (no row
 returned means no article). Statement counts, authentication not included: list 1, create 1,
-delete 2 (find article and comment together, mark deleted).
+delete 1 (the guarded update), or 2 when refused (the read that says why).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.db.model import utcnow
 from conduit.domain.articles.models import Article
 from conduit.domain.articles.service import SUBJECT as ARTICLE
-from conduit.domain.articles.service import may_moderate
+from conduit.domain.articles.service import may_delete, may_moderate
 from conduit.domain.comments.models import Comment
 from conduit.domain.errors import ForbiddenError, NotFoundError
 from conduit.domain.profiles.models import Follow, Profile
@@ -137,7 +138,34 @@ async def create_comment(
 async def delete_comment(
     session: AsyncSession, *, actor: Identity, slug: str, comment_id: int
 ) -> None:
-    """Soft-delete a comment: its author, or a moderator or admin, may."""
+    """Soft-delete a comment: its author, or a moderator or admin, may.
+
+    One guarded ``UPDATE ... WHERE deleted_at IS NULL RETURNING``: of two deletes of one
+    comment, the one that waited for the row finds it deleted and is told it is not found.
+    When nothing was deleted, one read says why (no article, no comment, or not allowed).
+    """
+    allowed = true() if may_moderate(actor) else Comment.author_id == actor.id
+    on_article = select(Article.id).where(_live_article(slug)).scalar_subquery()
+    deleted = await session.execute(
+        update(Comment)
+        .where(
+            Comment.id == comment_id,
+            Comment.article_id == on_article,
+            Comment.deleted_at.is_(None),
+            allowed,
+        )
+        .values(deleted_at=utcnow())
+        .returning(Comment.id)
+        .execution_options(synchronize_session=False)
+    )
+    if deleted.first() is None:
+        await _refuse_delete(session, actor=actor, slug=slug, comment_id=comment_id)
+
+
+async def _refuse_delete(
+    session: AsyncSession, *, actor: Identity, slug: str, comment_id: int
+) -> None:
+    """Raise why the comment could not be deleted: 1 statement."""
     row = (
         await session.execute(
             select(Comment.id, Comment.author_id)
@@ -155,13 +183,7 @@ async def delete_comment(
     ).one_or_none()
     if row is None:
         raise NotFoundError(ARTICLE)
-    if row.id is None:
+    # Live now, and the actor may: its article came back live after the UPDATE.
+    if row.id is None or may_delete(actor, author_id=row.author_id):
         raise NotFoundError(SUBJECT)
-    if row.author_id != actor.id and not may_moderate(actor):
-        raise ForbiddenError(SUBJECT)
-    await session.execute(
-        update(Comment)
-        .where(Comment.id == comment_id)
-        .values(deleted_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    raise ForbiddenError(SUBJECT)

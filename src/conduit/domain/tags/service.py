@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     ColumnExpressionArgument,
     Dialect,
     ScalarSelect,
+    Select,
     String,
     TypeDecorator,
     Uuid,
@@ -52,29 +54,66 @@ def normalise(names: Iterable[str]) -> list[str]:
 
 
 async def attach(session: AsyncSession, *, article_id: uuid.UUID, names: Sequence[str]) -> None:
-    """Link ``names`` (already normalised) to the article, creating missing tags: 2 statements."""
+    """Link ``names`` (already normalised) to a new article, creating missing tags: 2
+    statements."""
     if not names:
         return
+    await _upsert(session, names=names)
+    await session.execute(
+        insert(ArticleTag).from_select(
+            [ArticleTag.article_id, ArticleTag.tag_id], _links(article_id, names)
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Retagged:
+    """The tag ids whose links to the article this call deleted, and those it inserted."""
+
+    removed: list[int]
+    added: list[int]
+
+
+async def retag(session: AsyncSession, *, article_id: uuid.UUID, names: Sequence[str]) -> Retagged:
+    """Make ``names`` (already normalised) the article's tags: 3 statements, 1 to clear them.
+
+    Only the difference is written: ``DELETE ... RETURNING`` the links to other tags, then
+    ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` the missing ones. What they return is what
+    changed, whatever another writer did between the caller's read and these statements, so
+    counts moved by it stay exact.
+    """
+    if names:
+        await _upsert(session, names=names)
+    kept = select(Tag.id).where(Tag.name.in_(names))
+    removed = await session.execute(
+        delete(ArticleTag)
+        .where(ArticleTag.article_id == article_id, ArticleTag.tag_id.not_in(kept))
+        .returning(ArticleTag.tag_id)
+        .execution_options(synchronize_session=False)
+    )
+    removed_ids = sorted(removed.scalars())
+    if not names:
+        return Retagged(removed=removed_ids, added=[])
+    added = await session.execute(
+        dialect_insert(session, ArticleTag)
+        .from_select([ArticleTag.article_id, ArticleTag.tag_id], _links(article_id, names))
+        .on_conflict_do_nothing()
+        .returning(ArticleTag.tag_id)
+    )
+    return Retagged(removed=removed_ids, added=sorted(added.scalars()))
+
+
+async def _upsert(session: AsyncSession, *, names: Sequence[str]) -> None:
     await session.execute(
         dialect_insert(session, Tag)
         .values([{"name": name} for name in names])
         .on_conflict_do_nothing(index_elements=[Tag.name])
     )
-    await session.execute(
-        insert(ArticleTag).from_select(
-            [ArticleTag.article_id, ArticleTag.tag_id],
-            select(literal(article_id, Uuid()), Tag.id).where(Tag.name.in_(names)),
-        )
-    )
 
 
-async def detach_all(session: AsyncSession, *, article_id: uuid.UUID) -> None:
-    """Unlink every tag of the article (the tags themselves stay): 1 statement."""
-    await session.execute(
-        delete(ArticleTag)
-        .where(ArticleTag.article_id == article_id)
-        .execution_options(synchronize_session=False)
-    )
+def _links(article_id: uuid.UUID, names: Sequence[str]) -> Select[uuid.UUID, int]:
+    # The WHERE also keeps SQLite's parser from reading ON CONFLICT as a join's ON.
+    return select(literal(article_id, Uuid()), Tag.id).where(Tag.name.in_(names))
 
 
 async def list_live(session: AsyncSession) -> list[str]:

@@ -178,8 +178,11 @@ async def grant_credits(
     response_model=SingleArticleResponse,
     responses={
         **_ADMIN,
-        404: _error("No deleted article has this slug (`article`: `not found`)"),
-        409: _error("A live article has taken the slug since (`slug`: `has already been taken`)"),
+        404: _error("No article has this slug (`article`: `not found`)"),
+        409: _error(
+            "The article is live (`article`: `is already live`), or a live article has taken "
+            "the slug since (`slug`: `has already been taken`)"
+        ),
     },
 )
 async def restore_article(

@@ -1,0 +1,30 @@
+"""The race tests' application: the shared ``app`` and ``client``, on a committing database.
+
+The shared fixtures run every request on one connection inside one rolled-back transaction,
+which cannot race. Here ``app`` serves ``committing_database`` (a migrated PostgreSQL database
+of the test module's own, whose units of work commit, through a real pool).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from conduit.db.session import Database
+from conduit.http.app import create_app
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+def app(committing_database: Database) -> FastAPI:
+    return create_app(make_settings(committing_database.engine.url), database=committing_database)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+        yield client
