@@ -44,5 +44,7 @@ class User(UUIDv7PrimaryKey, Timestamps, Base):
     credits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Live articles by the user (conduit.domain.articles.counts keeps it exact).
     articles_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Moved on by every password change; a token issued under an older version is refused.
+    token_version: Mapped[int] = mapped_column(Integer, server_default="0")
 
     profile: Mapped[Profile] = relationship(back_populates="user", lazy="raise", uselist=False)
