@@ -1,7 +1,8 @@
 """``/metrics``: Prometheus exposition of the service's metrics.
 
 Disabled with ``METRICS_ENABLED=false``; protected by ``METRICS_TOKEN`` (sent as
-``Authorization: Bearer <token>``) when that is set.
+``Authorization: Bearer <token>``) when that is set. In production one of the two is required
+(the settings refuse to load otherwise), so metrics are never open there.
 """
 
 from __future__ import annotations
