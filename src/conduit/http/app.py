@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.metrics = metrics
     if metrics is not None:
         app.state.schema_gauge = metrics_route.schema_gauge(metrics.registry)
+        metrics_route.hashing_gauges(metrics.registry, app.state.passwords)
         app.include_router(metrics_route.router)
     for module in (users, profiles, articles, comments, tags, credits, admin):
         app.include_router(module.router)

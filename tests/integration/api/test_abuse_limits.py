@@ -189,10 +189,14 @@ async def test_a_login_flood_hashes_at_most_the_bound_at_once(
         responses = await asyncio.gather(
             *(client.post(LOGIN, json=body) for body in [right] * 12 + wrong)
         )
+        exposition = (await client.get("/metrics")).text
     assert [r.status_code for r in responses] == [200] * 12 + [401] * 12
     # The 24 logins queued for a hashing slot: never more than the bound hashed at once, and
     # the flood kept every slot busy.
     assert app.state.passwords.peak == bound
+    assert f"conduit_password_hashes_peak {float(bound)}" in exposition
+    assert "conduit_password_hashes_in_progress 0.0" in exposition
+    assert "conduit_password_hashes_waiting 0.0" in exposition
 
 
 @pytest.mark.parametrize("bound", [1, 2])
