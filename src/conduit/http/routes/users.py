@@ -28,6 +28,7 @@ from conduit.http.schemas.users import (
     User,
     UserResponse,
 )
+from conduit.http.security import TokenCodec
 
 router = APIRouter(prefix=API_PREFIX, tags=["users"])
 
@@ -51,7 +52,7 @@ def _user_response(identity: Identity, token: str) -> UserResponse:
     )
 
 
-def _issue(tokens: TokensDep, identity: Identity) -> str:
+def _issue(tokens: TokenCodec, identity: Identity) -> str:
     return tokens.issue(identity.id, version=identity.token_version)
 
 
