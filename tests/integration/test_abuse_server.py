@@ -21,7 +21,7 @@ import redis
 
 from tests.integration.cli.test_serve_process import Server, spawn
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 WRONG = {"user": {"email": "nobody@example.com", "password": "not the password"}}
 Start = Callable[..., Server]
 
@@ -58,7 +58,7 @@ def redis_prefix() -> Iterator[str]:
     try:
         client.ping()
     except redis.ConnectionError as exc:
-        pytest.fail(f"Redis at {REDIS_URL} is required: {exc}")
+        pytest.fail(f"Redis at {REDIS_URL} is required (scripts/ensure_redis.sh): {exc}")
     try:
         yield prefix
     finally:
