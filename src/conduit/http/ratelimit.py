@@ -62,7 +62,6 @@ class AbuseLimits:
         enabled: bool = True,
         pool: ConnectionPool | None = None,
     ) -> None:
-        self._storage = storage
         self._pool = pool
         self._windows = MovingWindowRateLimiter(storage)
         self._login_account = _Limit("login-account", limits.parse(login_account))
