@@ -4,12 +4,14 @@
 - ``X-Forwarded-For`` moves the client address the limits count by only when the peer is in
   ``FORWARDED_ALLOW_IPS``.
 - A request body that stalls is answered 408 and the connection closed after ``BODY_TIMEOUT_S``.
+- In production, weak settings stop ``conduit serve`` with one line naming the variable.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,7 +21,7 @@ import httpx
 import pytest
 import redis
 
-from tests.integration.cli.test_serve_process import Server, spawn
+from tests.integration.cli.test_serve_process import CONDUIT, Server, free_port, spawn
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 WRONG = {"user": {"email": "nobody@example.com", "password": "not the password"}}
@@ -135,3 +137,39 @@ def test_a_stalled_request_body_is_answered_408_and_closed_within_the_timeout(
     assert httpx.get(f"{server.base_url}/health", timeout=5).status_code == 200
     _, _, log = server.stop()
     assert "Traceback" not in log, log
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"SECRET_KEY": "abc"}, "SECRET_KEY: must be at least 32 bytes"),
+        ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS: must be set"),
+        ({"METRICS_TOKEN": ""}, "METRICS_TOKEN: must be set"),
+    ],
+)
+def test_serve_in_production_refuses_weak_settings_with_one_line(
+    tmp_path: Path, env: dict[str, str], named: str
+) -> None:
+    environment = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "ENVIRONMENT": "production",
+        "SECRET_KEY": "s" * 32,
+        "ALLOWED_HOSTS": "conduit.example.com",
+        "METRICS_TOKEN": "m" * 32,
+        **env,
+    }
+    result = subprocess.run(
+        [str(CONDUIT), "serve", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {named}")
+    assert not (tmp_path / "serve.db").exists()  # refused before touching the database
