@@ -28,6 +28,7 @@ from conduit.settings import PROJECT_ROOT, Settings, load_settings
 
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 TEST_SECRET = "test-secret-key-with-enough-length-for-hs256"
+GENEROUS_RATE = "100000/minute"
 
 
 def postgres_server_url() -> URL | None:
@@ -52,8 +53,16 @@ def make_settings(database_url: str | URL, **overrides: object) -> Settings:
         _env_file=None,
         database_url=database_url,
         environment="test",
-        # Every unit of work in the suite fails on an N+1 pattern.
-        **{"secret_key": TEST_SECRET, "n1_strict": True, **overrides},
+        # Every unit of work in the suite fails on an N+1 pattern. The abuse limits stay on but
+        # out of reach; tests of the limits set their own.
+        **{
+            "secret_key": TEST_SECRET,
+            "n1_strict": True,
+            "rate_limit_login_account": GENEROUS_RATE,
+            "rate_limit_login_address": GENEROUS_RATE,
+            "rate_limit_register_address": GENEROUS_RATE,
+            **overrides,
+        },
     )
 
 

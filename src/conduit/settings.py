@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
+import limits
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL
@@ -18,6 +19,8 @@ from conduit.db.config import DatabaseConfig
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# HS256 keys shorter than the hash (32 bytes) weaken the signature (RFC 7518 section 3.2).
+MIN_SECRET_KEY_BYTES = 32
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./conduit.db"
 
 
@@ -66,6 +69,79 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     migrations_dir: Path = PROJECT_ROOT / "migrations"
+
+    # Abuse limits and production safety (docs/operations.md, "Abuse limits and production
+    # safety"). Limits are the `limits` library's strings: "5/minute", "10 per 15 minutes".
+    rate_limit_enabled: bool = True
+    rate_limit_login_account: str = "5/minute"
+    rate_limit_login_address: str = "20/minute"
+    rate_limit_register_address: str = "10/hour"
+    rate_limit_storage_url: str = Field(default="memory://", repr=False)
+    rate_limit_key_prefix: str = Field(default="conduit", min_length=1)
+    password_hash_concurrency: int = Field(default=2, ge=1)
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    forwarded_allow_ips: str = "127.0.0.1"
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    docs_enabled: bool | None = None
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _hosts_csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _valid_hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for host in value:
+            if "*" in host[1:] or (host.startswith("*") and host != "*" and host[:2] != "*."):
+                raise ValueError(f"{host!r}: a wildcard is only allowed as '*' or '*.domain'")
+        return value
+
+    @field_validator(
+        "rate_limit_login_account", "rate_limit_login_address", "rate_limit_register_address"
+    )
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        try:
+            allowed = limits.parse(value).amount
+        except ValueError:
+            allowed = 0
+        if allowed < 1:
+            raise ValueError(f"{value!r} is not a rate such as '5/minute'")
+        return value
+
+    @field_validator("rate_limit_storage_url")
+    @classmethod
+    def _valid_storage(cls, value: str) -> str:
+        if value.partition("://")[0] not in ("memory", "redis", "rediss"):
+            raise ValueError("must be memory:// or a redis:// or rediss:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _production_safety(self) -> Settings:
+        if self.environment != "production" or not self.secret_key:
+            return self  # a missing SECRET_KEY is refused below, with its own message
+        if len(self.secret_key.encode()) < MIN_SECRET_KEY_BYTES:
+            raise ValueError(
+                f"SECRET_KEY: must be at least {MIN_SECRET_KEY_BYTES} bytes when "
+                "ENVIRONMENT=production"
+            )
+        if not self.allowed_hosts:
+            raise ValueError(
+                "ALLOWED_HOSTS: must be set when ENVIRONMENT=production "
+                "(the host names clients use, comma-separated; * allows any)"
+            )
+        if self.metrics_enabled and not self.metrics_token:
+            raise ValueError(
+                "METRICS_TOKEN: must be set when ENVIRONMENT=production "
+                "(or turn /metrics off with METRICS_ENABLED=false)"
+            )
+        return self
+
+    @property
+    def serves_docs(self) -> bool:
+        """Whether /docs and /redoc are served: DOCS_ENABLED, else all but production."""
+        return self.environment != "production" if self.docs_enabled is None else self.docs_enabled
 
     @field_validator("database_replica_urls", "cors_origins", mode="before")
     @classmethod

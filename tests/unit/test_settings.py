@@ -137,6 +137,8 @@ def test_development_without_secret_key_uses_a_generated_key(
 def test_a_given_secret_key_is_used_as_is(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECRET_KEY", "k" * 40)
     monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("ALLOWED_HOSTS", "conduit.example.com")
+    monkeypatch.setenv("METRICS_TOKEN", "m" * 32)
     assert load_settings(_env_file=None).jwt_secret == "k" * 40
 
 

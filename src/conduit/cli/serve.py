@@ -58,6 +58,10 @@ def serve(
         # "auto" picks uvloop and httptools when installed (uvicorn[standard] installs them).
         loop="auto",
         http="auto",
+        # X-Forwarded-For and -Proto are believed only from these peers (the load balancer's
+        # addresses): anyone else could pick the client address the rate limits count by.
+        proxy_headers=True,
+        forwarded_allow_ips=config.forwarded_allow_ips,
         log_level=config.log_level.lower(),
         log_config=log_config(level=config.log_level, fmt=config.log_format),
     )

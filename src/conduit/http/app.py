@@ -15,11 +15,12 @@ from conduit import __version__
 from conduit.db.querylog import QueryLog
 from conduit.db.session import Database
 from conduit.http import errors
-from conduit.http.middleware import BodySizeLimit
+from conduit.http.middleware import BodySizeLimit, BodyTimeout, TrustedHosts
 from conduit.http.observability import Instrumentation, PoolCollector, RequestMetrics
+from conduit.http.ratelimit import AbuseLimits
 from conduit.http.routes import admin, articles, comments, credits, health, profiles, tags, users
 from conduit.http.routes import metrics as metrics_route
-from conduit.http.security import TokenCodec
+from conduit.http.security import Passwords, TokenCodec
 from conduit.settings import Settings, load_settings
 
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         finally:
             if query_log is not None:
                 query_log.close()
+            await app.state.abuse_limits.aclose()
             if owned:
                 await db.dispose()
 
@@ -58,17 +60,22 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version=__version__,
         description="A RealWorld publishing-platform API on FastAPI and SQLAlchemy.",
         lifespan=lifespan,
+        docs_url="/docs" if settings.serves_docs else None,
+        redoc_url="/redoc" if settings.serves_docs else None,
     )
     app.state.settings = settings
     app.state.database = database
     app.state.tokens = TokenCodec(
         secret=settings.jwt_secret, ttl=dt.timedelta(minutes=settings.access_token_ttl_minutes)
     )
+    app.state.passwords = Passwords(concurrency=settings.password_hash_concurrency)
+    app.state.abuse_limits = AbuseLimits.from_settings(settings)
     errors.install(app)
     app.include_router(health.router)
     app.state.metrics = metrics
     if metrics is not None:
         app.state.schema_gauge = metrics_route.schema_gauge(metrics.registry)
+        metrics_route.hashing_gauges(metrics.registry, app.state.passwords)
         app.include_router(metrics_route.router)
     for module in (users, profiles, articles, comments, tags, credits, admin):
         app.include_router(module.router)
@@ -81,6 +88,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyTimeout, timeout_s=settings.body_timeout_s)
+    if settings.allowed_hosts and "*" not in settings.allowed_hosts:
+        app.add_middleware(TrustedHosts, allowed_hosts=settings.allowed_hosts)
     # Outermost, so that the timing and the statement count cover the whole request.
     app.add_middleware(Instrumentation, metrics=metrics, server_timing=settings.server_timing)
     return app

@@ -12,7 +12,8 @@ from conduit.db.session import Database
 from conduit.domain.users.models import Role
 from conduit.domain.users.service import Identity, get_active_identity
 from conduit.http.errors import ApiError
-from conduit.http.security import InvalidToken, TokenCodec
+from conduit.http.ratelimit import AbuseLimits
+from conduit.http.security import InvalidToken, Passwords, TokenCodec
 from conduit.settings import Settings
 
 _SCHEMES = ("token", "bearer")
@@ -31,6 +32,16 @@ async def get_settings(request: Request) -> Settings:
 async def get_tokens(request: Request) -> TokenCodec:
     tokens: TokenCodec = request.app.state.tokens
     return tokens
+
+
+async def get_passwords(request: Request) -> Passwords:
+    passwords: Passwords = request.app.state.passwords
+    return passwords
+
+
+async def get_abuse_limits(request: Request) -> AbuseLimits:
+    abuse_limits: AbuseLimits = request.app.state.abuse_limits
+    return abuse_limits
 
 
 # Safe methods never write (RFC 9110 section 9.2.1): their requests read without a transaction.
@@ -52,6 +63,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TokensDep = Annotated[TokenCodec, Depends(get_tokens)]
+PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
+AbuseLimitsDep = Annotated[AbuseLimits, Depends(get_abuse_limits)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
@@ -68,10 +81,12 @@ def bearer_token(request: Request) -> str | None:
 
 async def _identity(session: AsyncSession, tokens: TokenCodec, token: str) -> Identity:
     try:
-        user_id = tokens.subject(token)
+        subject = tokens.subject(token)
     except InvalidToken:
         raise ApiError(401, "token", "is invalid", headers={"WWW-Authenticate": "Token"}) from None
-    identity = await get_active_identity(session, user_id=user_id)
+    identity = await get_active_identity(
+        session, user_id=subject.user_id, token_version=subject.version
+    )
     if identity is None:
         raise ApiError(401, "token", "is invalid", headers={"WWW-Authenticate": "Token"})
     return identity

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Sequence
 
 from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -50,15 +53,95 @@ class BodySizeLimit:
         return f"body is larger than {self.max_bytes} bytes"
 
     async def _reject(self, send: Send) -> None:
-        body = json.dumps({"errors": {"request": [self.message]}}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+        await _send_error(send, 413, "request", self.message)
+
+
+class BodyTimeout:
+    """Answer 408 when a request body has not fully arrived ``timeout_s`` after the request began.
+
+    One deadline for the whole body, not per chunk, so a client trickling a byte at a time holds
+    a connection no longer than one that stalls outright. Once the body is complete, later
+    receives (waiting for a disconnect while streaming) are not timed.
+    """
+
+    def __init__(self, app: ASGIApp, *, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        complete = False
+
+        async def timed_receive() -> Message:
+            nonlocal complete
+            if complete:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                # Raised while the app reads the body: the error handlers render the 408, and
+                # the connection is closed, since the rest of the body is not coming.
+                raise HTTPException(
+                    408,
+                    f"body not received within {self.timeout_s:g} s",
+                    headers={"Connection": "close"},
+                ) from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        await self.app(scope, timed_receive, send)
+
+
+_HOST_CHECKED = "conduit.host_checked"
+
+
+class TrustedHosts:
+    """Starlette's ``TrustedHostMiddleware``, answering a foreign ``Host`` with the error body.
+
+    A request whose ``Host`` is not in ``allowed_hosts`` gets 400 before any route runs, so no
+    response (the trailing-slash redirect's ``Location`` among them) ever carries it.
+    """
+
+    def __init__(self, app: ASGIApp, *, allowed_hosts: Sequence[str]) -> None:
+        self.app = app
+        self.check = TrustedHostMiddleware(
+            self._allowed, allowed_hosts=list(allowed_hosts), www_redirect=False
         )
-        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_or_refuse(message: Message) -> None:
+            if scope.get(_HOST_CHECKED):
+                await send(message)
+            elif message["type"] == "http.response.start":
+                # The check's own plain-text refusal: replaced by the error body.
+                await _send_error(send, 400, "host", "is not allowed")
+
+        await self.check(scope, receive, send_or_refuse)
+
+    async def _allowed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[_HOST_CHECKED] = True
+        await self.app(scope, receive, send)
+
+
+async def _send_error(send: Send, status: int, subject: str, message: str) -> None:
+    body = json.dumps({"errors": {subject: [message]}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -68,27 +68,32 @@ class Server:
         return self.process.returncode, out, err
 
 
+def spawn(workdir: Path, *args: str, env: dict[str, str]) -> Server:
+    """``conduit serve ARGS`` on a free port, in ``workdir``, with the environment ``env``."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(CONDUIT), "serve", "--port", str(port), *args],
+        cwd=workdir,  # no developer's .env
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return Server(process, port)
+
+
 @pytest.fixture
 def start(tmp_path: Path) -> Iterator[object]:
     started: list[Server] = []
 
     def launch(*args: str) -> Server:
-        port = free_port()
         env = {
             **os.environ,
             "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("SECRET_KEY", None)
-        process = subprocess.Popen(
-            [str(CONDUIT), "serve", "--port", str(port), *args],
-            cwd=tmp_path,  # no developer's .env
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        server = Server(process, port)
+        server = spawn(tmp_path, *args, env=env)
         started.append(server)
         return server
 

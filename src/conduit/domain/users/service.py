@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
-from sqlalchemy import Uuid, bindparam, insert, select, update
+from sqlalchemy import Integer, Uuid, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.model import uuid7
@@ -34,6 +34,8 @@ class Identity:
     role: str
     bio: str | None
     image: str | None
+    # Moves on with every password change; tokens carry the version they were issued under.
+    token_version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,21 +64,43 @@ class AccountChanges:
     image: str | Keep | None = KEEP
 
 
-_IDENTITY_COLUMNS = (User.id, User.email, User.username, User.role, Profile.bio, Profile.image)
-
-
-# Every authenticated request runs this: built once, the id bound when it runs.
-_ACTIVE_IDENTITY = (
-    select(*_IDENTITY_COLUMNS)
-    .outerjoin(Profile, Profile.user_id == User.id)
-    .where(User.id == bindparam("user_id", type_=Uuid()), User.is_active.is_(True))
+_IDENTITY_COLUMNS = (
+    User.id,
+    User.email,
+    User.username,
+    User.role,
+    Profile.bio,
+    Profile.image,
+    User.token_version,
 )
 
 
-async def get_active_identity(session: AsyncSession, *, user_id: uuid.UUID) -> Identity | None:
-    """The active user with ``user_id``, or None (unknown or deactivated): one statement."""
+# Every authenticated request runs this: built once, the id and version bound when it runs.
+_ACTIVE_IDENTITY = (
+    select(*_IDENTITY_COLUMNS)
+    .outerjoin(Profile, Profile.user_id == User.id)
+    .where(
+        User.id == bindparam("user_id", type_=Uuid()),
+        User.token_version == bindparam("token_version", type_=Integer()),
+        User.is_active.is_(True),
+    )
+)
+
+
+async def get_active_identity(
+    session: AsyncSession, *, user_id: uuid.UUID, token_version: int
+) -> Identity | None:
+    """The active user with ``user_id`` whose tokens are at ``token_version``, or None.
+
+    None when the account is unknown, deactivated, or changed its password after the token was
+    issued: one statement either way.
+    """
     connection = await session.connection()
-    row = (await connection.execute(_ACTIVE_IDENTITY, {"user_id": user_id})).one_or_none()
+    row = (
+        await connection.execute(
+            _ACTIVE_IDENTITY, {"user_id": user_id, "token_version": token_version}
+        )
+    ).one_or_none()
     return Identity(*row) if row is not None else None
 
 
@@ -130,14 +154,19 @@ async def update_account(
     At most two statements: one UPDATE of ``users`` when email, username or password change, one
     upsert of ``profiles`` when bio or image change. Values equal to the current ones are not
     written, so re-sending one's own email is never a conflict and an empty update is free.
+
+    A new password moves the token version on, which ends every token issued before; the
+    returned identity carries the new version, for the token that replaces them.
     """
     account: dict[str, Any] = {}
     if changes.email is not KEEP and changes.email != identity.email:
         account["email"] = changes.email
     if changes.username is not KEEP and changes.username != identity.username:
         account["username"] = changes.username
+    version = identity.token_version
     if changes.password_hash is not KEEP:
         account["password_hash"] = changes.password_hash
+        version += 1
     profile: dict[str, Any] = {}
     if changes.bio is not KEEP and changes.bio != identity.bio:
         profile["bio"] = changes.bio
@@ -145,10 +174,14 @@ async def update_account(
         profile["image"] = changes.image
 
     if account:
+        # The version moves on in the statement itself, from the row's own value.
+        bump = (
+            {"token_version": User.token_version + 1} if version != identity.token_version else {}
+        )
         await session.execute(
             update(User)
             .where(User.id == identity.id)
-            .values(**account)
+            .values(**account, **bump)
             .execution_options(synchronize_session=False)
         )
     if profile:
@@ -161,7 +194,7 @@ async def update_account(
     visible = {
         key: value for key, value in {**account, **profile}.items() if key != "password_hash"
     }
-    return dataclasses.replace(identity, **visible)
+    return dataclasses.replace(identity, **visible, token_version=version)
 
 
 async def set_role(session: AsyncSession, *, username: str, role: Role) -> str:

@@ -1,7 +1,8 @@
 """``/metrics``: Prometheus exposition of the service's metrics.
 
 Disabled with ``METRICS_ENABLED=false``; protected by ``METRICS_TOKEN`` (sent as
-``Authorization: Bearer <token>``) when that is set.
+``Authorization: Bearer <token>``) when that is set. In production one of the two is required
+(the settings refuse to load otherwise), so metrics are never open there.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from conduit.db.errors import DatabaseError
 from conduit.db.migrations import Migrations
 from conduit.http.deps import DatabaseDep, SettingsDep
 from conduit.http.errors import ApiError
+from conduit.http.security import Passwords
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"], include_in_schema=False)
@@ -27,6 +29,19 @@ def schema_gauge(registry: CollectorRegistry) -> Gauge:
         "1 when the database schema is at the migrations' head, 0 when not or unknown.",
         registry=registry,
     )
+
+
+def hashing_gauges(registry: CollectorRegistry, passwords: Passwords) -> None:
+    """The password hasher's load: a login flood shows as hashes waiting for a slot."""
+    Gauge(
+        "conduit_password_hashes_in_progress", "Password hashes running now.", registry=registry
+    ).set_function(lambda: passwords.in_progress)
+    Gauge(
+        "conduit_password_hashes_waiting", "Password hashes waiting for a slot.", registry=registry
+    ).set_function(lambda: passwords.waiting)
+    Gauge(
+        "conduit_password_hashes_peak", "The most password hashes run at once.", registry=registry
+    ).set_function(lambda: passwords.peak)
 
 
 @router.get("/metrics")
