@@ -11,7 +11,7 @@ from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
 from conduit.db.config import DatabaseConfig
 from conduit.db.instrument import InstrumentConfig
@@ -35,7 +35,8 @@ def create_engine(config: DatabaseConfig, *, url: URL | None = None) -> AsyncEng
             connect_args=_asyncpg_connect_args(config),
         )
     elif backend == "sqlite":
-        kwargs["connect_args"] = {"timeout": config.connect_timeout}
+        # SQLite's busy timeout is its lock wait: how long a statement waits for a writer.
+        kwargs["connect_args"] = {"timeout": config.lock_timeout_ms / 1000}
     engine = create_async_engine(target, **kwargs)
     if backend == "postgresql":
         _ping_when_idle(engine, idle_s=config.pool_ping_idle_s)
@@ -51,6 +52,22 @@ def create_engine(config: DatabaseConfig, *, url: URL | None = None) -> AsyncEng
         ),
     )
     return engine
+
+
+def create_probe_engine(config: DatabaseConfig) -> AsyncEngine:
+    """An engine for health probes: a fresh connection per probe, outside the pool.
+
+    A probe must not queue behind application traffic for a pooled connection, and opening a
+    connection is itself part of what readiness checks (a server at ``max_connections`` is not
+    ready for this instance).
+    """
+    backend = config.url.get_backend_name()
+    connect_args: dict[str, Any] = {}
+    if backend == "postgresql":
+        connect_args = _asyncpg_connect_args(config)
+    elif backend == "sqlite":
+        connect_args = {"timeout": config.lock_timeout_ms / 1000}
+    return create_async_engine(config.url, poolclass=NullPool, connect_args=connect_args)
 
 
 _IDLE_SINCE = "conduit_idle_since"
@@ -96,7 +113,10 @@ def _asyncpg_connect_args(config: DatabaseConfig) -> dict[str, Any]:
         "command_timeout": None,
         "server_settings": {
             "application_name": config.application_name,
+            # Startup parameters rather than SET: they hold for every statement, in a
+            # transaction or in autocommit, at no cost per transaction.
             "statement_timeout": str(config.statement_timeout_ms),
+            "lock_timeout": str(config.lock_timeout_ms),
             # JIT compilation costs more than it saves on this service's short OLTP statements.
             "jit": "off",
         },

@@ -15,7 +15,7 @@ from conduit import __version__
 from conduit.db.querylog import QueryLog
 from conduit.db.session import Database
 from conduit.http import errors
-from conduit.http.middleware import BodySizeLimit
+from conduit.http.middleware import BodySizeLimit, RequestDeadline
 from conduit.http.observability import Instrumentation, PoolCollector, RequestMetrics
 from conduit.http.routes import admin, articles, comments, credits, health, profiles, tags, users
 from conduit.http.routes import metrics as metrics_route
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestDeadline, seconds=settings.request_timeout_s)
     # Outermost, so that the timing and the statement count cover the whole request.
     app.add_middleware(Instrumentation, metrics=metrics, server_timing=settings.server_timing)
     return app
