@@ -55,7 +55,6 @@ class Settings(BaseSettings):
     db_lock_timeout_ms: int = Field(default=2_000, ge=0)
     db_statement_timeout_ms: int = Field(default=5_000, ge=0)
     db_route_connections: int | None = Field(default=None, ge=1)
-    db_route_queue_timeout: float = Field(default=0.5, gt=0)
     request_timeout_s: float = Field(default=10.0, gt=0)
     export_statement_timeout_ms: int = Field(default=600_000, ge=0)
     sql_echo: bool = False
@@ -110,7 +109,6 @@ class Settings(BaseSettings):
             statement_timeout_ms=self.db_statement_timeout_ms,
             lock_timeout_ms=self.db_lock_timeout_ms,
             share_connections=self.db_route_connections,
-            share_wait_s=self.db_route_queue_timeout,
             connect_timeout=self.db_connect_timeout,
             pgbouncer=self.db_pgbouncer,
             echo=self.sql_echo,

@@ -16,7 +16,7 @@ class DatabaseConfig:
     limit). ``share_connections`` is the most connections that one kind of work (one key of
     :class:`~conduit.db.bulkhead.Bulkhead`) may hold at once, so that a stalled kind cannot
     take the whole pool; ``None`` leaves a quarter of the pool to the others. Work beyond its
-    share waits for a slot at most ``share_wait_s`` seconds.
+    share waits for a slot at most ``pool_timeout``.
     """
 
     url: URL
@@ -29,7 +29,6 @@ class DatabaseConfig:
     statement_timeout_ms: int = 5_000
     lock_timeout_ms: int = 2_000
     share_connections: int | None = None
-    share_wait_s: float = 0.5
     connect_timeout: float = 10.0
     pgbouncer: bool = False
     echo: bool = False

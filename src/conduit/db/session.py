@@ -130,7 +130,7 @@ class Database:
     def from_config(cls, config: DatabaseConfig) -> Database:
         bulkhead = None
         if config.is_postgres:  # SQLite serialises writers itself and has no pool to share
-            bulkhead = Bulkhead(limit=config.connections_per_share, wait_s=config.share_wait_s)
+            bulkhead = Bulkhead(limit=config.connections_per_share, max_wait_s=config.pool_timeout)
         return cls(
             create_engine(config), probe_engine=create_probe_engine(config), bulkhead=bulkhead
         )
