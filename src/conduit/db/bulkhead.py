@@ -17,8 +17,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Literal
 
 from conduit.db.errors import Busy, PoolTimeout
+
+_Acquiring = asyncio.Task[Literal[True]]  # Semaphore.acquire, waited for as a task
 
 
 class _Share:
@@ -27,7 +30,7 @@ class _Share:
     def __init__(self, limit: int) -> None:
         self.slots = asyncio.Semaphore(limit)
         # The queued waiters' acquisitions, each mapped to whether it was shed.
-        self.queued: dict[asyncio.Future[bool], bool] = {}
+        self.queued: dict[_Acquiring, bool] = {}
 
 
 class Bulkhead:
@@ -80,7 +83,7 @@ class Bulkhead:
             acquiring.cancel()
 
     @staticmethod
-    async def _abandon(share: _Share, acquiring: asyncio.Future[bool]) -> None:
+    async def _abandon(share: _Share, acquiring: _Acquiring) -> None:
         share.queued.pop(acquiring, None)
         if acquiring.done() and not acquiring.cancelled():
             share.slots.release()  # granted just as its waiter gave up

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, TextClause, event, text
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
@@ -105,6 +105,16 @@ def _ping_when_idle(engine: AsyncEngine, *, idle_s: float) -> None:
 
     event.listen(pool, "checkin", on_checkin)
     event.listen(pool, "checkout", on_checkout)
+
+
+def transaction_statement_timeout(ms: int) -> TextClause:
+    """A statement that sets PostgreSQL's ``statement_timeout`` for the current transaction only.
+
+    For the long work that the engine's limit (a request's) is not meant for: an export, a
+    bulk load. ``0`` means no limit. Local to the transaction, it needs no reset and suits a
+    pooler in transaction mode.
+    """
+    return text("SELECT set_config('statement_timeout', :ms, true)").bindparams(ms=str(ms))
 
 
 def _asyncpg_connect_args(config: DatabaseConfig) -> dict[str, Any]:

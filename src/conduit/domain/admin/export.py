@@ -22,10 +22,11 @@ from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from conduit.db.engine import transaction_statement_timeout
 from conduit.db.errors import translate
 from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.comments.models import Comment
@@ -117,10 +118,7 @@ async def snapshot(
         await conn.begin()
         if statement_timeout_ms is not None and conn.dialect.name == "postgresql":
             # Local to the transaction: the pooled connection keeps the request limit.
-            await conn.execute(
-                text("SELECT set_config('statement_timeout', :ms, true)"),
-                {"ms": str(statement_timeout_ms)},
-            )
+            await conn.execute(transaction_statement_timeout(statement_timeout_ms))
         yield conn
     finally:
         # Closing rolls the transaction back and returns the connection to the pool, where
