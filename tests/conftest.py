@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -67,6 +68,16 @@ class ScratchPostgres:
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         await self._admin(f'CREATE DATABASE "{name}"')
         return self.server.set(database=name)
+
+    @asynccontextmanager
+    async def migrated(self, prefix: str = "conduit_test") -> AsyncIterator[URL]:
+        """A fresh database migrated to head for the block, dropped after it."""
+        url = await self.create(prefix)
+        try:
+            await Migrations(make_settings(url).database, script_location=MIGRATIONS_DIR).upgrade()
+            yield url
+        finally:
+            await self.drop(url)
 
     async def drop(self, url: URL) -> None:
         await self._admin(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')

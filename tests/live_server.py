@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -76,3 +78,18 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+@contextmanager
+def serving(url: URL, workdir: Path, *, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """A healthy server for the block, stopped after it; its log must show no traceback."""
+    live = LiveServer(url, workdir, env=env)
+    try:
+        live.wait_healthy()
+        yield live
+    finally:
+        live.stop()
+    output = live.output()
+    assert "Traceback" not in output, output
+    # What SQLAlchemy says when a connection is left for the garbage collector to close.
+    assert "non-checked-in connection" not in output, output

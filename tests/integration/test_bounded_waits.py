@@ -30,7 +30,7 @@ from conduit.db.session import Database
 from conduit.http.app import create_app
 from conduit.http.errors import BUSY_RETRY_AFTER_SECONDS
 from tests.conftest import MIGRATIONS_DIR, ScratchPostgres, make_settings
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, serving
 
 BUSY = {"errors": {"database": ["busy"]}}
 LIST_REQUESTS = 64
@@ -50,12 +50,8 @@ def assert_busy(response: httpx.Response) -> None:
 
 @pytest.fixture(scope="module")
 async def waits_url(scratch_postgres: ScratchPostgres) -> AsyncIterator[URL]:
-    url = await scratch_postgres.create("conduit_waits")
-    try:
-        await Migrations(make_settings(url).database, script_location=MIGRATIONS_DIR).upgrade()
+    async with scratch_postgres.migrated("conduit_waits") as url:
         yield url
-    finally:
-        await scratch_postgres.drop(url)
 
 
 @asynccontextmanager
@@ -78,13 +74,8 @@ async def locked(url: URL, table: str = "articles") -> AsyncIterator[None]:
 
 @pytest.fixture(scope="module")
 def server(waits_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = LiveServer(waits_url, tmp_path_factory.mktemp("serve-waits"))
-    try:
-        live.wait_healthy()
+    with serving(waits_url, tmp_path_factory.mktemp("serve-waits")) as live:
         yield live
-    finally:
-        live.stop()
-    assert "Traceback" not in live.output(), live.output()
 
 
 @dataclass

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from conduit.db.migrations import Migrations
 from tests.conftest import MIGRATIONS_DIR, ScratchPostgres, make_settings
-from tests.live_server import LiveServer, url_string
+from tests.live_server import LiveServer, serving, url_string
 
 CONDUIT = Path(sys.executable).parent / "conduit"
 ARTICLES = 10_000
@@ -66,16 +66,8 @@ async def seeded_url(scratch_postgres: ScratchPostgres) -> AsyncIterator[URL]:
 
 @pytest.fixture(scope="module")
 def server(seeded_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = LiveServer(seeded_url, tmp_path_factory.mktemp("serve"))
-    try:
-        live.wait_healthy()
+    with serving(seeded_url, tmp_path_factory.mktemp("serve")) as live:
         yield live
-    finally:
-        live.stop()
-    output = live.output()
-    assert "Traceback" not in output, output
-    # What SQLAlchemy says when a connection is left for the garbage collector to close.
-    assert "non-checked-in connection" not in output, output
 
 
 @pytest.fixture(scope="module")
