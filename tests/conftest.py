@@ -29,6 +29,12 @@ from conduit.settings import PROJECT_ROOT, Settings, load_settings
 
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 TEST_SECRET = "test-secret-key-with-enough-length-for-hs256"
+# Pool, lock and statement waits long enough for any burst a concurrency test fires.
+PATIENT_WAITS: dict[str, object] = {
+    "db_pool_timeout": 30.0,
+    "db_lock_timeout_ms": 30_000,
+    "db_statement_timeout_ms": 30_000,
+}
 
 
 def postgres_server_url() -> URL | None:
@@ -131,11 +137,13 @@ async def committing_database(scratch_postgres: ScratchPostgres) -> AsyncIterato
     """A migrated PostgreSQL database of the test module's own, whose units of work commit.
 
     For tests of real concurrency: the per-test fixtures run everything on one connection
-    inside one transaction, which cannot race.
+    inside one transaction, which cannot race. Its waits are patient: these tests prove
+    invariants under bursts larger than a shared test machine serves within the production
+    bounds, which have tests of their own (tests/integration/test_bounded_waits.py).
     """
     url = await scratch_postgres.create()
     try:
-        settings = make_settings(url)
+        settings = make_settings(url, **PATIENT_WAITS)
         await Migrations(settings.database, script_location=MIGRATIONS_DIR).upgrade()
         database = Database.from_config(settings.database)
         try:

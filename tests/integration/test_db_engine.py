@@ -74,6 +74,7 @@ async def test_sqlite_waits_for_a_writer_as_long_as_the_lock_timeout(tmp_path: P
     )
     try:
         assert await scalar(engine, "PRAGMA busy_timeout") == 750
+        assert engine.pool.timeout() == 2.0  # type: ignore[attr-defined]  # a QueuePool
     finally:
         await engine.dispose()
 

@@ -37,6 +37,8 @@ def create_engine(config: DatabaseConfig, *, url: URL | None = None) -> AsyncEng
     elif backend == "sqlite":
         # SQLite's busy timeout is its lock wait: how long a statement waits for a writer.
         kwargs["connect_args"] = {"timeout": config.lock_timeout_ms / 1000}
+        if _is_file_db(target):  # a queue pool (an in-memory database has one connection)
+            kwargs["pool_timeout"] = config.pool_timeout
     engine = create_async_engine(target, **kwargs)
     if backend == "postgresql":
         _ping_when_idle(engine, idle_s=config.pool_ping_idle_s)

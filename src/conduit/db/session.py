@@ -129,7 +129,8 @@ class Database:
     @classmethod
     def from_config(cls, config: DatabaseConfig) -> Database:
         bulkhead = None
-        if config.is_postgres:  # SQLite serialises writers itself and has no pool to share
+        # On SQLite, readers never wait for the one writer (WAL) and writers queue for its lock.
+        if config.is_postgres:
             bulkhead = Bulkhead(limit=config.connections_per_share, max_wait_s=config.pool_timeout)
         return cls(
             create_engine(config), probe_engine=create_probe_engine(config), bulkhead=bulkhead
