@@ -10,12 +10,14 @@ committing pool with one wait shortened each, and SQLite with a writer holding i
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import PIPE
 
 import httpx
 import pytest
@@ -30,7 +32,7 @@ from conduit.db.session import Database
 from conduit.http.app import create_app
 from conduit.http.errors import BUSY_RETRY_AFTER_SECONDS
 from tests.conftest import MIGRATIONS_DIR, ScratchPostgres, make_settings
-from tests.live_server import LiveServer, serving
+from tests.live_server import CONDUIT, LiveServer, serving, url_string
 
 BUSY = {"errors": {"database": ["busy"]}}
 LIST_REQUESTS = 64
@@ -290,6 +292,30 @@ async def test_a_route_stalled_on_a_lock_keeps_to_its_share_and_sheds_its_queue(
     assert max(answer.finished for answer in answers) - started < 0.5 + 0.4
     assert tags.response.status_code == 200
     assert tags.seconds < UNRELATED_ANSWER_SECONDS
+
+
+async def test_a_command_that_meets_a_lock_fails_with_a_hint_instead_of_waiting(
+    waits_url: URL, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url_string(waits_url),
+        "DB_LOCK_TIMEOUT_MS": "300",
+    }
+    async with locked(waits_url):
+        started = time.monotonic()
+        process = await asyncio.create_subprocess_exec(
+            str(CONDUIT), "db", "recount",
+            cwd=tmp_path, env=env, stdout=PIPE, stderr=PIPE,
+        )  # fmt: skip
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+        elapsed = time.monotonic() - started
+    assert process.returncode == 1
+    line = stderr.decode()
+    assert line.startswith("error: ")
+    assert "the database is busy" in line
+    assert "DB_LOCK_TIMEOUT_MS" in line
+    assert elapsed < 10  # the process start, then 0.3 s on the lock
 
 
 # --- SQLite: a writer holding the database lock ------------------------------------------
