@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -29,6 +30,12 @@ from conduit.settings import PROJECT_ROOT, Settings, load_settings
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 TEST_SECRET = "test-secret-key-with-enough-length-for-hs256"
 GENEROUS_RATE = "100000/minute"
+# Pool, lock and statement waits long enough for any burst a concurrency test fires.
+PATIENT_WAITS: dict[str, object] = {
+    "db_pool_timeout": 30.0,
+    "db_lock_timeout_ms": 30_000,
+    "db_statement_timeout_ms": 30_000,
+}
 
 
 def postgres_server_url() -> URL | None:
@@ -76,6 +83,16 @@ class ScratchPostgres:
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         await self._admin(f'CREATE DATABASE "{name}"')
         return self.server.set(database=name)
+
+    @asynccontextmanager
+    async def migrated(self, prefix: str = "conduit_test") -> AsyncIterator[URL]:
+        """A fresh database migrated to head for the block, dropped after it."""
+        url = await self.create(prefix)
+        try:
+            await Migrations(make_settings(url).database, script_location=MIGRATIONS_DIR).upgrade()
+            yield url
+        finally:
+            await self.drop(url)
 
     async def drop(self, url: URL) -> None:
         await self._admin(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
@@ -129,11 +146,13 @@ async def committing_database(scratch_postgres: ScratchPostgres) -> AsyncIterato
     """A migrated PostgreSQL database of the test module's own, whose units of work commit.
 
     For tests of real concurrency: the per-test fixtures run everything on one connection
-    inside one transaction, which cannot race.
+    inside one transaction, which cannot race. Its waits are patient: these tests prove
+    invariants under bursts larger than a shared test machine serves within the production
+    bounds, which have tests of their own (tests/integration/test_bounded_waits.py).
     """
     url = await scratch_postgres.create()
     try:
-        settings = make_settings(url)
+        settings = make_settings(url, **PATIENT_WAITS)
         await Migrations(settings.database, script_location=MIGRATIONS_DIR).upgrade()
         database = Database.from_config(settings.database)
         try:

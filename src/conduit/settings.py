@@ -49,12 +49,17 @@ class Settings(BaseSettings):
 
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
-    db_pool_timeout: float = Field(default=30.0, gt=0)
     db_pool_recycle: int = Field(default=1800, ge=-1)
     db_pool_ping_idle_s: float = Field(default=5.0, ge=0)
-    db_statement_timeout_ms: int = Field(default=30_000, ge=0)
     db_connect_timeout: float = Field(default=10.0, gt=0)
     db_pgbouncer: bool = False
+    # Bounded waits: each one that runs out answers 503 {"errors": {"database": ["busy"]}}.
+    db_pool_timeout: float = Field(default=2.0, gt=0)
+    db_lock_timeout_ms: int = Field(default=2_000, ge=0)
+    db_statement_timeout_ms: int = Field(default=5_000, ge=0)
+    db_route_connections: int | None = Field(default=None, ge=1)
+    request_timeout_s: float = Field(default=10.0, gt=0)
+    export_statement_timeout_ms: int = Field(default=600_000, ge=0)
     sql_echo: bool = False
     slow_query_ms: float = Field(default=200.0, ge=0)
     n1_threshold: int = Field(default=10, ge=2)
@@ -178,6 +183,8 @@ class Settings(BaseSettings):
             pool_recycle=self.db_pool_recycle,
             pool_ping_idle_s=self.db_pool_ping_idle_s,
             statement_timeout_ms=self.db_statement_timeout_ms,
+            lock_timeout_ms=self.db_lock_timeout_ms,
+            share_connections=self.db_route_connections,
             connect_timeout=self.db_connect_timeout,
             pgbouncer=self.db_pgbouncer,
             echo=self.sql_echo,

@@ -36,11 +36,45 @@ async def scalar(engine: AsyncEngine, sql: str) -> Any:
 async def test_postgres_sessions_carry_the_server_settings(migrated_url: URL, dialect: str) -> None:
     if dialect != "postgresql":
         pytest.skip("asyncpg server settings")
-    engine = create_engine(make_settings(migrated_url, db_statement_timeout_ms=1234).database)
+    settings = make_settings(migrated_url, db_statement_timeout_ms=1234, db_lock_timeout_ms=567)
+    engine = create_engine(settings.database)
     try:
         assert await scalar(engine, "SHOW application_name") == "conduit"
         assert await scalar(engine, "SHOW jit") == "off"
         assert await scalar(engine, "SHOW statement_timeout") == "1234ms"
+        assert await scalar(engine, "SHOW lock_timeout") == "567ms"
+    finally:
+        await engine.dispose()
+
+
+async def test_the_default_waits_are_bounded_on_every_connection_path(
+    migrated_url: URL, dialect: str
+) -> None:
+    if dialect != "postgresql":
+        pytest.skip("asyncpg server settings")
+    database = Database.from_config(make_settings(migrated_url).database)
+    try:
+        # Startup parameters, so they hold in autocommit reads as in write transactions.
+        for unit in (database.reader, database.unit_of_work):
+            async with unit() as session:
+                shown = (await session.execute(text("SHOW lock_timeout"))).scalar_one()
+                assert shown == "2s"
+                shown = (await session.execute(text("SHOW statement_timeout"))).scalar_one()
+                assert shown == "5s"
+        assert database.engine.pool.timeout() == 2.0  # type: ignore[attr-defined]  # QueuePool
+        assert database.bulkhead is not None
+        assert database.bulkhead.limit == 15  # three quarters of 10 + 10
+    finally:
+        await database.dispose()
+
+
+async def test_sqlite_waits_for_a_writer_as_long_as_the_lock_timeout(tmp_path: Path) -> None:
+    engine = create_engine(
+        make_settings(f"sqlite:///{tmp_path / 'w.db'}", db_lock_timeout_ms=750).database
+    )
+    try:
+        assert await scalar(engine, "PRAGMA busy_timeout") == 750
+        assert engine.pool.timeout() == 2.0  # type: ignore[attr-defined]  # a QueuePool
     finally:
         await engine.dispose()
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from conduit.db.engine import create_engine
 from conduit.db.errors import (
+    Busy,
     CheckViolation,
     Conflict,
     DatabaseError,
@@ -25,6 +26,7 @@ from conduit.db.errors import (
     IntegrityError,
     NotFound,
     NotNullViolation,
+    PoolTimeout,
     QueryTimeout,
     Retryable,
     SerializationFailure,
@@ -198,7 +200,7 @@ async def test_a_connection_killed_mid_transaction_is_unavailable(
 
 
 @pytest.mark.postgres_only
-async def test_an_exhausted_pool_is_unavailable(migrated_url: Any, dialect: str) -> None:
+async def test_an_exhausted_pool_is_a_pool_timeout(migrated_url: Any, dialect: str) -> None:
     if dialect != "postgresql":
         pytest.skip("SQLite engines use no bounded pool")
     settings = make_settings(migrated_url, db_pool_size=1, db_max_overflow=0, db_pool_timeout=0.2)
@@ -209,15 +211,16 @@ async def test_an_exhausted_pool_is_unavailable(migrated_url: Any, dialect: str)
             async def query(session: AsyncSession) -> None:
                 await session.execute(text("SELECT 1"))
 
-            with pytest.raises(Unavailable, match="pool"):
+            with pytest.raises(PoolTimeout, match="pool") as caught:
                 await run(database, query)
+            assert isinstance(caught.value, Busy)
     finally:
         await database.dispose()
 
 
 async def test_a_locked_sqlite_database_is_retryable(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'locked.db'}"
-    config = make_settings(url, db_connect_timeout=0.1).database
+    config = make_settings(url, db_lock_timeout_ms=100).database
     writer, blocked = create_engine(config), Database.from_config(config)
     try:
         async with writer.begin() as conn:

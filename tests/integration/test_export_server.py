@@ -25,20 +25,16 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from conduit.db.migrations import Migrations
-from tests.conftest import MIGRATIONS_DIR, TEST_SECRET, ScratchPostgres, make_settings
+from tests.conftest import MIGRATIONS_DIR, ScratchPostgres, make_settings
+from tests.live_server import LiveServer, serving, url_string
 
 CONDUIT = Path(sys.executable).parent / "conduit"
 ARTICLES = 10_000
 EXPORT = "/api/admin/export/articles"
-STARTUP_SECONDS = 30.0
 RELEASE_SECONDS = 5.0
 # The export statement as pg_stat_activity shows it while a server runs it.
 EXPORT_SQL_PREFIX = "SELECT articles.slug, articles.title"
 SMALL_RECEIVE_BUFFER = [(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)]
-
-
-def url_string(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="module")
@@ -68,70 +64,10 @@ async def seeded_url(scratch_postgres: ScratchPostgres) -> AsyncIterator[URL]:
         await scratch_postgres.drop(url)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-class LiveServer:
-    def __init__(self, url: URL, workdir: Path) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log = workdir / "serve.log"
-        env = {
-            **os.environ,
-            "DATABASE_URL": url_string(url),
-            "SECRET_KEY": TEST_SECRET,
-            "PYTHONUNBUFFERED": "1",
-        }
-        # A file, not a pipe: a pipe nobody reads would block the server once it filled up.
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(
-                [str(CONDUIT), "serve", "--no-migrate", "--port", str(self.port)],
-                cwd=workdir,  # no developer's .env
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_healthy(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"serve exited with {self.process.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.base_url}/health", timeout=1.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        pytest.fail(f"serve did not answer within {STARTUP_SECONDS:g} s:\n{self.output()}")
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
 @pytest.fixture(scope="module")
 def server(seeded_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = LiveServer(seeded_url, tmp_path_factory.mktemp("serve"))
-    try:
-        live.wait_healthy()
+    with serving(seeded_url, tmp_path_factory.mktemp("serve")) as live:
         yield live
-    finally:
-        live.stop()
-    output = live.output()
-    assert "Traceback" not in output, output
-    # What SQLAlchemy says when a connection is left for the garbage collector to close.
-    assert "non-checked-in connection" not in output, output
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,14 @@ import pytest
 from sqlalchemy import exc as sa_exc
 
 from conduit.db.errors import (
+    Busy,
     CheckViolation,
     Conflict,
     DatabaseError,
     ForeignKeyViolation,
     NotFound,
     NotNullViolation,
+    PoolTimeout,
     SerializationFailure,
     Unavailable,
     translate,
@@ -53,8 +55,9 @@ def test_no_result_found_is_not_found() -> None:
     assert isinstance(translate(sa_exc.NoResultFound()), NotFound)
 
 
-def test_pool_and_socket_timeouts_are_unavailable() -> None:
-    assert isinstance(translate(sa_exc.TimeoutError("QueuePool limit")), Unavailable)
+def test_a_pool_timeout_is_busy_and_socket_timeouts_are_unavailable() -> None:
+    assert isinstance(translate(sa_exc.TimeoutError("QueuePool limit")), PoolTimeout)
+    assert isinstance(translate(sa_exc.TimeoutError("QueuePool limit")), Busy)
     assert isinstance(translate(TimeoutError()), Unavailable)
     assert isinstance(translate(ConnectionRefusedError(111, "refused")), Unavailable)
 

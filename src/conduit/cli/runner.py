@@ -104,6 +104,11 @@ def describe(exc: db_errors.DatabaseError) -> tuple[str, str | None]:
         return exc.message, "see `conduit migrate history`"
     if isinstance(exc, db_errors.Unavailable):
         return exc.message, "is the database running, and is DATABASE_URL right?"
+    if isinstance(exc, db_errors.Busy):
+        return exc.message, (
+            "the database is busy (a lock held, or a long statement): try again, or raise "
+            "DB_LOCK_TIMEOUT_MS or DB_STATEMENT_TIMEOUT_MS for this command"
+        )
     return exc.message, None
 
 

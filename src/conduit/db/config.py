@@ -9,16 +9,26 @@ from sqlalchemy.engine import URL
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DatabaseConfig:
-    """Everything the engine and the migration facade need to know about one database."""
+    """Everything the engine and the migration facade need to know about one database.
+
+    Waits are bounded: ``pool_timeout`` (seconds) for a pooled connection, ``lock_timeout_ms``
+    for a lock (on SQLite, the busy timeout), ``statement_timeout_ms`` for a statement (0: no
+    limit). ``share_connections`` is the most connections that one kind of work (one key of
+    :class:`~conduit.db.bulkhead.Bulkhead`) may hold at once, so that a stalled kind cannot
+    take the whole pool; ``None`` leaves a quarter of the pool to the others. Work beyond its
+    share waits for a slot at most ``pool_timeout``.
+    """
 
     url: URL
     replica_urls: tuple[URL, ...] = field(default_factory=tuple)
     pool_size: int = 10
     max_overflow: int = 10
-    pool_timeout: float = 30.0
+    pool_timeout: float = 2.0
     pool_recycle: int = 1800
     pool_ping_idle_s: float = 5.0
-    statement_timeout_ms: int = 30_000
+    statement_timeout_ms: int = 5_000
+    lock_timeout_ms: int = 2_000
+    share_connections: int | None = None
     connect_timeout: float = 10.0
     pgbouncer: bool = False
     echo: bool = False
@@ -26,6 +36,16 @@ class DatabaseConfig:
     slow_query_ms: float | None = None
     n1_threshold: int | None = None
     n1_strict: bool = False
+
+    @property
+    def pool_capacity(self) -> int:
+        return self.pool_size + self.max_overflow
+
+    @property
+    def connections_per_share(self) -> int:
+        if self.share_connections is not None:
+            return self.share_connections
+        return max(1, self.pool_capacity - max(1, self.pool_capacity // 4))
 
     @property
     def is_sqlite(self) -> bool:

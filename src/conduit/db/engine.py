@@ -6,12 +6,12 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, TextClause, event, text
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
 from conduit.db.config import DatabaseConfig
 from conduit.db.instrument import InstrumentConfig
@@ -35,7 +35,10 @@ def create_engine(config: DatabaseConfig, *, url: URL | None = None) -> AsyncEng
             connect_args=_asyncpg_connect_args(config),
         )
     elif backend == "sqlite":
-        kwargs["connect_args"] = {"timeout": config.connect_timeout}
+        # SQLite's busy timeout is its lock wait: how long a statement waits for a writer.
+        kwargs["connect_args"] = {"timeout": config.lock_timeout_ms / 1000}
+        if _is_file_db(target):  # a queue pool (an in-memory database has one connection)
+            kwargs["pool_timeout"] = config.pool_timeout
     engine = create_async_engine(target, **kwargs)
     if backend == "postgresql":
         _ping_when_idle(engine, idle_s=config.pool_ping_idle_s)
@@ -51,6 +54,22 @@ def create_engine(config: DatabaseConfig, *, url: URL | None = None) -> AsyncEng
         ),
     )
     return engine
+
+
+def create_probe_engine(config: DatabaseConfig) -> AsyncEngine:
+    """An engine for health probes: a fresh connection per probe, outside the pool.
+
+    A probe must not queue behind application traffic for a pooled connection, and opening a
+    connection is itself part of what readiness checks (a server at ``max_connections`` is not
+    ready for this instance).
+    """
+    backend = config.url.get_backend_name()
+    connect_args: dict[str, Any] = {}
+    if backend == "postgresql":
+        connect_args = _asyncpg_connect_args(config)
+    elif backend == "sqlite":
+        connect_args = {"timeout": config.lock_timeout_ms / 1000}
+    return create_async_engine(config.url, poolclass=NullPool, connect_args=connect_args)
 
 
 _IDLE_SINCE = "conduit_idle_since"
@@ -90,13 +109,26 @@ def _ping_when_idle(engine: AsyncEngine, *, idle_s: float) -> None:
     event.listen(pool, "checkout", on_checkout)
 
 
+def transaction_statement_timeout(ms: int) -> TextClause:
+    """A statement that sets PostgreSQL's ``statement_timeout`` for the current transaction only.
+
+    For the long work that the engine's limit (a request's) is not meant for: an export, a
+    bulk load. ``0`` means no limit. Local to the transaction, it needs no reset and suits a
+    pooler in transaction mode.
+    """
+    return text("SELECT set_config('statement_timeout', :ms, true)").bindparams(ms=str(ms))
+
+
 def _asyncpg_connect_args(config: DatabaseConfig) -> dict[str, Any]:
     args: dict[str, Any] = {
         "timeout": config.connect_timeout,
         "command_timeout": None,
         "server_settings": {
             "application_name": config.application_name,
+            # Startup parameters rather than SET: they hold for every statement, in a
+            # transaction or in autocommit, at no cost per transaction.
             "statement_timeout": str(config.statement_timeout_ms),
+            "lock_timeout": str(config.lock_timeout_ms),
             # JIT compilation costs more than it saves on this service's short OLTP statements.
             "jit": "off",
         },

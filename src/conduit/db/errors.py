@@ -11,7 +11,10 @@
     │   └── NotNullViolation     a required column got NULL
     ├── Retryable                the transaction may succeed if run again
     │   └── SerializationFailure serialization failure or deadlock (SQLSTATE 40001, 40P01)
-    ├── QueryTimeout             the statement ran past ``statement_timeout``
+    ├── Busy                     a bounded wait ran out; the same request may succeed later
+    │   ├── LockTimeout          a lock was not granted within ``lock_timeout`` (SQLSTATE 55P03)
+    │   ├── QueryTimeout         the statement ran past ``statement_timeout`` (SQLSTATE 57014)
+    │   └── PoolTimeout          no pooled connection was free within the checkout timeout
     └── Unavailable              the database cannot be reached, or the connection was lost
 
 :func:`translate` maps a SQLAlchemy or driver exception onto it; the unit of work applies it to
@@ -72,8 +75,23 @@ class SerializationFailure(Retryable):
     """A serialization failure or deadlock aborted the transaction."""
 
 
-class QueryTimeout(DatabaseError):
+class Busy(DatabaseError):
+    """A bounded wait ran out: the database is busy, not broken, so a later try may succeed.
+
+    Unlike :class:`Retryable`, running again at once is no help: the wait would start over.
+    """
+
+
+class LockTimeout(Busy):
+    """A lock was not granted within ``lock_timeout``."""
+
+
+class QueryTimeout(Busy):
     """A statement was cancelled for running too long."""
+
+
+class PoolTimeout(Busy):
+    """No pooled connection became free within the checkout timeout."""
 
 
 class Unavailable(DatabaseError):
@@ -87,6 +105,7 @@ _SQLSTATE: dict[str, type[DatabaseError]] = {
     "23502": NotNullViolation,
     "40001": SerializationFailure,
     "40P01": SerializationFailure,
+    "55P03": LockTimeout,
     "57014": QueryTimeout,
     "57P01": Unavailable,  # admin_shutdown
     "57P03": Unavailable,  # cannot_connect_now
@@ -116,7 +135,7 @@ def translate(exc: BaseException, *, metadata: MetaData | None = None) -> Databa
     if isinstance(exc, DatabaseError):
         return exc
     if isinstance(exc, sa_exc.TimeoutError):
-        return Unavailable("timed out waiting for a database connection from the pool")
+        return PoolTimeout("timed out waiting for a database connection from the pool")
     if isinstance(exc, sa_exc.DBAPIError):
         if exc.connection_invalidated:
             return Unavailable(f"lost the database connection: {_first_line(exc.orig)}")

@@ -12,8 +12,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppres
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from conduit.db.bulkhead import Bulkhead
 from conduit.db.config import DatabaseConfig
-from conduit.db.engine import create_engine
+from conduit.db.engine import create_engine, create_probe_engine
 from conduit.db.errors import translate
 from conduit.db.instrument import StatementStats, track
 
@@ -106,23 +107,56 @@ class Database:
 
     ``sessions`` make the units of work that write; ``readers`` those that only read. Given a
     ``factory`` (the tests bind one to a connection inside an outer transaction), both use it.
+    ``probe_engine`` serves health probes apart from the pool (the engine itself if not given);
+    ``bulkhead``, if given, bounds the units of work of each ``share`` (see
+    :mod:`conduit.db.bulkhead`).
     """
 
-    def __init__(self, engine: AsyncEngine, *, factory: SessionFactory | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        factory: SessionFactory | None = None,
+        probe_engine: AsyncEngine | None = None,
+        bulkhead: Bulkhead | None = None,
+    ) -> None:
         self.engine = engine
+        self.probe_engine = probe_engine or engine
+        self.bulkhead = bulkhead
         self.sessions = factory or make_sessionmaker(engine)
         self.readers = factory or make_reader_sessionmaker(engine)
 
     @classmethod
     def from_config(cls, config: DatabaseConfig) -> Database:
-        return cls(create_engine(config))
+        bulkhead = None
+        # On SQLite, readers never wait for the one writer (WAL) and writers queue for its lock.
+        if config.is_postgres:
+            bulkhead = Bulkhead(limit=config.connections_per_share, max_wait_s=config.pool_timeout)
+        return cls(
+            create_engine(config), probe_engine=create_probe_engine(config), bulkhead=bulkhead
+        )
 
-    def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]:
-        return unit_of_work(self.sessions)
+    def unit_of_work(
+        self, *, share: str | None = None
+    ) -> AbstractAsyncContextManager[AsyncSession]:
+        return self._within_share(share, self.sessions)
 
-    def reader(self) -> AbstractAsyncContextManager[AsyncSession]:
+    def reader(self, *, share: str | None = None) -> AbstractAsyncContextManager[AsyncSession]:
         """A unit of work for reads only: what it writes is not guaranteed to be atomic."""
-        return unit_of_work(self.readers)
+        return self._within_share(share, self.readers)
+
+    @asynccontextmanager
+    async def _within_share(
+        self, share: str | None, factory: SessionFactory
+    ) -> AsyncIterator[AsyncSession]:
+        if share is None or self.bulkhead is None:
+            async with unit_of_work(factory) as session:
+                yield session
+            return
+        async with self.bulkhead.slot(share), unit_of_work(factory) as session:
+            yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.probe_engine is not self.engine:
+            await self.probe_engine.dispose()

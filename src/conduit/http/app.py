@@ -15,7 +15,7 @@ from conduit import __version__
 from conduit.db.querylog import QueryLog
 from conduit.db.session import Database
 from conduit.http import errors
-from conduit.http.middleware import BodySizeLimit, BodyTimeout, TrustedHosts
+from conduit.http.middleware import BodySizeLimit, BodyTimeout, RequestDeadline, TrustedHosts
 from conduit.http.observability import Instrumentation, PoolCollector, RequestMetrics
 from conduit.http.ratelimit import AbuseLimits
 from conduit.http.routes import admin, articles, comments, credits, health, profiles, tags, users
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(BodyTimeout, timeout_s=settings.body_timeout_s)
     if settings.allowed_hosts and "*" not in settings.allowed_hosts:
         app.add_middleware(TrustedHosts, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(RequestDeadline, seconds=settings.request_timeout_s)
     # Outermost, so that the timing and the statement count cover the whole request.
     app.add_middleware(Instrumentation, metrics=metrics, server_timing=settings.server_timing)
     return app

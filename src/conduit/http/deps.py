@@ -52,12 +52,20 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     # scope="function" (below) ends the unit of work when the endpoint returns, so the commit
     # happens - and can fail - before the response is sent.
     database: Database = request.app.state.database
+    share = _route_share(request)
     if request.method in _READ_ONLY_METHODS:
-        async with database.reader() as session:
+        async with database.reader(share=share) as session:
             yield session
     else:
-        async with database.unit_of_work() as session:
+        async with database.unit_of_work(share=share) as session:
             yield session
+
+
+def _route_share(request: Request) -> str | None:
+    """Each route's own share of the pool: a route stalled on a lock leaves the rest free."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    return f"{request.method} {path}" if isinstance(path, str) else None
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]

@@ -82,13 +82,25 @@ async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
         return error_response(409, conflict_subject(exc.constraint), "has already been taken")
     if isinstance(exc, db_errors.IntegrityError):
         return error_response(422, "request", "violates a data constraint")
-    if isinstance(exc, db_errors.Retryable):
-        return error_response(503, "database", "busy, try again", headers={"Retry-After": "1"})
-    if isinstance(exc, (db_errors.Unavailable, db_errors.QueryTimeout)):
+    if isinstance(exc, (db_errors.Busy, db_errors.Retryable)):
+        logger.warning("database busy: %s", exc.message)
+        return busy_response()
+    if isinstance(exc, db_errors.Unavailable):
         logger.warning("database unavailable: %s", exc.message)
         return error_response(503, "database", "unavailable", headers={"Retry-After": "5"})
     logger.error("database error: %s", exc.message)
     return error_response(500, "server", "internal error")
+
+
+# A lock wait or a full pool usually clears within a lock timeout: worth trying again soon.
+BUSY_RETRY_AFTER_SECONDS = 1
+
+
+def busy_response() -> JSONResponse:
+    """The answer when a bounded wait ran out (lock, statement, pool, request deadline)."""
+    return error_response(
+        503, "database", "busy", headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)}
+    )
 
 
 def conflict_subject(constraint: str | None) -> str:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Sequence
 
 from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from conduit.http.errors import busy_response
+
+logger = logging.getLogger(__name__)
 
 
 class BodySizeLimit:
@@ -145,3 +150,41 @@ async def _send_error(send: Send, status: int, subject: str, message: str) -> No
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class RequestDeadline:
+    """Answer ``503 {"errors": {"database": ["busy"]}}`` when a response has not started in time.
+
+    At ``seconds`` after the request arrived the app is cancelled wherever it waits (a pooled
+    connection, a lock, a statement: asyncpg then cancels the statement on the server too),
+    and the client gets the same answer as for any other bounded wait that ran out. The
+    deadline covers producing the answer: once the response has started it no longer applies,
+    so a streamed body (the export) runs under its own statement timeout instead.
+    """
+
+    def __init__(self, app: ASGIApp, *, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+        deadline = asyncio.timeout(self.seconds)
+
+        async def send_until_started(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                deadline.reschedule(None)
+            await send(message)
+
+        try:
+            async with deadline:
+                await self.app(scope, receive, send_until_started)
+        except TimeoutError:
+            if not deadline.expired() or started:
+                raise  # the app's own timeout, not the deadline
+            logger.warning("request deadline of %g s passed: %s", self.seconds, scope["path"])
+            await busy_response()(scope, receive, send)

@@ -99,6 +99,12 @@ async def export_client(export_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]
         yield client
 
 
+def export_statements(database: Database) -> int:
+    """Authentication, then the one export statement; on PostgreSQL the export's own
+    statement timeout is set first, for its transaction only."""
+    return 3 if database.engine.dialect.name == "postgresql" else 2
+
+
 def lines(response: httpx.Response) -> list[dict[str, object]]:
     assert response.text == "" or response.text.endswith("\n")
     return [json.loads(line) for line in response.text.splitlines()]
@@ -125,7 +131,9 @@ async def many_articles(app: FastAPI, author: MadeUser, count: int) -> list[str]
     return [str(row["slug"]) for row in rows]
 
 
-async def test_export_streams_each_live_article_as_one_json_line(export_app, export_client):
+async def test_export_streams_each_live_article_as_one_json_line(
+    export_app, export_client, export_database
+):
     admin = await make_user(export_app, role="admin")
     ann = await make_user(export_app, username="ann")
     bob = await make_user(export_app, username="bob")
@@ -142,10 +150,9 @@ async def test_export_streams_each_live_article_as_one_json_line(export_app, exp
     await insert_comment(export_app, ann, first)
     await insert_comment(export_app, ann, first, deleted_at=START)
 
-    # authentication, then the one export statement
-    with assert_max_statements(2) as stats:
+    with assert_max_statements(export_statements(export_database)) as stats:
         response = await export_client.get(EXPORT, headers=admin.auth)
-    assert stats.count == 2
+    assert stats.count == export_statements(export_database)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/x-ndjson"
     exported = lines(response)
@@ -177,11 +184,11 @@ async def test_export_of_a_platform_without_articles_is_empty(export_app, export
 
 
 async def test_export_of_several_batches_has_every_article_once_oldest_first(
-    export_app, export_client
+    export_app, export_client, export_database
 ):
     admin = await make_user(export_app, role="admin")
     slugs = await many_articles(export_app, admin, 2_345)
-    with assert_max_statements(2):
+    with assert_max_statements(export_statements(export_database)):
         response = await export_client.get(EXPORT, headers=admin.auth)
     assert [line["slug"] for line in lines(response)] == slugs
 

@@ -26,6 +26,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from conduit.db.engine import transaction_statement_timeout
 from conduit.db.errors import translate
 from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.comments.models import Comment
@@ -84,15 +85,16 @@ def export_statement() -> Select[Any]:
 
 
 async def export_articles(
-    engine: AsyncEngine, *, batch_size: int = BATCH_SIZE
+    engine: AsyncEngine, *, batch_size: int = BATCH_SIZE, statement_timeout_ms: int | None = None
 ) -> AsyncGenerator[Sequence[ExportedArticle], None]:
     """Every live article, oldest first, in batches of at most ``batch_size``: 1 statement.
 
-    Database failures are raised translated (:mod:`conduit.db.errors`), as a unit of work
-    would raise them.
+    The statement runs for as long as the client reads: ``statement_timeout_ms`` replaces the
+    engine's (a request's) limit for it on PostgreSQL (0: none). Database failures are raised
+    translated (:mod:`conduit.db.errors`), as a unit of work would raise them.
     """
     try:
-        async with snapshot(engine) as conn:
+        async with snapshot(engine, statement_timeout_ms=statement_timeout_ms) as conn:
             statement = export_statement().execution_options(yield_per=batch_size)
             result = await conn.stream(statement)
             async for batch in result.partitions():
@@ -103,7 +105,9 @@ async def export_articles(
 
 
 @asynccontextmanager
-async def snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+async def snapshot(
+    engine: AsyncEngine, *, statement_timeout_ms: int | None = None
+) -> AsyncIterator[AsyncConnection]:
     """A connection of its own inside a read-only snapshot transaction, closed on exit."""
     conn = await engine.connect()
     try:
@@ -112,6 +116,9 @@ async def snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
                 isolation_level="REPEATABLE READ", postgresql_readonly=True
             )
         await conn.begin()
+        if statement_timeout_ms is not None and conn.dialect.name == "postgresql":
+            # Local to the transaction: the pooled connection keeps the request limit.
+            await conn.execute(transaction_statement_timeout(statement_timeout_ms))
         yield conn
     finally:
         # Closing rolls the transaction back and returns the connection to the pool, where

@@ -17,6 +17,7 @@ from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from conduit.db.engine import transaction_statement_timeout
 from conduit.domain.schema import metadata
 from conduit.domain.seed.spec import DEMO_EMAIL, DEMO_USERNAME, Start, TableRows
 from conduit.domain.tags.models import Tag
@@ -92,8 +93,9 @@ async def _copier(conn: AsyncConnection) -> Any:
     if conn.dialect.name != "postgresql":
         return None
     # COPY must join the transaction SQLAlchemy opened, which asyncpg only begins with the
-    # first statement: make sure one has run.
-    await conn.execute(select(1))
+    # first statement: make sure one has run. It lifts the engine's statement timeout (a
+    # request's) for this transaction: a COPY of millions of rows runs for minutes.
+    await conn.execute(transaction_statement_timeout(0))
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None

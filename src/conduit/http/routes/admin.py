@@ -18,7 +18,7 @@ from conduit.db.session import Database
 from conduit.domain.admin import bulk, export, restore, stats
 from conduit.domain.articles import queries
 from conduit.domain.errors import NotFoundError
-from conduit.http.deps import AdminUser, DatabaseDep, SessionDep
+from conduit.http.deps import AdminUser, DatabaseDep, SessionDep, SettingsDep
 from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.admin import (
     DeactivateRequest,
@@ -210,15 +210,17 @@ async def restore_article(
         **_ADMIN_JSON,
     },
 )
-async def export_articles(_admin: AdminUser, database: DatabaseDep) -> NDJSONResponse:
+async def export_articles(
+    _admin: AdminUser, database: DatabaseDep, settings: SettingsDep
+) -> NDJSONResponse:
     """Stream every live article as NDJSON: one statement, read in batches."""
-    return NDJSONResponse(_lines(database))
+    return NDJSONResponse(_lines(database, settings.export_statement_timeout_ms))
 
 
-async def _lines(database: Database) -> AsyncGenerator[bytes, None]:
+async def _lines(database: Database, statement_timeout_ms: int) -> AsyncGenerator[bytes, None]:
     # The generator opens its own connection when the response starts streaming: the
     # request's unit of work (authentication) has already ended by then.
-    batches = export.export_articles(database.engine)
+    batches = export.export_articles(database.engine, statement_timeout_ms=statement_timeout_ms)
     try:
         async for batch in batches:
             yield ndjson(batch)

@@ -1,0 +1,69 @@
+"""The request deadline: 503 busy before a response starts, no effect once it has started."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from conduit.http.middleware import RequestDeadline
+
+DEADLINE = 0.2
+
+
+async def slow_to_answer(scope: Scope, receive: Receive, send: Send) -> None:
+    await asyncio.sleep(5)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"late"})
+
+
+async def slow_stream(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    for _ in range(4):  # 0.4 s in all: twice the deadline
+        await asyncio.sleep(0.1)
+        await send({"type": "http.response.body", "body": b"line\n", "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def own_timeout(scope: Scope, receive: Receive, send: Send) -> None:
+    raise TimeoutError("the app's own")
+
+
+def client(app: RequestDeadline) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+
+async def test_a_response_not_started_by_the_deadline_is_503_busy() -> None:
+    cancelled = asyncio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await slow_to_answer(scope, receive, send)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    started = time.monotonic()
+    async with client(RequestDeadline(app, seconds=DEADLINE)) as c:
+        response = await c.get("/")
+    assert time.monotonic() - started < DEADLINE + 0.5
+    assert response.status_code == 503
+    assert response.json() == {"errors": {"database": ["busy"]}}
+    assert response.headers["retry-after"] == "1"
+    assert cancelled.is_set()  # the app's work was stopped, not left running
+
+
+async def test_a_started_stream_runs_past_the_deadline() -> None:
+    async with client(RequestDeadline(slow_stream, seconds=DEADLINE)) as c:
+        response = await c.get("/")
+    assert response.status_code == 200
+    assert response.text == "line\n" * 4
+
+
+async def test_the_apps_own_timeout_error_is_not_taken_for_the_deadline() -> None:
+    async with client(RequestDeadline(own_timeout, seconds=DEADLINE)) as c:
+        with pytest.raises(TimeoutError, match="the app's own"):
+            await c.get("/")
