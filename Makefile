@@ -83,8 +83,13 @@ conformance: $(STAMP) ## The official RealWorld Postman collection against a liv
 	scripts/conformance.sh
 
 .PHONY: deploy-check
-deploy-check: $(STAMP) ## Lint the Dockerfiles (hadolint), validate compose.yaml (docker-compose config)
+deploy-check: $(STAMP) ## Lint the Dockerfiles (hadolint) and deploy/, validate compose.yaml (docker-compose)
 	$(BIN)/hadolint Dockerfile deploy/pgbouncer/Dockerfile
+	bash -n deploy/postgres/primary-init.sh deploy/postgres/replica-entrypoint.sh
+	sh -n deploy/pgbouncer/entrypoint.sh
+	@if command -v haproxy >/dev/null; then \
+		echo "haproxy -c -f deploy/haproxy/haproxy.cfg"; haproxy -c -q -f deploy/haproxy/haproxy.cfg; \
+	fi
 	@# Placeholder secrets, and not the .env that holds Conduit's own settings.
 	@if command -v docker-compose >/dev/null; then \
 		echo "docker-compose --env-file deploy/compose-check.env config --quiet"; \

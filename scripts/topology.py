@@ -465,7 +465,9 @@ def _instance_env(topology: Topology, database_url: str) -> dict[str, str]:
 def _migrate(topology: Topology) -> None:
     # Migrations hold a session-level advisory lock: straight to the primary, not PgBouncer.
     env = {**_instance_env(topology, topology.direct_url), "DB_PGBOUNCER": "false"}
-    out = _run([str(conduit_bin()), "migrate", "upgrade"], env=env, timeout=120)
+    out = _run(
+        [str(conduit_bin()), "migrate", "upgrade"], env=env, timeout=120, cwd=Path(topology.dir)
+    )
     (Path(topology.dir) / "migrate.log").write_text(out)
 
 

@@ -47,6 +47,14 @@ def _missing_binaries() -> list[str]:
     return missing + ([] if CONDUIT.exists() else [str(CONDUIT)])
 
 
+def _require_binaries() -> None:
+    missing = _missing_binaries()
+    if missing:
+        if postgres_required():
+            pytest.fail(f"REQUIRE_POSTGRES=1 but not installed: {', '.join(missing)}")
+        pytest.skip(f"not installed: {', '.join(missing)}")
+
+
 def _free_base_port() -> int:
     for _ in range(50):
         base = random.randrange(20000, 60000 - PORTS)  # noqa: S311 (a port, not a secret)
@@ -81,11 +89,7 @@ def _scratch_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def topology() -> Iterator[topo.Topology]:
-    missing = _missing_binaries()
-    if missing:
-        if postgres_required():
-            pytest.fail(f"REQUIRE_POSTGRES=1 but not installed: {', '.join(missing)}")
-        pytest.skip(f"not installed: {', '.join(missing)}")
+    _require_binaries()
     directory = _scratch_dir()
     done = topology_sh(
         "up", "--replicas", "1", "--sync", "--instances", "2",
@@ -175,6 +179,25 @@ def test_up_refuses_busy_ports_and_starts_nothing():
     assert done.returncode == 1
     assert f"ports in use on 127.0.0.1: {port}" in done.stderr
     assert not directory.exists()
+
+
+def test_up_that_fails_stops_what_it_started(tmp_path: Path):
+    _require_binaries()
+    failing = tmp_path / "conduit"
+    failing.write_text('#!/bin/sh\necho "cannot migrate" >&2\nexit 3\n')
+    failing.chmod(0o755)
+    directory, base = _scratch_dir(), _free_base_port()
+    env = {**os.environ, "CONDUIT_BIN": str(failing), "PYTHON": sys.executable}
+
+    done = subprocess.run(
+        [str(SCRIPT), "up", "--replicas", "0", "--base-port", str(base), "--dir", str(directory)],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 1
+    assert "migrate upgrade failed (exit 3): cannot migrate" in done.stderr
+    assert not directory.exists()  # the primary and PgBouncer were started, then stopped
+    assert all(topo.port_free(port) for port in range(base, base + 3))
 
 
 def test_down_stops_every_process_and_removes_the_data(topology: topo.Topology):
