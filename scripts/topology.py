@@ -180,7 +180,8 @@ def _spawn(
             **kwargs,
         )
     started = start_time(process.pid)
-    assert started is not None, "a process just spawned has a /proc entry"
+    if started is None:
+        raise TopologyError(_with_log(f"{cmd[0]} exited as it started", log))
     return process.pid, started
 
 
@@ -223,13 +224,30 @@ def _postmaster_pid(data_dir: Path) -> int | None:
 
 
 def _wait(
-    what: str, ready: Callable[[], bool], *, log: str, timeout: float = START_TIMEOUT_S
+    what: str,
+    ready: Callable[[], bool],
+    *,
+    log: str,
+    part: Part | None = None,
+    timeout: float = START_TIMEOUT_S,
 ) -> None:
+    """Poll ``ready`` until it holds; fail at the deadline, or at once if ``part`` has exited."""
     deadline = time.monotonic() + timeout
     while not ready():
+        if part is not None and not _alive(part):
+            raise TopologyError(_with_log(f"{what} exited while starting", Path(log)))
         if time.monotonic() > deadline:
-            raise TopologyError(f"{what} not ready within {timeout:g} s (log: {log})")
+            raise TopologyError(_with_log(f"{what} not ready within {timeout:g} s", Path(log)))
         time.sleep(0.2)
+
+
+def _with_log(message: str, log: Path, lines: int = 15) -> str:
+    """``message`` and the end of ``log``: a failed up removes the directory the log is in."""
+    try:
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return message
+    return "\n    ".join([f"{message}; the end of {log.name}:", *tail])
 
 
 def port_free(port: int) -> bool:
@@ -435,7 +453,7 @@ def _start_pgbouncer(topology: Topology, port: int) -> None:
     pid, started = _spawn(["pgbouncer", str(ini)], log=log, as_postgres=True)
     part = Part("pgbouncer", "pgbouncer", port, topology.database_url, str(log), None, pid, started)
     _record(topology, part)
-    _wait("pgbouncer", lambda: _alive(part) and _answers(port, topology.database), log=str(log))
+    _wait("pgbouncer", lambda: _answers(port, topology.database), log=str(log), part=part)
 
 
 def _answers(port: int, database: str) -> bool:
@@ -486,11 +504,11 @@ def _start_instances(topology: Topology, options: Options, ports: Sequence[int])
         _record(topology, part)
         parts.append(part)
     for part in parts:
-        _wait(part.name, _ready_check(part), log=part.log)
+        _wait(part.name, _ready_check(part.url), log=part.log, part=part)
 
 
-def _ready_check(part: Part) -> Callable[[], bool]:
-    return lambda: _alive(part) and _http_status(f"{part.url}/health/ready") == 200
+def _ready_check(url: str) -> Callable[[], bool]:
+    return lambda: _http_status(f"{url}/health/ready") == 200
 
 
 def _start_haproxy(topology: Topology, port: int) -> None:
@@ -538,8 +556,9 @@ def _start_haproxy(topology: Topology, port: int) -> None:
     expected = len(servers)
     _wait(
         "haproxy (every instance UP)",
-        lambda: _alive(part) and _servers_up(topology)[0] == expected,
+        lambda: _servers_up(topology)[0] == expected,
         log=str(log),
+        part=part,
     )
 
 
@@ -689,7 +708,10 @@ def up(options: Options) -> Topology:
 
 
 def down(directory: Path = DEFAULT_DIR, *, quiet: bool = False) -> list[str]:
-    """Stop every recorded part (front to back), remove the directory; the parts left running."""
+    """Stop every recorded part (front to back), then remove the directory; the parts left running.
+
+    The directory (state and data) stays when a part could not be stopped, for another try.
+    """
     directory = directory.resolve()
     try:
         topology = load(directory)
@@ -699,12 +721,19 @@ def down(directory: Path = DEFAULT_DIR, *, quiet: bool = False) -> list[str]:
         return []
     left = []
     for part in reversed(topology.parts):
-        stopped = _stop(part)
+        try:
+            stopped = _stop(part)
+        except TopologyError as exc:
+            print(f"topology: {exc}", file=sys.stderr)
+            stopped = False
         if not quiet:
             print(f"{part.name}: {'stopped' if stopped else 'STILL RUNNING'}")
         if not stopped:
             left.append(part.name)
-    shutil.rmtree(directory, ignore_errors=True)
+    if left:
+        print(f"topology: {', '.join(left)} still running; kept {directory}", file=sys.stderr)
+    else:
+        shutil.rmtree(directory, ignore_errors=True)
     return left
 
 
