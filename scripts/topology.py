@@ -531,6 +531,10 @@ def _start_haproxy(topology: Topology, port: int) -> None:
                 "    timeout client 60s",
                 "    timeout server 60s",
                 "    timeout check 3s",
+                # A request whose instance refuses the connection (just stopped, not yet marked
+                # DOWN) goes to another one: nothing was sent, so even a POST is safe to retry.
+                "    retries 2",
+                "    option redispatch",
                 "",
                 "frontend conduit",
                 f"    bind {HOST}:{port}",
