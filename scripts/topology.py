@@ -489,8 +489,14 @@ def _migrate(topology: Topology) -> None:
     (Path(topology.dir) / "migrate.log").write_text(out)
 
 
+# SQLAlchemy's asyncpg dialect keeps prepared statements per client connection, which PgBouncer
+# in transaction mode moves between server connections ("prepared statement ... does not exist");
+# DB_PGBOUNCER does not switch that cache off yet, the instances' URL does.
+NO_STATEMENT_CACHE = "prepared_statement_cache_size=0"
+
+
 def _start_instances(topology: Topology, options: Options, ports: Sequence[int]) -> None:
-    env = _instance_env(topology, topology.database_url)
+    env = _instance_env(topology, f"{topology.database_url}?{NO_STATEMENT_CACHE}")
     parts = []
     for index, port in enumerate(ports, start=1):
         name = f"instance{index}"
