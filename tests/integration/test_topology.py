@@ -58,7 +58,8 @@ def _require_binaries() -> None:
 
 def _free_base_port() -> int:
     for _ in range(50):
-        base = random.randrange(20000, 60000 - PORTS)  # noqa: S311 (a port, not a secret)
+        # Below Linux's ephemeral range (32768-60999), where outgoing connections take ports.
+        base = random.randrange(20000, 32768 - PORTS)  # noqa: S311 (a port, not a secret)
         if all(topo.port_free(port) for port in range(base, base + PORTS)):
             return base
     pytest.fail("no free range of loopback ports for the topology")
