@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 from starlette.middleware.cors import CORSMiddleware
@@ -15,6 +15,7 @@ from conduit import __version__
 from conduit.db.querylog import QueryLog
 from conduit.db.session import Database
 from conduit.http import errors
+from conduit.http.input import storable_input
 from conduit.http.middleware import BodySizeLimit
 from conduit.http.observability import Instrumentation, PoolCollector, RequestMetrics
 from conduit.http.routes import admin, articles, comments, credits, health, profiles, tags, users
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version=__version__,
         description="A RealWorld publishing-platform API on FastAPI and SQLAlchemy.",
         lifespan=lifespan,
+        # Text the database cannot store is refused before any route runs (422 naming the field).
+        dependencies=[Depends(storable_input)],
     )
     app.state.settings = settings
     app.state.database = database
