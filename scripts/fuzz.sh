@@ -66,7 +66,7 @@ fuzz() {
     echo
     echo "fuzz: ---- $who ----"
     local started=$SECONDS
-    "$SCHEMATHESIS" run "$BASE/openapi.json" \
+    "$SCHEMATHESIS" --config-file "$ROOT/scripts/fuzz.toml" run "$BASE/openapi.json" \
         --checks all \
         --seed "$SEED" \
         --max-examples "$EXAMPLES" \

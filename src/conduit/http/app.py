@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from conduit import __version__
 from conduit.db.querylog import QueryLog
 from conduit.db.session import Database
-from conduit.http import errors
+from conduit.http import errors, openapi
 from conduit.http.input import storable_input
 from conduit.http.middleware import BodySizeLimit
 from conduit.http.observability import Instrumentation, PoolCollector, RequestMetrics
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         secret=settings.jwt_secret, ttl=dt.timedelta(minutes=settings.access_token_ttl_minutes)
     )
     errors.install(app)
+    openapi.install(app)
     app.include_router(health.router)
     app.state.metrics = metrics
     if metrics is not None:

@@ -152,21 +152,30 @@ def _unparsable_body(exc: StarletteHTTPException) -> str | None:
 
 
 def allowed_methods(request: Request) -> str | None:
-    """Every method the contract declares at the request's path, for a 405's ``Allow``.
+    """The methods the contract declares for the request's path, for a 405's ``Allow``.
 
-    Starlette's own 405 names only the methods of the first route that matched the path; here
-    every path template of ``/openapi.json`` that matches counts (``/api/articles/feed`` is
-    also an ``/api/articles/{slug}``). None for a path the contract does not describe.
+    Starlette's own 405 names only the methods of the first route that matched the path. Here
+    the path's resource in ``/openapi.json`` counts: of the templates that match, the most
+    specific (``/api/articles/feed`` over ``/api/articles/{slug}``). None for a path the
+    contract does not describe.
     """
     path = request.scope["path"]
-    methods = {
-        method.upper()
+    matching = [
+        (template.count("{"), operations)
         for template, operations in request.app.openapi().get("paths", {}).items()
         if _template_pattern(template).fullmatch(path)
+    ]
+    if not matching:
+        return None
+    fewest = min(parameters for parameters, _ in matching)
+    methods = {
+        method.upper()
+        for parameters, operations in matching
+        if parameters == fewest
         for method in operations
         if method in _HTTP_METHODS
     }
-    return ", ".join(sorted(methods)) if methods else None
+    return ", ".join(sorted(methods))
 
 
 _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})

@@ -12,7 +12,14 @@ from pydantic_core import to_json
 from conduit.domain.admin.bulk import Granted
 from conduit.domain.admin.export import ExportedArticle
 from conduit.domain.admin.stats import PlatformStats
-from conduit.http.schemas.common import BLANK, ResponseModel, Timestamp, iso_millis
+from conduit.http.schemas.common import (
+    BLANK,
+    NonBlankSchema,
+    ResponseModel,
+    Timestamp,
+    Trimmed,
+    iso_millis,
+)
 
 USERNAME_MAX = 64
 GRANT_USERNAMES_MAX = 1000
@@ -51,15 +58,7 @@ def _not_empty(names: list[str]) -> list[str]:
 
 
 Instant = Annotated[dt.datetime, BeforeValidator(_instant)]
-GrantUsername = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=USERNAME_MAX)
-]
-
-
-class ErrorBody(BaseModel):
-    """The error body of every failure: ``{"errors": {"<subject>": ["message", ...]}}``."""
-
-    errors: dict[str, list[str]] = Field(examples=[{"user": ["forbidden"]}])
+GrantUsername = Annotated[str, StringConstraints(max_length=USERNAME_MAX), NonBlankSchema, Trimmed]
 
 
 class DeactivateRequest(BaseModel):

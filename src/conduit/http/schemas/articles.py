@@ -9,12 +9,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from conduit.domain.articles.pages import ArticlePage
 from conduit.domain.articles.views import ArticleView
 from conduit.domain.tags.service import NAME_MAX
-from conduit.http.schemas.common import NotBlank, ResponseModel, Timestamp, not_null
+from conduit.http.schemas.common import (
+    NonBlankSchema,
+    NotBlank,
+    ResponseModel,
+    Timestamp,
+    Trimmed,
+    not_null,
+    omittable,
+)
 from conduit.http.schemas.profiles import Profile
 
 TITLE_MAX = 255
@@ -27,14 +42,10 @@ def _distinct(names: list[str]) -> list[str]:
     return sorted(set(names))
 
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
-Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX)
-]
-Body = Annotated[str, StringConstraints(max_length=BODY_MAX), NotBlank]
-TagName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)
-]
+Title = Annotated[str, StringConstraints(max_length=TITLE_MAX), NonBlankSchema, Trimmed]
+Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX), NonBlankSchema, Trimmed]
+Body = Annotated[str, StringConstraints(max_length=BODY_MAX), NonBlankSchema, NotBlank]
+TagName = Annotated[str, StringConstraints(max_length=NAME_MAX), NonBlankSchema, Trimmed]
 # Trimmed, then duplicates collapse and the list is sorted: the form every response shows.
 TagList = Annotated[list[TagName], Field(max_length=TAGS_MAX), AfterValidator(_distinct)]
 
@@ -52,6 +63,10 @@ class NewArticleRequest(BaseModel):
 
 class ArticleUpdate(BaseModel):
     """Every field is optional; an omitted one is kept, and none may be null."""
+
+    model_config = ConfigDict(
+        json_schema_extra=omittable("title", "description", "body", "tagList")
+    )
 
     title: Title | None = None
     description: Description | None = None
