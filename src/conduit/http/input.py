@@ -1,19 +1,21 @@
 """Input the database cannot store, refused before any statement runs: one rule for every field.
 
 PostgreSQL refuses NUL (U+0000) in text, and neither dialect can encode a lone surrogate (what
-a JSON ``"\\ud800"`` escape decodes to) as UTF-8: such text in a path parameter, a query parameter
-or any string of a JSON body is a 422 naming the field, on every dialect, instead of an error
-from the driver. A JSON body nested deeper than :data:`MAX_DEPTH` levels is refused as a whole
-(422 under ``body``), so no walk over it can exhaust the stack, and so is one that is not
-UTF-8.
+a JSON ``"\\ud800"`` escape decodes to) as UTF-8: such text in a path parameter, a query
+parameter or a field of a JSON body is a 422 naming it, on every dialect, instead of an error
+from the driver. :func:`storable` is the rule; :func:`storable_input` applies it to the
+parameters, :class:`conduit.http.schemas.common.RequestModel` to the body's fields (the keys a
+body model does not declare are ignored, as ever).
 
-Installed as an application-wide dependency: it runs for every route before the route's own
-dependencies (authentication included) and before its parameters are validated.
+A JSON body that is not UTF-8, or nested deeper than :data:`MAX_DEPTH` levels, is refused as a
+whole (422 under ``body``), like one that is not JSON.
+
+:func:`storable_input` is an application-wide dependency: it runs for every route before the
+route's own dependencies (authentication included) and before its parameters are validated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from fastapi import Request
@@ -41,14 +43,15 @@ def storable(text: str) -> bool:
 
 
 async def storable_input(request: Request) -> None:
-    """Raise a validation error naming every parameter or body field the database cannot store."""
+    """Raise a validation error naming every parameter the database cannot store, or the body
+    if it is not UTF-8 or nested too deeply."""
     errors: list[dict[str, Any]] = []
     for location, items in (
         ("path", request.path_params.items()),
         ("query", request.query_params.multi_items()),
     ):
         errors.extend(
-            _unstorable((location, name), value)
+            {"type": "value_error", "loc": (location, name), "msg": UNSTORABLE, "input": value}
             for name, value in items
             if isinstance(value, str) and not storable(value)
         )
@@ -71,41 +74,19 @@ async def _body_errors(request: Request) -> list[dict[str, Any]]:
         (await request.body()).decode()
     except UnicodeDecodeError:
         return [_body_error(NOT_UTF8)]
-    try:
-        return [_unstorable(("body", *path), text) for path, text in _strings(payload, ())]
-    except _TooDeep:
+    if _nested_deeper(payload, MAX_DEPTH):
         return [_body_error(NESTED_TOO_DEEPLY)]
+    return []
+
+
+def _nested_deeper(value: Any, levels: int) -> bool:
+    """Whether ``value`` holds objects or arrays nested more than ``levels`` deep."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if not isinstance(value, list):
+        return False
+    return levels == 0 or any(_nested_deeper(item, levels - 1) for item in value)
 
 
 def _body_error(message: str) -> dict[str, Any]:
     return {"type": "value_error", "loc": ("body",), "msg": message, "input": ""}
-
-
-class _TooDeep(Exception):
-    pass
-
-
-def _strings(
-    value: Any, path: tuple[str | int, ...]
-) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """The unstorable strings in a parsed JSON value, each with its path (keys and indexes).
-
-    Raises _TooDeep for an object or array inside :data:`MAX_DEPTH` others.
-    """
-    if isinstance(value, str):
-        if not storable(value):
-            yield path, value
-        return
-    if isinstance(value, (dict, list)) and len(path) >= MAX_DEPTH:
-        raise _TooDeep
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, (*path, index))
-
-
-def _unstorable(loc: tuple[str | int, ...], value: str) -> dict[str, Any]:
-    # The error handler names the last key of ``loc``: the field, not its index in a list.
-    return {"type": "value_error", "loc": loc, "msg": UNSTORABLE, "input": value}

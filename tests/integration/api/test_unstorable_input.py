@@ -195,3 +195,11 @@ async def test_a_405_allows_every_method_of_the_path(client, path, allowed):
     assert response.json() == {"errors": {"method": ["method not allowed"]}}
     patched = await client.patch(path, json={})
     assert patched.headers["allow"] == allowed
+
+
+async def test_keys_a_body_does_not_declare_are_ignored_not_checked(client, admin):
+    article = {"title": "Extra", "description": "d", "body": "b", "note": NUL, "slug": [NUL]}
+    response = await client.post(
+        "/api/articles", json={"article": article, "extra": NUL}, headers=admin.auth
+    )
+    assert response.status_code == 201

@@ -53,7 +53,11 @@ Offset = Annotated[
 ]
 Cursor = Annotated[
     str | None,
-    Query(min_length=1, description="`nextCursor` of the previous page: continue right after it"),
+    # Non-empty in the contract; the codec refuses "" like any cursor it did not issue.
+    Query(
+        json_schema_extra={"minLength": 1},
+        description="`nextCursor` of the previous page: continue right after it",
+    ),
 ]
 SearchText = Annotated[
     Annotated[str, StringConstraints(max_length=QUERY_MAX), Trimmed] | None,

@@ -61,7 +61,7 @@ async def get_credits(
         # No max_length here: an overlong cursor is refused by the codec like any other
         # cursor it did not issue, with the same message.
         Query(
-            min_length=1,
+            json_schema_extra={"minLength": 1},
             description="`nextCursor` of the previous page; omit it for the newest transfers",
         ),
     ] = None,

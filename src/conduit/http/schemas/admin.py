@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 from pydantic_core import to_json
 
 from conduit.domain.admin.bulk import Granted
@@ -15,6 +15,7 @@ from conduit.domain.admin.stats import PlatformStats
 from conduit.http.schemas.common import (
     BLANK,
     NonBlankSchema,
+    RequestModel,
     ResponseModel,
     Timestamp,
     Trimmed,
@@ -61,7 +62,7 @@ Instant = Annotated[dt.datetime, BeforeValidator(_instant)]
 GrantUsername = Annotated[str, StringConstraints(max_length=USERNAME_MAX), NonBlankSchema, Trimmed]
 
 
-class DeactivateRequest(BaseModel):
+class DeactivateRequest(RequestModel):
     inactive_since: Instant = Field(
         alias="inactiveSince",
         description="An ISO 8601 date (midnight UTC) or date-time (UTC if no offset is given)",
@@ -69,7 +70,7 @@ class DeactivateRequest(BaseModel):
     )
 
 
-class Grant(BaseModel):
+class Grant(RequestModel):
     usernames: Annotated[
         list[GrantUsername],
         Field(max_length=GRANT_USERNAMES_MAX, description="Duplicates count once"),
@@ -82,7 +83,7 @@ class Grant(BaseModel):
     ]
 
 
-class GrantRequest(BaseModel):
+class GrantRequest(RequestModel):
     grant: Grant
 
 

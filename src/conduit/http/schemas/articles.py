@@ -11,7 +11,6 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
@@ -24,6 +23,7 @@ from conduit.domain.tags.service import NAME_MAX
 from conduit.http.schemas.common import (
     NonBlankSchema,
     NotBlank,
+    RequestModel,
     ResponseModel,
     Timestamp,
     Trimmed,
@@ -50,18 +50,18 @@ TagName = Annotated[str, StringConstraints(max_length=NAME_MAX), NonBlankSchema,
 TagList = Annotated[list[TagName], Field(max_length=TAGS_MAX), AfterValidator(_distinct)]
 
 
-class NewArticle(BaseModel):
+class NewArticle(RequestModel):
     title: Title
     description: Description
     body: Body
     tag_list: TagList | None = Field(default=None, alias="tagList")
 
 
-class NewArticleRequest(BaseModel):
+class NewArticleRequest(RequestModel):
     article: NewArticle
 
 
-class ArticleUpdate(BaseModel):
+class ArticleUpdate(RequestModel):
     """Every field is optional; an omitted one is kept, and none may be null."""
 
     model_config = ConfigDict(
@@ -77,7 +77,7 @@ class ArticleUpdate(BaseModel):
     _not_null = field_validator("title", "description", "body", "tag_list")(not_null)
 
 
-class UpdateArticleRequest(BaseModel):
+class UpdateArticleRequest(RequestModel):
     article: ArticleUpdate
 
 

@@ -18,8 +18,11 @@ from pydantic import (
     Field,
     PlainSerializer,
     WithJsonSchema,
+    field_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from conduit.http.input import UNSTORABLE, storable
 
 BLANK = "can't be blank"
 
@@ -82,6 +85,20 @@ def omittable(*names: str) -> Any:
             field.pop("default", None)
 
     return drop_null
+
+
+class RequestModel(BaseModel):
+    """A request body: every string field, and every string in a list field, obeys the input
+    rule (:mod:`conduit.http.input`). Keys a model does not declare are ignored, not checked."""
+
+    # Before the fields' own validation, so that the rule answers alike for every field.
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else (value,)
+        if any(isinstance(text, str) and not storable(text) for text in texts):
+            raise ValueError(UNSTORABLE)
+        return value
 
 
 class ErrorBody(BaseModel):

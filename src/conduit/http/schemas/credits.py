@@ -7,7 +7,13 @@ from typing import Annotated
 from pydantic import BaseModel, PlainValidator, StringConstraints, WithJsonSchema
 
 from conduit.domain.credits.service import MAX_CREDITS, Direction
-from conduit.http.schemas.common import NonBlankSchema, ResponseModel, Timestamp, Trimmed
+from conduit.http.schemas.common import (
+    NonBlankSchema,
+    RequestModel,
+    ResponseModel,
+    Timestamp,
+    Trimmed,
+)
 from conduit.http.schemas.users import USERNAME_MAX
 
 
@@ -31,12 +37,12 @@ Amount = Annotated[
 Recipient = Annotated[str, StringConstraints(max_length=USERNAME_MAX), NonBlankSchema, Trimmed]
 
 
-class NewTransfer(BaseModel):
+class NewTransfer(RequestModel):
     to: Recipient
     amount: Amount
 
 
-class TransferRequest(BaseModel):
+class TransferRequest(RequestModel):
     transfer: NewTransfer
 
 

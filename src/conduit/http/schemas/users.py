@@ -19,7 +19,7 @@ from pydantic import (
     field_validator,
 )
 
-from conduit.http.schemas.common import NonBlankSchema, Trimmed, omittable
+from conduit.http.schemas.common import NonBlankSchema, RequestModel, Trimmed, omittable
 
 USERNAME_MAX = 64
 EMAIL_MAX = 254
@@ -104,7 +104,7 @@ Image = Annotated[
 ]
 
 
-class LoginUser(BaseModel):
+class LoginUser(RequestModel):
     email: Annotated[
         str,
         StringConstraints(max_length=EMAIL_MAX),
@@ -115,21 +115,21 @@ class LoginUser(BaseModel):
     password: Password
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(RequestModel):
     user: LoginUser
 
 
-class NewUser(BaseModel):
+class NewUser(RequestModel):
     username: Username
     email: Email
     password: Password
 
 
-class NewUserRequest(BaseModel):
+class NewUserRequest(RequestModel):
     user: NewUser
 
 
-class UpdateUser(BaseModel):
+class UpdateUser(RequestModel):
     """Every field is optional; an omitted field keeps its value.
 
     ``email``, ``username`` and ``password`` cannot be cleared (null is "can't be blank");
@@ -158,7 +158,7 @@ class UpdateUser(BaseModel):
         return value or None
 
 
-class UpdateUserRequest(BaseModel):
+class UpdateUserRequest(RequestModel):
     user: UpdateUser
 
 
