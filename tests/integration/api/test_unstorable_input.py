@@ -6,7 +6,6 @@ admin, who may call everything), the articles and accounts named exist. Both dia
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -83,11 +82,10 @@ async def admin(app):
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "body", "field"),
-    CASES,
-    ids=[f"{method} {path} {field}" for method, path, _, field in CASES],
+    "case", CASES, ids=[f"{method} {path} {field}" for method, path, _, field in CASES]
 )
-async def test_a_nul_character_is_422_naming_the_field(client, admin, method, path, body, field):
+async def test_a_nul_character_is_422_naming_the_field(client, admin, case):
+    method, path, body, field = case
     response = await client.request(method, path, json=body, headers=admin.auth)
     assert response.status_code == 422, response.text
     assert response.json() == {"errors": {field: [UNSTORABLE]}}

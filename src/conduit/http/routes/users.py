@@ -49,7 +49,10 @@ def _user_response(identity: Identity, token: str) -> UserResponse:
 @router.post(
     "/users/login",
     response_model=UserResponse,
-    responses={401: {"description": "Wrong email or password"}},
+    responses={
+        401: {"description": "Wrong email or password"},
+        429: {"description": "Too many failed logins for this account or from this address"},
+    },
 )
 async def login(body: LoginRequest, database: DatabaseDep, tokens: TokensDep) -> UserResponse:
     # A unit of work of its own, closed before the password check: verifying an argon2 hash
@@ -67,7 +70,10 @@ async def login(body: LoginRequest, database: DatabaseDep, tokens: TokensDep) ->
     "/users",
     status_code=201,
     response_model=UserResponse,
-    responses={409: {"description": "Username or email already taken"}},
+    responses={
+        409: {"description": "Username or email already taken"},
+        429: {"description": "Too many registrations from this address"},
+    },
 )
 async def register(
     body: NewUserRequest, session: SessionDep, tokens: TokensDep, settings: SettingsDep
