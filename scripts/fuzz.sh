@@ -69,7 +69,8 @@ fuzz() {
     echo
     echo "fuzz: ---- $who ----"
     local started=$SECONDS
-    "$SCHEMATHESIS" --config-file "$ROOT/scripts/fuzz.toml" run "$BASE/openapi.json" \
+    # From the scratch directory: schemathesis keeps a cache in its working directory.
+    (cd "$WORK" && "$SCHEMATHESIS" --config-file "$ROOT/scripts/fuzz.toml" run "$BASE/openapi.json" \
         --checks all \
         --seed "$SEED" \
         --max-examples "$EXAMPLES" \
@@ -80,7 +81,7 @@ fuzz() {
         --report-ndjson-path "$REPORTS/$who.ndjson" \
         --generation-database none \
         --no-color \
-        "$@"
+        "$@")
     summary "$who" "$((SECONDS - started))"
 }
 
