@@ -36,7 +36,7 @@ source "$ROOT/scripts/live_server.sh"
 # The fuzzer logs in and registers far more often than any person: the abuse limits on those
 # endpoints are switched off for this server so that they do not answer 429 to the fuzzer.
 live_server_start fuzz RATE_LIMIT_ENABLED=false
-REPORTS="${FUZZ_REPORT_DIR:-$WORK/reports}"
+REPORTS="$(realpath -m "${FUZZ_REPORT_DIR:-$WORK/reports}")"
 mkdir -p "$REPORTS"
 
 # Registers an account through the API and prints its token.
