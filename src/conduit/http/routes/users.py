@@ -35,6 +35,8 @@ router = APIRouter(prefix=API_PREFIX, tags=["users"])
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, invalid or expired token"}
 }
+
+
 def _user_response(identity: Identity, token: str) -> UserResponse:
     return UserResponse(
         user=User(
