@@ -30,11 +30,14 @@ from conduit.settings import PROJECT_ROOT, Settings, load_settings
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 TEST_SECRET = "test-secret-key-with-enough-length-for-hs256"
 GENEROUS_RATE = "100000/minute"
-# Pool, lock and statement waits long enough for any burst a concurrency test fires.
+# Pool, lock, statement and request waits long enough for any burst a concurrency test fires,
+# and one route may use the whole default pool (10 + 10 overflow): bursts of 20 share a route.
 PATIENT_WAITS: dict[str, object] = {
     "db_pool_timeout": 30.0,
     "db_lock_timeout_ms": 30_000,
     "db_statement_timeout_ms": 30_000,
+    "db_route_connections": 20,
+    "request_timeout_s": 60.0,
 }
 
 
