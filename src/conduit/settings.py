@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     password_hash_concurrency: int = Field(default=2, ge=1)
     allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     forwarded_allow_ips: str = "127.0.0.1"
-    body_timeout_s: float = Field(default=10.0, gt=0)
+    body_timeout_s: float = Field(default=5.0, gt=0)
     docs_enabled: bool | None = None
 
     @field_validator("allowed_hosts", mode="before")
@@ -121,6 +121,17 @@ class Settings(BaseSettings):
         if value.partition("://")[0] not in ("memory", "redis", "rediss"):
             raise ValueError("must be memory:// or a redis:// or rediss:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _body_before_deadline(self) -> Settings:
+        # The request deadline covers reading the body too: were it first, a stalled body would
+        # be answered as a busy database.
+        if self.body_timeout_s >= self.request_timeout_s:
+            raise ValueError(
+                "BODY_TIMEOUT_S: must be shorter than REQUEST_TIMEOUT_S "
+                f"({self.request_timeout_s:g})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_safety(self) -> Settings:
