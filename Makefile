@@ -21,7 +21,7 @@ BENCH_ARGS ?= --scale
 # The demo set `make run` adds to an empty database (every seeded account's password: password).
 SEED_ARGS ?= --users 10 --articles 40 --comments 120 --favorites 80 --follows 30 --tags 12
 # The Python folders ruff checks (those that exist).
-LINT_PATHS := $(wildcard src tests migrations scripts bench)
+LINT_PATHS := $(wildcard src tests scripts bench)
 
 .PHONY: help venv install run migrate test lint format typecheck pytest migrate-lint \
 	conformance bench clean

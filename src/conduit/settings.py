@@ -14,10 +14,10 @@ from sqlalchemy.engine import URL
 
 from conduit.db import url as db_url
 from conduit.db.config import DatabaseConfig
+from conduit.migrations import location as bundled_migrations
 
 logger = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./conduit.db"
 
 
@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    migrations_dir: Path = PROJECT_ROOT / "migrations"
+    migrations_dir: Path = Field(default_factory=bundled_migrations)
 
     @field_validator("database_replica_urls", "cors_origins", mode="before")
     @classmethod

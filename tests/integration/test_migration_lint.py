@@ -21,11 +21,11 @@ from conduit.db.migration_lint import (
     lint_revisions,
     render_revisions,
 )
-from conduit.settings import PROJECT_ROOT
-from tests.conftest import MIGRATIONS_DIR
+from conduit.migrations import squawk_config
+from tests.conftest import MIGRATIONS_DIR, PROJECT_ROOT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "lint_migrations"
-CONFIG = PROJECT_ROOT / ".squawk.toml"
+CONFIG = squawk_config()
 EXPECTED = {
     "0002_add_required_column.py": {"adding-required-field"},
     "0003_index_without_concurrently.py": {"require-concurrent-index-creation"},

@@ -20,6 +20,7 @@ from conduit.cli.apps import migrate_app
 from conduit.cli.runner import (
     CommandFailed,
     console,
+    err_console,
     fail,
     handled,
     print_json,
@@ -89,8 +90,10 @@ def create(
     migrations = migrations_for(settings())
     # Alembic prints its own progress line; the path printed below says the same, once.
     with contextlib.redirect_stdout(io.StringIO()):
-        path = run(migrations.create(message, autogenerate=not empty))
-    say(f"Created {path}")
+        created = run(migrations.create(message, autogenerate=not empty))
+    say(f"Created {created.path}")
+    if created.note:
+        err_console.print(f"warning: {created.note}", markup=False)
     if not empty:
         say("Review it before applying: autogenerate misses renames and data moves.")
 

@@ -1,8 +1,9 @@
 """`conduit migrate lint`: check that every revision is safe to apply to a live PostgreSQL.
 
 A thin verb over :mod:`conduit.db.migration_lint`: it renders each revision offline (no database
-needed) and runs squawk on it with the project's ``.squawk.toml``. Exit 0 when clean, 1 on any
-violation or when squawk is missing.
+needed) and runs squawk on it with the rules shipped in the package
+(``conduit/migrations/squawk.toml``). Exit 0 when clean, 1 on any violation or when squawk is
+missing.
 """
 
 from __future__ import annotations
@@ -23,9 +24,8 @@ from conduit.db.migration_lint import (
     find_squawk,
     lint_migrations,
 )
-from conduit.settings import PROJECT_ROOT
+from conduit.migrations import squawk_config
 
-DEFAULT_CONFIG = PROJECT_ROOT / ".squawk.toml"
 STATEMENT_WIDTH = 72
 
 
@@ -45,7 +45,7 @@ def lint(
         Path | None,
         typer.Option(
             "--config",
-            help="squawk configuration (default: .squawk.toml at the project root).",
+            help="squawk configuration (default: the rules shipped with Conduit, squawk.toml).",
             exists=True,
             dir_okay=False,
         ),
@@ -59,8 +59,8 @@ def lint(
     """Render every revision's upgrade to PostgreSQL SQL and check it with squawk."""
     with handled():
         script_location = directory or settings().migrations_dir
-        if config is None and DEFAULT_CONFIG.is_file():
-            config = DEFAULT_CONFIG
+        if config is None:
+            config = squawk_config()
         try:
             executable = find_squawk(squawk)
         except SquawkMissing as exc:

@@ -184,4 +184,4 @@ def test_create_autogenerates_the_difference_with_the_database(
     result = conduit(empty_url, "migrate", "create", "drop stray", **env)
     assert result.exit_code == 0, result.output
     [created] = (migrations_copy / "versions").glob("*_drop_stray.py")
-    assert "op.drop_table('stray')" in created.read_text()
+    assert 'op.drop_table("stray")' in created.read_text()  # formatted by ruff

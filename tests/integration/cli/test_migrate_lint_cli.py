@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 import conduit.cli.main  # noqa: F401  - registers every verb on the command tree
 from conduit.cli import runner
 from conduit.cli.apps import root
-from conduit.settings import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT
 from tests.integration.cli.support import one_error_line
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "lint_migrations"

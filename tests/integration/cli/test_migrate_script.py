@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from conduit.settings import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT
 
 SCRIPT = PROJECT_ROOT / "migrate.sh"
 

@@ -19,9 +19,22 @@ branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
 depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
 
+def _timeouts() -> None:
+    """On PostgreSQL: give up rather than queue behind live traffic (which would queue behind)."""
+    if op.get_context().dialect.name == "postgresql":
+        op.execute("SET LOCAL lock_timeout = '5s'")
+        op.execute("SET LOCAL statement_timeout = '60s'")
+
+
 def upgrade() -> None:
-    ${upgrades if upgrades else "pass"}
+    _timeouts()
+% if upgrades:
+    ${upgrades}
+% endif
 
 
 def downgrade() -> None:
-    ${downgrades if downgrades else "pass"}
+    _timeouts()
+% if downgrades:
+    ${downgrades}
+% endif
