@@ -196,19 +196,25 @@ def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | b
     nothing, so the revision fails with a ``NameError``; and it compiles a server default that
     is a function for the dialect it compared against (``statement_timestamp()`` from
     PostgreSQL), so the revision would be wrong on the other. Both are written here as
-    ``Type(...)`` / ``function()`` with ``from package.module import Name``; anything else is
-    left to Alembic (``False``).
+    ``Type(...)`` / ``function()`` with ``from package.module import Name``, and SQLAlchemy's
+    own functions as ``sa.func.name()``; anything else is left to Alembic (``False``).
     """
     if kind == "type" and isinstance(obj, TypeEngine) and _own(type(obj)):
         _import(type(obj), autogen_context)
         return repr(obj)
     if kind == "server_default" and isinstance(obj, DefaultClause):
         function = obj.arg
-        if isinstance(function, FunctionElement) and _own(type(function)):
-            if len(function.clauses):
-                return False  # arguments would need rendering too: leave it to Alembic
+        # Functions with arguments are left to Alembic: the arguments would need rendering.
+        if not isinstance(function, FunctionElement) or len(function.clauses):
+            return False
+        if _own(type(function)):
             _import(type(function), autogen_context)
             return f"{type(function).__name__}()"
+        name = getattr(function, "name", None)
+        if type(function).__module__ == "sqlalchemy.sql.functions" and name:
+            # func.now() and kin: compiled per dialect when the revision runs.
+            prefix = autogen_context.opts.get("sqlalchemy_module_prefix") or "sa."
+            return f"{prefix}func.{name}()"
     return False
 
 

@@ -143,9 +143,14 @@ def lint_migrations(
     squawk: Path,
     config: Path | None = None,
     url: URL = OFFLINE_POSTGRES_URL,
+    ini: Path | None = None,
 ) -> LintReport:
-    """Render every revision under ``script_location`` and lint each with ``squawk``."""
-    revisions = render_revisions(script_location, url=url)
+    """Render every revision under ``script_location`` and lint each with ``squawk``.
+
+    ``ini``: the project's alembic.ini, when the folder has one (its ``prepend_sys_path`` lets
+    ``env.py`` import the project's models).
+    """
+    revisions = render_revisions(script_location, url=url, ini=ini)
     return LintReport(
         squawk_version=squawk_version(squawk),
         revisions=tuple(revisions),
@@ -154,10 +159,10 @@ def lint_migrations(
 
 
 def render_revisions(
-    script_location: Path, *, url: URL = OFFLINE_POSTGRES_URL
+    script_location: Path, *, url: URL = OFFLINE_POSTGRES_URL, ini: Path | None = None
 ) -> list[RenderedRevision]:
     """Every revision's upgrade, oldest first, each rendered on its own."""
-    migrations = Migrations(DatabaseConfig(url=url), script_location=script_location)
+    migrations = Migrations(DatabaseConfig(url=url), script_location=script_location, ini=ini)
     try:
         scripts = reversed(list(migrations.script.walk_revisions()))
     except CommandError as exc:
@@ -177,7 +182,7 @@ def render_revision(
     cfg.attributes["offline_url"] = url
     try:
         command.upgrade(cfg, f"{start}:{script.revision}", sql=True)
-    except CommandError as exc:
+    except (CommandError, ImportError) as exc:
         raise MigrationError(f"{Path(script.path).name}: {exc}") from None
     return RenderedRevision(
         revision=script.revision,

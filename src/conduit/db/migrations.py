@@ -348,6 +348,9 @@ def _guard(run: Callable[[Config], Any], cfg: Config) -> None:
         run(cfg)
     except CommandError as exc:
         raise MigrationError(str(exc)) from None
+    except ImportError as exc:
+        # env.py could not import the models (or what they import).
+        raise MigrationError(f"env.py: {exc}") from None
 
 
 def _is_downgrade(revision_range: str) -> bool:
