@@ -33,6 +33,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import registry as Registry  # noqa: N812 - the class, named as one
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.elements import False_, True_
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.schema import DefaultClause
 from sqlalchemy.types import TypeEngine
@@ -196,14 +197,19 @@ def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | b
     nothing, so the revision fails with a ``NameError``; and it compiles a server default that
     is a function for the dialect it compared against (``statement_timestamp()`` from
     PostgreSQL), so the revision would be wrong on the other. Both are written here as
-    ``Type(...)`` / ``function()`` with ``from package.module import Name``, and SQLAlchemy's
-    own functions as ``sa.func.name()``; anything else is left to Alembic (``False``).
+    ``Type(...)`` / ``function()`` with ``from package.module import Name``, SQLAlchemy's own
+    functions as ``sa.func.name()`` and booleans as ``sa.true()``/``sa.false()``; anything else
+    is left to Alembic (``False``).
     """
     if kind == "type" and isinstance(obj, TypeEngine) and _own(type(obj)):
         _import(type(obj), autogen_context)
         return repr(obj)
     if kind == "server_default" and isinstance(obj, DefaultClause):
         function = obj.arg
+        prefix = autogen_context.opts.get("sqlalchemy_module_prefix") or "sa."
+        if isinstance(function, True_ | False_):
+            # Booleans compile to 1/0 on SQLite, which PostgreSQL would refuse.
+            return f"{prefix}{'true' if isinstance(function, True_) else 'false'}()"
         # Functions with arguments are left to Alembic: the arguments would need rendering.
         if not isinstance(function, FunctionElement) or len(function.clauses):
             return False
@@ -213,7 +219,6 @@ def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | b
         name = getattr(function, "name", None)
         if type(function).__module__ == "sqlalchemy.sql.functions" and name:
             # func.now() and kin: compiled per dialect when the revision runs.
-            prefix = autogen_context.opts.get("sqlalchemy_module_prefix") or "sa."
             return f"{prefix}func.{name}()"
     return False
 

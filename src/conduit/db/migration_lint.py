@@ -89,11 +89,17 @@ class SquawkMissing(LintError):
 
 @dataclass(frozen=True, slots=True)
 class RenderedRevision:
-    """One revision's upgrade as PostgreSQL statements, each ending in ``;``."""
+    """One revision's upgrade as PostgreSQL statements, each ending in ``;``.
+
+    ``allowed``: the rules the revision itself waives, each with the reason (its module's
+    ``SQUAWK_ALLOW = {"ban-drop-column": "why it is safe here"}``), e.g. the contract step of a
+    rename once no release reads the old column.
+    """
 
     revision: str
     path: Path
     statements: tuple[str, ...]
+    allowed: tuple[str, ...] = ()
 
     @property
     def sql(self) -> str:
@@ -188,7 +194,17 @@ def render_revision(
         revision=script.revision,
         path=Path(script.path),
         statements=tuple(_own_statements(buffer.chunks, script.revision)),
+        allowed=_allowed(script),
     )
+
+
+def _allowed(script: Script) -> tuple[str, ...]:
+    allow = getattr(script.module, "SQUAWK_ALLOW", None) or {}
+    if not isinstance(allow, dict) or not all(str(why).strip() for why in allow.values()):
+        raise MigrationError(
+            f"{Path(script.path).name}: SQUAWK_ALLOW must map each rule to why it is safe here"
+        )
+    return tuple(str(rule) for rule in allow)
 
 
 def lint_revisions(
@@ -197,6 +213,8 @@ def lint_revisions(
     violations: list[Violation] = []
     for rendered in revisions:
         for found in _run_squawk(squawk, rendered, config=config):
+            if found.get("rule_name") in rendered.allowed:
+                continue
             line = int(found.get("line", 0))
             violations.append(
                 Violation(

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conduit.db.model import Base, BigIntIdentityKey, SoftDelete, Timestamps, UUIDv7PrimaryKey
@@ -53,6 +53,7 @@ class Bookmark(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
     url: Mapped[str] = mapped_column(String(2048))
     note: Mapped[str | None] = mapped_column(Text, index=True)
     stars: Mapped[int] = mapped_column(server_default="0")
+    pinned: Mapped[bool] = mapped_column(server_default=false())
 '''
 SCHEMA_IMPORT = "from conduit.domain.bookmarks.models import Bookmark, Folder\n"
 
@@ -129,6 +130,7 @@ def test_a_new_model_migrates_the_first_time(project: Path, empty_url: str) -> N
     text = revision.read_text()
     assert "from conduit.db.model import UTCDateTime, utcnow" in text
     assert "SET LOCAL lock_timeout" in text
+    assert "server_default=sa.false()" in text  # not SQLite's 0, which PostgreSQL refuses
 
     # Untouched, it passes the formatter, the linter, and the migration safety lint.
     assert ruff("format", "--check", str(revision), cwd=project).returncode == 0
