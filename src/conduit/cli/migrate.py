@@ -89,7 +89,7 @@ def migrations_for(config: Settings, ctx: typer.Context | None = None) -> Migrat
     if not (folder / "env.py").is_file() or not (folder / "versions").is_dir():
         fail(
             f"MIGRATIONS_DIR: {folder} is not a migrations folder (it needs env.py and versions/)",
-            hint="unset MIGRATIONS_DIR to use the project's migrations/",
+            hint="unset MIGRATIONS_DIR to use Conduit's own migrations",
         )
     return Migrations(config.database, script_location=folder)
 

@@ -122,7 +122,8 @@ def test_a_missing_configured_migrations_folder_is_one_line(tmp_path: Path) -> N
     result = lint(MIGRATIONS_DIR=str(tmp_path / "missing"))
 
     assert result.exit_code == 1
-    assert "doesn't exist" in one_error_line(result)
+    assert "MIGRATIONS_DIR: " in one_error_line(result)
+    assert "is not a migrations folder" in one_error_line(result)
 
 
 def test_installed_command_exits_1_on_violations_and_0_when_clean() -> None:

@@ -9,6 +9,7 @@ every migration and answers ``/health/ready`` and ``/api/tags``, on SQLite and P
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -116,3 +117,31 @@ def test_the_installed_wheel_migrates_an_empty_database_and_serves(
     head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     assert f"Migrated the database to {head}." in out, out + err
     assert code in GRACEFUL, err
+
+
+def test_without_ruff_a_new_revision_is_written_unformatted_with_a_warning(
+    installed: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {
+        "PATH": f"{installed.parent}{os.pathsep}/usr/bin{os.pathsep}/bin",  # no ruff anywhere
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "MIGRATIONS_DIR": str(folder),
+        "HOME": str(tmp_path),
+    }
+    done = subprocess.run(
+        [str(installed), "migrate", "create", "add widgets", "--empty"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    [created] = (folder / "versions").glob("*_add_widgets.py")
+    assert f"Created {created}" in done.stdout
+    assert done.stderr.strip() == (
+        f"warning: ruff is not installed: {created.name} is not formatted (hint: pip install ruff)"
+    )
