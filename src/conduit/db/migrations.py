@@ -288,7 +288,9 @@ def format_revision(path: Path) -> str | None:
     ruff = _ruff()
     if ruff is None:
         return f"ruff is not installed: {path.name} is not formatted (hint: pip install ruff)"
-    for args in (("check", "--fix", "--exit-zero", "--quiet"), ("format", "--quiet")):
+    # Imports are sorted, never removed: an empty revision's are about to be used.
+    fix = ("check", "--fix", "--unfixable", "F401", "--exit-zero", "--quiet")
+    for args in (fix, ("format", "--quiet")):
         try:
             done = subprocess.run(  # noqa: S603 - ruff, fixed arguments, our own file
                 [*ruff, *args, str(path)], capture_output=True, text=True, check=False, timeout=60

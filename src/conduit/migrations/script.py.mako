@@ -4,7 +4,8 @@ Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 
-Review before merging: is it reversible, and safe on a live PostgreSQL (``conduit migrate lint``)?
+Review before merging: is it reversible, and safe on a live PostgreSQL?
+(``conduit migrate lint`` checks the latter.)
 """
 
 from collections.abc import Sequence
@@ -20,10 +21,11 @@ depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
 
 def _timeouts() -> None:
-    """On PostgreSQL: give up rather than queue behind live traffic (which would queue behind)."""
+    """On PostgreSQL, give up rather than queue behind live traffic (which would then
+    queue behind this migration)."""
     if op.get_context().dialect.name == "postgresql":
-        op.execute("SET LOCAL lock_timeout = '5s'")
-        op.execute("SET LOCAL statement_timeout = '60s'")
+        op.execute(sa.text("SET LOCAL lock_timeout = '5s'"))
+        op.execute(sa.text("SET LOCAL statement_timeout = '60s'"))
 
 
 def upgrade() -> None:

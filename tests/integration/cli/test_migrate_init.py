@@ -103,6 +103,10 @@ def test_init_scaffolds_an_environment_every_verb_works_on(shop: Path, empty_url
     text = revision.read_text()
     assert 'op.create_table(\n        "customers"' in text
     assert "server_default=sa.func.now()" in text  # not one dialect's compiled SQL
+    # Formatted for the project's own ruff settings (here none: ruff's defaults).
+    for ruff in (["check", "--select", "E,F,W,I"], ["format", "--check"]):
+        done = run([sys.executable, "-m", "ruff", *ruff, str(revision)], cwd=shop, url=empty_url)
+        assert done.returncode == 0, done.stdout
 
     by_env = {"CONDUIT_ALEMBIC_CONFIG": ini}
     upgraded = run([str(CONDUIT), "migrate", "upgrade"], cwd=shop, url=empty_url, **by_env)
