@@ -25,9 +25,12 @@ from conduit.db.engine import create_engine
 from conduit.db.migrations import Migrations
 from conduit.db.session import Database, make_sessionmaker
 from conduit.http.app import create_app
-from conduit.settings import PROJECT_ROOT, Settings, load_settings
+from conduit.migrations import location as bundled_migrations
+from conduit.settings import Settings, load_settings
 
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+# The checkout (tests, fixtures, scripts) and the package's own migrations folder.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+MIGRATIONS_DIR = bundled_migrations()
 TEST_SECRET = "test-secret-key-with-enough-length-for-hs256"
 GENEROUS_RATE = "100000/minute"
 # Pool, lock, statement and request waits long enough for any burst a concurrency test fires,

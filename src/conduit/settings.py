@@ -15,10 +15,10 @@ from sqlalchemy.engine import URL
 
 from conduit.db import url as db_url
 from conduit.db.config import DatabaseConfig
+from conduit.migrations import location as bundled_migrations
 
 logger = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # HS256 keys shorter than the hash (32 bytes) weaken the signature (RFC 7518 section 3.2).
 MIN_SECRET_KEY_BYTES = 32
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./conduit.db"
@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    migrations_dir: Path = PROJECT_ROOT / "migrations"
+    migrations_dir: Path = Field(default_factory=bundled_migrations)
 
     # Abuse limits and production safety (docs/operations.md, "Abuse limits and production
     # safety"). Limits are the `limits` library's strings: "5/minute", "10 per 15 minutes".

@@ -90,7 +90,9 @@ def check(
 ) -> None:
     """Connect; print the server version, round-trip latency and migration state.
 
-    Exits 1 when the database is unreachable or its schema is behind head.
+    Exits 1 when the database is unreachable or its schema is behind head. Any database works:
+    DATABASE_URL=postgresql://... conduit db check (the migration state is compared with
+    Conduit's own revisions).
     """
     config = settings()
     report = run(_inspect(config, timeout=timeout))
