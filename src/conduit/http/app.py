@@ -65,6 +65,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         redoc_url="/redoc" if settings.serves_docs else None,
         # Text the database cannot store is refused before any route runs (422 naming the field).
         dependencies=[Depends(storable_input)],
+        # The pages' scripts, styles and icon are served locally; Swagger UI's validator badge
+        # would still send the schema's address to validator.swagger.io.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.settings = settings
     app.state.database = database
