@@ -91,6 +91,32 @@ async def test_slow_statements_are_logged_normalised_without_parameter_values(
     assert not any("s3cr3t-value" in m for m in messages)
 
 
+async def test_reads_on_their_own_engine_are_logged_and_checked_for_n_plus_one(
+    migrated_url: URL, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The application's own Database: on PostgreSQL, reads run on an autocommit engine made
+    # from the main one by execution_options(), which must carry the main engine's config.
+    settings = make_settings(migrated_url, slow_query_ms=0)
+    database = Database.from_config(settings.database)
+    try:
+        app = create_app(settings, database=database)
+        with caplog.at_level(logging.WARNING, logger="conduit.db.slow"):
+            async with await _client(app) as client:
+                assert (await client.get("/api/tags")).status_code == 200
+        messages = [record.getMessage() for record in caplog.records]
+        assert any("slow statement" in m and "FROM tags" in m for m in messages), messages
+
+        async def read_in_a_loop() -> None:
+            async with database.reader() as session:
+                for _ in range(12):
+                    await session.execute(select(Tag.id).where(Tag.name == "loop"))
+
+        with pytest.raises(NPlusOneDetected, match="FROM tags"):
+            await read_in_a_loop()
+    finally:
+        await database.dispose()
+
+
 async def _client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://conduit.test")
 
