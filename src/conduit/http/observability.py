@@ -61,7 +61,11 @@ class PoolCollector(Collector):
         ):
             read = getattr(pool, reader, None)
             if callable(read):
-                yield GaugeMetricFamily(f"conduit_db_pool_{name}", doc, value=float(read()))
+                value = float(read())
+                if name == "overflow":
+                    # QueuePool counts from -pool_size up: negative until the pool has filled.
+                    value = max(value, 0.0)
+                yield GaugeMetricFamily(f"conduit_db_pool_{name}", doc, value=value)
 
 
 class Instrumentation:
