@@ -17,7 +17,7 @@ from conduit.db.session import Database
 from conduit.http import errors, openapi
 from conduit.http.input import storable_input
 from conduit.http.middleware import BodySizeLimit, BodyTimeout, RequestDeadline, TrustedHosts
-from conduit.http.observability import Instrumentation, PoolCollector, RequestMetrics
+from conduit.http.observability import Instrumentation, PoolCollector, RequestIds, RequestMetrics
 from conduit.http.ratelimit import AbuseLimits
 from conduit.http.routes import admin, articles, comments, credits, health, profiles, tags, users
 from conduit.http.routes import metrics as metrics_route
@@ -65,6 +65,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         redoc_url="/redoc" if settings.serves_docs else None,
         # Text the database cannot store is refused before any route runs (422 naming the field).
         dependencies=[Depends(storable_input)],
+        # The pages' scripts, styles and icon are served locally; Swagger UI's validator badge
+        # would still send the schema's address to validator.swagger.io.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.settings = settings
     app.state.database = database
@@ -89,7 +92,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(BodyTimeout, timeout_s=settings.body_timeout_s)
@@ -98,4 +102,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(RequestDeadline, seconds=settings.request_timeout_s)
     # Outermost, so that the timing and the statement count cover the whole request.
     app.add_middleware(Instrumentation, metrics=metrics, server_timing=settings.server_timing)
+    # Outside even that: every log line of the request, the instrumentation's too, names it.
+    app.add_middleware(RequestIds)
     return app

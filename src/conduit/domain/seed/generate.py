@@ -16,6 +16,7 @@ from typing import Any
 
 from conduit.domain.articles.slugs import SUFFIX_LENGTH, slug_base
 from conduit.domain.seed import shape
+from conduit.domain.seed.avatar import identicon
 from conduit.domain.seed.spec import DEMO_EMAIL, DEMO_USERNAME, SeedSpec, Start, TableRows
 from conduit.domain.seed.text import FIRST_NAMES, LAST_NAMES, Prose, tag_names
 
@@ -161,7 +162,7 @@ class DataSet:
             bio = prose.bio() if rand.random() < 0.6 else None
             image = None
             if rand.random() < 0.5:
-                image = f"https://api.dicebear.com/9.x/identicon/svg?seed={user_id.hex}"
+                image = identicon(user_id)
             yield (user_id, bio, image)
 
     def tag_rows(self) -> Iterator[tuple[Any, ...]]:
