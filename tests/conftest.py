@@ -79,6 +79,11 @@ def make_settings(database_url: str | URL, **overrides: object) -> Settings:
     )
 
 
+def patient_app(database: Database) -> FastAPI:
+    """The app on a committing ``database``, as patient as any burst a concurrency test fires."""
+    return create_app(make_settings(database.engine.url, **PATIENT_WAITS), database=database)
+
+
 class ScratchPostgres:
     """Creates and drops uniquely named databases on the test server."""
 

@@ -18,8 +18,7 @@ from sqlalchemy import insert, select, text
 from conduit.db.model import uuid7
 from conduit.db.session import Database
 from conduit.domain.users.models import User
-from conduit.http.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import patient_app
 from tests.factories import PASSWORD_HASH
 
 TAKEN = {"errors": {"username": ["has already been taken"]}}
@@ -34,7 +33,7 @@ async def racing_client(committing_database) -> AsyncIterator[httpx.AsyncClient]
             await asyncio.sleep(0.05)
 
     await asyncio.gather(hold(), hold())
-    app = create_app(make_settings(committing_database.engine.url), database=committing_database)
+    app = patient_app(committing_database)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
         yield client
