@@ -6,8 +6,14 @@
 # runs the collection with newman, and always stops the server and drops the database.
 # Exit status: newman's (non-zero on any failed assertion), or 1 when the set-up fails.
 #
+# With CONFORMANCE_BASE_URL it starts nothing and runs the collection against that running
+# Conduit instead (e.g. HAProxy in front of instances behind PgBouncer: scripts/topology.sh).
+#
 # Environment:
-#   TEST_DATABASE_URL   any database on the PostgreSQL server to use (required)
+#   TEST_DATABASE_URL   any database on the PostgreSQL server to use (required unless
+#                       CONFORMANCE_BASE_URL is set)
+#   CONFORMANCE_BASE_URL
+#                       a running Conduit to test, e.g. http://127.0.0.1:6400 (default: start one)
 #   CONDUIT_COLLECTION  the collection (default: ../shared/realworld/Conduit.postman_collection.json)
 #   HEALTH_TIMEOUT      seconds to wait for the server to answer /health (default: 60)
 #   CONFORMANCE_USERNAME, CONFORMANCE_EMAIL, CONFORMANCE_PASSWORD
@@ -25,7 +31,7 @@ HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-60}"
 
 fail() { echo "conformance: error: $*" >&2; exit 1; }
 
-[[ -n "${TEST_DATABASE_URL:-}" ]] \
+[[ -n "${TEST_DATABASE_URL:-}" || -n "${CONFORMANCE_BASE_URL:-}" ]] \
     || fail "TEST_DATABASE_URL is not set (hint: TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres)"
 [[ -f "$COLLECTION" ]] || fail "no collection at $COLLECTION (hint: set CONDUIT_COLLECTION)"
 [[ -x "$CONDUIT" ]] || fail "$CONDUIT is missing (hint: make install)"
@@ -71,33 +77,42 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-DB_URL="$("$PY" scripts/pg_database.py create "$TEST_DATABASE_URL" conduit_conformance)"
-PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-BASE="http://127.0.0.1:$PORT"
-
-echo "conformance: starting conduit serve on $BASE (fresh PostgreSQL database)"
-SECRET="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')"
-# Job control on for this one launch: the server gets a process group of its own, so stopping
-# the group also stops any worker processes it forks.
-set -m
-DATABASE_URL="$DB_URL" SECRET_KEY="$SECRET" \
-    "$CONDUIT" serve --host 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 </dev/null &
-SERVER_PID=$!
-set +m
-
-deadline=$((SECONDS + HEALTH_TIMEOUT))
-until "$PY" - "$BASE/health" <<'PY' 2>/dev/null
-import sys
-import urllib.request
-
+HEALTH_CHECK='
+import sys, urllib.request
 with urllib.request.urlopen(sys.argv[1], timeout=2) as response:
     sys.exit(0 if response.status == 200 else 1)
-PY
-do
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "conduit serve exited before answering /health"
-    ((SECONDS < deadline)) || fail "no answer from $BASE/health within ${HEALTH_TIMEOUT} s"
-    sleep 0.5
-done
+'
+
+# A fresh database and `conduit serve` on a free port, up when /health answers.
+start_server() {
+    DB_URL="$("$PY" scripts/pg_database.py create "$TEST_DATABASE_URL" conduit_conformance)"
+    PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    BASE="http://127.0.0.1:$PORT"
+
+    echo "conformance: starting conduit serve on $BASE (fresh PostgreSQL database)"
+    SECRET="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    # Job control on for this one launch: the server gets a process group of its own, so stopping
+    # the group also stops any worker processes it forks.
+    set -m
+    DATABASE_URL="$DB_URL" SECRET_KEY="$SECRET" \
+        "$CONDUIT" serve --host 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 </dev/null &
+    SERVER_PID=$!
+    set +m
+
+    deadline=$((SECONDS + HEALTH_TIMEOUT))
+    until "$PY" -c "$HEALTH_CHECK" "$BASE/health" 2>/dev/null; do
+        kill -0 "$SERVER_PID" 2>/dev/null || fail "conduit serve exited before answering /health"
+        ((SECONDS < deadline)) || fail "no answer from $BASE/health within ${HEALTH_TIMEOUT} s"
+        sleep 0.5
+    done
+}
+
+if [[ -n "${CONFORMANCE_BASE_URL:-}" ]]; then
+    BASE="${CONFORMANCE_BASE_URL%/}"
+    echo "conformance: testing the running Conduit at $BASE"
+else
+    start_server
+fi
 echo "conformance: the server is up; running $(basename "$COLLECTION")"
 
 # As the collection's run-api-tests.sh sets them; the username is unique per run. (Overrides
