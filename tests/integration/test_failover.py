@@ -69,7 +69,8 @@ def _crash(part: topo.Part) -> None:
 def _promote(part: topo.Part) -> None:
     assert part.data_dir is not None
     pg_ctl = str(topo.pg_bindir() / "pg_ctl")
-    topo._run(  # noqa: SLF001 (runs it as the postgres account when root, like the topology)
+    # As the postgres account when root, the way the topology runs pg_ctl.
+    topo._run(
         [pg_ctl, "-D", part.data_dir, "-w", "-t", "30", "promote"],
         as_postgres=True,
         cwd=Path(part.data_dir).parent,
