@@ -59,7 +59,10 @@ def _behind_pgbouncer(database_url: str) -> dict[str, object]:
     if direct is None or url.get_backend_name() != "postgresql":
         return {}
     direct_url = direct.set(database=url.database)
-    return {"db_pgbouncer": True, "database_direct_url": direct_url.render_as_string(hide_password=False)}
+    return {
+        "db_pgbouncer": True,
+        "database_direct_url": direct_url.render_as_string(hide_password=False),
+    }
 
 
 def postgres_required() -> bool:

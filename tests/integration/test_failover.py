@@ -12,58 +12,25 @@ request deadline; writes succeed again within 5 s of the promotion, without rest
 from __future__ import annotations
 
 import asyncio
-import collections
-import os
-import signal
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from scripts import topology as topo
 
 from conduit.db.migrations import Migrations
 from tests.conftest import MIGRATIONS_DIR, make_settings
+from tests.integration.failover_support import crash, write_through_failover
 from tests.integration.topology_support import running_topology
 from tests.live_server import serving
 
 pytestmark = pytest.mark.postgres_only
 
 PORTS = 4  # (unused HAProxy), PgBouncer, primary, replica
-WRITERS = 4
 REQUEST_TIMEOUT_S = 5.0
 RECOVERY_DEADLINE_S = 5.0
-LOAD_BEFORE_KILL_S = 2.0
 GAP_S = 2.0
-LOAD_AFTER_RECOVERY_S = 2.0
-
-
-@dataclass(frozen=True)
-class Write:
-    title: str
-    status: int
-    slug: str | None
-    retry_after: str | None
-    started: float
-    finished: float
-
-
-def _children(pid: int) -> list[int]:
-    tasks = Path(f"/proc/{pid}/task")
-    found: list[int] = []
-    for task in tasks.iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
-    return found
-
-
-def _crash(part: topo.Part) -> None:
-    """SIGKILL the server's postmaster and all its processes at once, as a machine crash would."""
-    pid = topo.running_pid(part)
-    assert pid is not None, "the primary is not running"
-    for victim in [pid, *_children(pid)]:
-        os.kill(victim, signal.SIGKILL)
 
 
 def _promote(part: topo.Part) -> None:
@@ -75,29 +42,6 @@ def _promote(part: topo.Part) -> None:
         as_postgres=True,
         cwd=Path(part.data_dir).parent,
     )
-
-
-async def _writer(
-    client: httpx.AsyncClient, token: str, name: str, stop: asyncio.Event, writes: list[Write]
-) -> None:
-    count = 0
-    while not stop.is_set():
-        count += 1
-        title = f"{name} {count}"
-        body = {"article": {"title": title, "description": "d", "body": "b"}}
-        started = time.monotonic()
-        response = await client.post(
-            "/api/articles", json=body, headers={"Authorization": f"Token {token}"}
-        )
-        slug = response.json()["article"]["slug"] if response.status_code == 201 else None
-        writes.append(
-            Write(
-                title, response.status_code, slug, response.headers.get("Retry-After"),
-                started, time.monotonic(),
-            )
-        )  # fmt: skip
-        if response.status_code != 201:
-            await asyncio.sleep(0.05)  # as a client honouring a short back-off would
 
 
 async def test_no_acknowledged_write_is_lost_when_the_primary_fails_over(tmp_path: Path):
@@ -113,59 +57,38 @@ async def test_no_acknowledged_write_is_lost_when_the_primary_fails_over(tmp_pat
             "REQUEST_TIMEOUT_S": str(REQUEST_TIMEOUT_S),
             "DB_CONNECT_TIMEOUT": "2",
         }
+        pid = topo.running_pid(primary)
+        assert pid is not None
+
+        async def promote_after_the_gap() -> float:
+            await asyncio.sleep(GAP_S)
+            await asyncio.to_thread(_promote, replica)
+            return time.monotonic()
+
+        name = f"fo{uuid.uuid4().hex[:10]}"
         with serving(settings.async_database_url, tmp_path, env=env) as server:
-            writes: list[Write] = []
-            async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
-                name = f"fo{uuid.uuid4().hex[:10]}"
-                user = {"username": name, "email": f"{name}@example.com", "password": "pw123456"}
-                registered = await client.post("/api/users", json={"user": user})
-                assert registered.status_code == 201, registered.text
-                token = registered.json()["user"]["token"]
-
-                stop = asyncio.Event()
-                load = [
-                    asyncio.create_task(_writer(client, token, f"{name} w{i}", stop, writes))
-                    for i in range(WRITERS)
-                ]
-                await asyncio.sleep(LOAD_BEFORE_KILL_S)
-                await asyncio.to_thread(_crash, primary)
-                killed = time.monotonic()
-                await asyncio.sleep(GAP_S)
-                await asyncio.to_thread(_promote, replica)
-                promoted = time.monotonic()
-                deadline = promoted + RECOVERY_DEADLINE_S + LOAD_AFTER_RECOVERY_S
-                while time.monotonic() < deadline:
-                    await asyncio.sleep(0.1)
-                    recovered = [w for w in writes if w.status == 201 and w.started > promoted]
-                    if recovered and time.monotonic() - recovered[0].finished > 1:
-                        break
-                stop.set()
-                await asyncio.gather(*load)
-
-        acknowledged = {w.slug for w in writes if w.status == 201}
+            outcome = await write_through_failover(
+                server.base_url,
+                name,
+                load_before_s=2.0,
+                fail=lambda: crash(pid),
+                recover=promote_after_the_gap,
+                deadline_s=RECOVERY_DEADLINE_S + 2,
+            )
         rows = topo.psql(
             replica.port,
             f"SELECT slug FROM articles WHERE title LIKE '{name} w%'",
-            database=topology.database,
+            database="conduit",
         )
         found = {row[0] for row in rows}
-        gap = [w for w in writes if w.status != 201]
-        after = sorted(
-            (w for w in writes if w.status == 201 and w.started > killed), key=lambda w: w.finished
-        )
-        statuses = collections.Counter(w.status for w in writes)
-        first_success_s = after[0].finished - promoted if after else None
-        print(
-            f"failover: {len(writes)} writes {dict(statuses)}; acknowledged {len(acknowledged)}, "
-            f"found after promotion {len(acknowledged & found)}; 503 in the gap {len(gap)}; "
-            f"first success {first_success_s} s after promotion"
-        )
+        print(f"failover (pg_ctl promote): {outcome.summary(found)}")
 
-        assert acknowledged - found == set()
-        assert [w for w in writes if w.status == 201 and w.finished < killed]  # load before
-        assert gap, "no write fell in the gap"
-        assert {w.status for w in gap} == {503}, statuses
-        assert all(w.retry_after for w in gap)
-        assert max(w.finished - w.started for w in writes) < REQUEST_TIMEOUT_S + 1
-        assert first_success_s is not None
-        assert first_success_s < RECOVERY_DEADLINE_S
+        assert outcome.acknowledged - found == set()
+        assert any(w.status == 201 and w.finished < outcome.failed_at for w in outcome.writes)
+        assert outcome.gap, "no write fell in the gap"
+        assert {w.status for w in outcome.gap} == {503}
+        assert all(w.retry_after for w in outcome.gap)
+        assert max(w.finished - w.started for w in outcome.writes) < REQUEST_TIMEOUT_S + 1
+        first = outcome.first_success_s
+        assert first is not None
+        assert first < RECOVERY_DEADLINE_S
