@@ -60,7 +60,7 @@ async def wait_for_a_blocked_insert(database: Database) -> None:
     async with asyncio.timeout(BLOCKED_TIMEOUT_SECONDS), database.engine.connect() as conn:
         # pg_stat_activity is a snapshot per transaction: a transaction per poll sees it change
         # (and, unlike autocommit, keeps each poll on one server connection behind PgBouncer).
-        while not (await conn.execute(query)).scalar_one():  # noqa: ASYNC110 - polls the server
+        while not (await conn.execute(query)).scalar_one():
             await conn.rollback()
             await asyncio.sleep(0.01)
 
