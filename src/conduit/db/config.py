@@ -20,6 +20,9 @@ class DatabaseConfig:
     """
 
     url: URL
+    # Straight to the primary, past any pooler, for session-level work (migrations' advisory
+    # lock); None: ``url``.
+    direct_url: URL | None = None
     replica_urls: tuple[URL, ...] = field(default_factory=tuple)
     pool_size: int = 10
     max_overflow: int = 10

@@ -57,9 +57,10 @@ async def wait_for_a_blocked_insert(database: Database) -> None:
         " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO users%'"
     )
     async with asyncio.timeout(BLOCKED_TIMEOUT_SECONDS), database.engine.connect() as conn:
-        # pg_stat_activity is a snapshot per transaction: poll in autocommit to see it change.
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        while not (await conn.execute(query)).scalar_one():  # noqa: ASYNC110 - polls the server
+        # pg_stat_activity is a snapshot per transaction: a transaction per poll sees it change
+        # (and, unlike autocommit, keeps each poll on one server connection behind PgBouncer).
+        while not (await conn.execute(query)).scalar_one():
+            await conn.rollback()
             await asyncio.sleep(0.01)
 
 
