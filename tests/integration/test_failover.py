@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 from scripts import topology as topo
+from scripts.failover_load import crash, promote, write_through_failover
 
 from conduit.db.migrations import Migrations
 from tests.conftest import MIGRATIONS_DIR, make_settings
-from tests.integration.failover_support import crash, write_through_failover
 from tests.integration.topology_support import running_topology
 from tests.live_server import serving
 
@@ -31,17 +31,6 @@ PORTS = 4  # (unused HAProxy), PgBouncer, primary, replica
 REQUEST_TIMEOUT_S = 5.0
 RECOVERY_DEADLINE_S = 5.0
 GAP_S = 2.0
-
-
-def _promote(part: topo.Part) -> None:
-    assert part.data_dir is not None
-    pg_ctl = str(topo.pg_bindir() / "pg_ctl")
-    # As the postgres account when root, the way the topology runs pg_ctl.
-    topo._run(
-        [pg_ctl, "-D", part.data_dir, "-w", "-t", "30", "promote"],
-        as_postgres=True,
-        cwd=Path(part.data_dir).parent,
-    )
 
 
 async def test_no_acknowledged_write_is_lost_when_the_primary_fails_over(tmp_path: Path):
@@ -62,7 +51,7 @@ async def test_no_acknowledged_write_is_lost_when_the_primary_fails_over(tmp_pat
 
         async def promote_after_the_gap() -> float:
             await asyncio.sleep(GAP_S)
-            await asyncio.to_thread(_promote, replica)
+            await asyncio.to_thread(promote, replica)
             return time.monotonic()
 
         name = f"fo{uuid.uuid4().hex[:10]}"

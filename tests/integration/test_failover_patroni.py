@@ -26,10 +26,10 @@ from pathlib import Path
 import httpx
 import pytest
 from scripts import topology as topo
+from scripts.failover_load import crash, write_through_failover
 
 from conduit.db.migrations import Migrations
 from tests.conftest import MIGRATIONS_DIR, make_settings, postgres_required
-from tests.integration.failover_support import crash, write_through_failover
 from tests.integration.topology_support import free_base_port
 from tests.live_server import serving
 

@@ -2,7 +2,8 @@
 
 Writers create articles one after another (each sleeps 50 ms after a failure, as a client
 honouring a short back-off would) and record every answer; :func:`crash` kills a PostgreSQL
-server the way a crashed machine would; :class:`Outcome` holds the counts the tests assert.
+server the way a crashed machine would, :func:`promote` promotes a standby as an HA manager
+would; :class:`Outcome` holds what the failover tests assert and the topology benchmark reports.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from scripts import topology as topo
 
 WRITERS = 4
 
@@ -58,6 +60,18 @@ class Outcome:
             f"after failover {len(self.acknowledged & found)}; 503 in the gap {len(self.gap)}; "
             f"first success {'never' if first is None else f'{first:.2f} s'} after recovery began"
         )
+
+
+def promote(part: topo.Part) -> None:
+    """``pg_ctl promote`` on the standby ``part``, waiting until it accepts writes."""
+    assert part.data_dir is not None
+    pg_ctl = str(topo.pg_bindir() / "pg_ctl")
+    # As the postgres account when root, the way the topology runs pg_ctl.
+    topo._run(
+        [pg_ctl, "-D", part.data_dir, "-w", "-t", "30", "promote"],
+        as_postgres=True,
+        cwd=Path(part.data_dir).parent,
+    )
 
 
 def _children(pid: int) -> list[int]:
@@ -102,7 +116,8 @@ async def _writer(
 async def register(client: httpx.AsyncClient, name: str) -> str:
     user = {"username": name, "email": f"{name}@example.com", "password": "pw123456"}
     registered = await client.post("/api/users", json={"user": user})
-    assert registered.status_code == 201, registered.text
+    if registered.status_code != 201:
+        raise RuntimeError(f"registering {name}: {registered.status_code} {registered.text}")
     token: str = registered.json()["user"]["token"]
     return token
 
