@@ -24,7 +24,7 @@ SEED_ARGS ?= --users 10 --articles 40 --comments 120 --favorites 80 --follows 30
 LINT_PATHS := $(wildcard src tests scripts bench examples)
 
 .PHONY: help venv install lock run migrate test lint format typecheck pytest coverage \
-	migrate-lint conformance fuzz topology-check bench clean examples
+	migrate-lint conformance fuzz topology-check bench bench-topology clean examples
 
 help: ## List the targets
 	@echo "Usage: make <target> [PYTHON=python3] [HOST=127.0.0.1] [PORT=8000] [PYTEST_ARGS=...]"
@@ -137,6 +137,9 @@ fuzz: $(STAMP) ## schemathesis, every check, on /openapi.json of a live server: 
 
 bench: $(STAMP) ## Benchmark against a raw baseline, scale curve included; writes bench/results/ (PostgreSQL, wrk)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-topology: $(STAMP) ## Throughput with 0-2 replicas, replica lag, failover timings on the topology; writes bench/results/ (PostgreSQL binaries, wrk)
+	$(BIN)/python bench/topology_run.py
 
 clean: ## Remove .venv, caches and build output (keeps conduit.db)
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov build dist
