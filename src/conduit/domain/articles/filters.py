@@ -16,14 +16,24 @@ read from it instead of counting the rows.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from sqlalchemy import ColumnElement, ScalarSelect, String, bindparam, func, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    ScalarSelect,
+    String,
+    bindparam,
+    func,
+    join,
+    select,
+)
 
-from conduit.domain.articles.counts import LIVE_ARTICLES
-from conduit.domain.articles.models import Article, Counter, Favorite
+from conduit.domain.articles import counts
+from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.profiles.models import Follow
 from conduit.domain.tags.models import ArticleTag, Tag
 from conduit.domain.users.models import User
@@ -69,23 +79,78 @@ class ListShape:
 
 def _user_id(param: str) -> ScalarSelect[uuid.UUID]:
     return (
-        select(User.id).where(User.username == bindparam(param, type_=String())).scalar_subquery()
+        select(User.id)
+        .where(User.username == bindparam(param, type_=String()))
+        # Never correlated: the page's statement joins users too (for the author).
+        .correlate(None)
+        .scalar_subquery()
     )
 
 
+def _tag_id() -> ScalarSelect[int]:
+    return (
+        select(Tag.id)
+        .where(Tag.name == bindparam("tag", type_=String()))
+        .correlate(None)
+        .scalar_subquery()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link table that holds a filter's articles in list order (its index on ``(<key>,
+    article_created_at, article_id)``): a page of the filter reads it backward from the key,
+    joining each row to its article, and stops after the page, however many articles match."""
+
+    table: FromClause
+    created: ColumnElement[Any]
+    article_id: ColumnElement[uuid.UUID]
+    key: ColumnElement[bool]
+
+    def joined(self) -> FromClause:
+        return join(self.table, Article, Article.id == self.article_id)
+
+
+@functools.cache
+def link(shape: ListShape) -> Link | None:
+    """The link table a page of ``shape`` reads in list order, if a filter has one: the tag's
+    links, else the reader's favorites. One per shape: a statement's clauses must name the
+    same alias."""
+    # Aliases: the projection's subqueries (tagList, favoritesCount, favorited) read the same
+    # tables for each article and must not be correlated with the page's link rows.
+    if shape.tag:
+        tagged = ArticleTag.__table__.alias("tagged")
+        return Link(
+            tagged, tagged.c.article_created_at, tagged.c.article_id, tagged.c.tag_id == _tag_id()
+        )
+    if shape.favorited:
+        liked = Favorite.__table__.alias("liked")
+        return Link(
+            liked,
+            liked.c.article_created_at,
+            liked.c.article_id,
+            liked.c.user_id == _user_id("favorited"),
+        )
+    return None
+
+
+def source(shape: ListShape) -> tuple[FromClause, list[ColumnElement[bool]]]:
+    """What a list of ``shape`` reads (articles, or the filter's link table joined to them)
+    and its conditions, the article being live among them."""
+    found = link(shape)
+    clauses = [Article.deleted_at.is_(None), *conditions(shape)]
+    if found is None:
+        return Article.__table__, clauses
+    return found.joined(), [found.key, *clauses]
+
+
 def conditions(shape: ListShape) -> list[ColumnElement[bool]]:
-    """The conditions of the filters ``shape`` has, beyond the article being live."""
+    """The conditions of the filters ``shape`` has, beyond the article being live, but for the
+    one whose link table the list reads (:func:`link`)."""
     clauses: list[ColumnElement[bool]] = []
     if shape.author:
         clauses.append(Article.author_id == _user_id("author"))
-    if shape.tag:
-        tagged = (
-            select(ArticleTag.article_id)
-            .join(Tag, Tag.id == ArticleTag.tag_id)
-            .where(Tag.name == bindparam("tag", type_=String()))
-        )
-        clauses.append(Article.id.in_(tagged))
-    if shape.favorited:
+    if shape.favorited and shape.tag:
         liked = select(Favorite.article_id).where(Favorite.user_id == _user_id("favorited"))
         clauses.append(Article.id.in_(liked))
     if shape.feed:
@@ -106,7 +171,7 @@ def kept_total(shape: ListShape, *, searching: bool = False) -> Total | None:
     if not keeps_total(shape, searching=searching):
         return None
     if not (shape.tag or shape.author or shape.feed):
-        return select(Counter.value).where(Counter.name == LIVE_ARTICLES).scalar_subquery()
+        return counts.total()
     # An unknown tag or author selects nothing: no row to aggregate, and the total is 0.
     if shape.tag:
         count = func.coalesce(func.max(Tag.articles_count), 0)

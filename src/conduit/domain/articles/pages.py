@@ -34,14 +34,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db import documents as doc
 from conduit.db.pagination import KeyValue, after, more_after_offset, position, split_lookahead
-from conduit.domain.articles.cursor import list_order
+from conduit.domain.articles.cursor import ListOrder, list_order
 from conduit.domain.articles.filters import (
     ArticleFilter,
     ListShape,
     Total,
-    conditions,
     keeps_total,
     kept_total,
+    link,
+    source,
 )
 from conduit.domain.articles.models import Article
 from conduit.domain.articles.search import Search, search
@@ -86,17 +87,17 @@ def page_statement(
 ) -> Select[Any]:
     """The one statement that reads a page: its rows (the projection), their sort keys, and the
     total if the statement carries one (the kept count, or on offset pages the window's)."""
-    clauses = [Article.deleted_at.is_(None), *conditions(shape)]
+    read, clauses = source(shape)
     if found is not None:
         clauses.append(found.match)
     total = kept_total(shape, searching=found is not None)
-    order = list_order(dialect, rank=found.rank if found is not None else None)
+    order = _order(dialect, shape, found)
     selected = projection(viewer, with_body=False, as_documents=as_documents)
     limit = bindparam(_LIMIT, type_=Integer())
     if cursor:
         carried = () if total is None else (total.label("total"),)
         return (
-            with_author(select(*selected, *order.labelled(), *carried).select_from(Article))
+            with_author(select(*selected, *order.labelled(), *carried).select_from(read))
             .where(*clauses, after(order.columns, order.names))
             .order_by(*(column.desc() for column in order.columns))
             .limit(limit)
@@ -105,6 +106,7 @@ def page_statement(
     counted = (func.count().over().label("total"),) if total is None else ()
     page = (
         select(*keys, *counted)
+        .select_from(read)
         .where(*clauses)
         .order_by(*(key.desc() for key in keys))
         .limit(limit)
@@ -121,6 +123,16 @@ def page_statement(
 
 
 _cached_page_statement = functools.lru_cache(maxsize=128)(page_statement)
+
+
+def _order(dialect: str, shape: ListShape, found: Search | None) -> ListOrder:
+    """The list order, read from the link table the list reads, if it reads one."""
+    read = link(shape)
+    return list_order(
+        dialect,
+        rank=found.rank if found is not None else None,
+        keys=None if read is None else (read.created, read.article_id),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,7 +199,7 @@ class _Rows:
 async def _read_page(session: AsyncSession, query: PageQuery, *, as_documents: bool) -> _Rows:
     dialect = _dialect(session)
     found = search(dialect, query.text) if query.text is not None else None
-    order = list_order(dialect, rank=found.rank if found is not None else None)
+    order = _order(dialect, query.shape, found)
     cursor = query.after is not None
     # A search's condition holds its text: built for the request. Every other shape: cached.
     build = page_statement if found is not None else _cached_page_statement
@@ -235,10 +247,10 @@ async def _count(
     if kept is not None:
         statement = select(kept)
     else:
-        clauses = [Article.deleted_at.is_(None), *conditions(shape)]
+        read, clauses = source(shape)
         if found is not None:
             clauses.append(found.match)
-        statement = select(func.count()).select_from(Article).where(*clauses)
+        statement = select(func.count()).select_from(read).where(*clauses)
     connection = await session.connection()
     return int((await connection.execute(statement, values)).scalar_one())
 

@@ -189,8 +189,8 @@ async def favorite(session: AsyncSession, *, user: Identity, slug: str) -> Artic
     await session.execute(
         dialect_insert(session, Favorite)
         .from_select(
-            [Favorite.user_id, Favorite.article_id],
-            select(literal(user.id, Uuid()), Article.id).where(_live(slug)),
+            [Favorite.user_id, Favorite.article_id, Favorite.article_created_at],
+            select(literal(user.id, Uuid()), Article.id, Article.created_at).where(_live(slug)),
         )
         .on_conflict_do_nothing()
     )
