@@ -31,7 +31,9 @@ transactions deadlock.
 :func:`recount` computes them afresh from the rows, for writes that bypass the services: a bulk
 load (``conduit db seed`` calls it), or instances of an older version still writing during an
 upgrade (``conduit db recount``). :func:`drift` compares them with the rows and changes nothing
-(``conduit db recount --check``, and the concurrency tests' oracle).
+(``conduit db recount --check``, and the concurrency tests' oracle). Both cover the copies of
+each article's ``created_at`` on its tag links and favorites (the list order of those filters,
+written with each row): recount repairs a missing or wrong copy, drift reports them.
 """
 
 from __future__ import annotations
