@@ -370,7 +370,7 @@ LINKS_FIXTURE = [
 ]
 
 
-async def test_the_links_revision_copies_each_articles_created_at(
+async def test_the_links_revision_copies_created_at_and_counts_favorites(
     migrations: Migrations, fresh_url: URL
 ) -> None:
     before = next(r.down_revision for r in migrations.history() if r.revision == LINKS_REVISION)
@@ -387,5 +387,8 @@ async def test_the_links_revision_copies_each_articles_created_at(
             f" WHERE {table}.article_created_at = articles.created_at",
         )
         assert copied == [(expected_rows,)], table
+    # cat favorited all four (a3 is deleted), ann and bob only b1.
+    counted = await execute(fresh_url, "SELECT username, favorites_count FROM users ORDER BY 1")
+    assert counted == [("ann", 1), ("bob", 1), ("cat", 3)]
     # Reversible (the round-trip test checks the schema after each step).
     await migrations.downgrade(str(before))

@@ -62,10 +62,9 @@ def link_scan(plan: dict[str, Any], index: str) -> dict[str, Any]:
 
 
 def articles_looked_up(plan: dict[str, Any]) -> int:
-    """Rows of ``articles`` read by key, over all loops: the link rows joined to articles.
-
-    (Joining the page's rows back to their articles for the projection, the planner may hash
-    the page and scan a table this small; at scale it looks each one up.)"""
+    """Rows of ``articles`` read by key, over all loops: the link rows joined to their
+    articles (``offset + limit``), then the page's joined back for the projection (``limit``;
+    the planner may instead hash the page and scan a table this small)."""
     return sum(
         node["Actual Rows"] * node["Actual Loops"]
         for node in nodes(plan)
@@ -86,7 +85,24 @@ async def test_a_tag_page_reads_its_rows_of_the_tags_index(app, client, connecti
         scan = link_scan(plan, TAG_INDEX)
         # The page's rows and those skipped before it: not the 3,000 that carry the tag.
         assert scan["Actual Rows"] == offset + LIMIT, offset
-        assert articles_looked_up(plan) <= offset + LIMIT
+        assert articles_looked_up(plan) <= offset + 2 * LIMIT
+
+
+async def test_a_favorited_page_reads_its_rows_of_the_favorites_index(
+    app, client, connection, engine
+):
+    # The total is the reader's kept count: no window over every favorite.
+    fan = await tag_and_favorite_everything(app, connection)
+    for offset in (0, 40):
+        sql, params = await capture_page_statement(
+            engine,
+            client,
+            f"/api/articles?favorited={fan}&limit={LIMIT}&offset={offset}",
+            marker="OFFSET",
+        )
+        plan = await explain(connection, sql, params, analyze=True)
+        assert link_scan(plan, FAVORITE_INDEX)["Actual Rows"] == offset + LIMIT, offset
+        assert articles_looked_up(plan) <= offset + 2 * LIMIT
 
 
 async def test_a_deep_tag_cursor_page_reads_one_page(app, client, connection, engine):

@@ -7,11 +7,13 @@ list at 100k articles, growing with the table. So the counts the lists need are 
 - ``counters`` row ``live_articles``: every live article;
 - ``users.articles_count``: the live articles by each author (the author filter, and the feed
   as the sum over the authors a reader follows);
+- ``users.favorites_count``: the live articles each user favorited (the favorited filter);
 - ``tags.articles_count``: the live articles carrying each tag (the tag filter, the tag list).
 
-Each write that makes an article live (publish, restore) or not (delete), or changes its tags,
-adjusts them with relative writes (``n = n + 1``) in its own unit of work: committed together
-with the write or not at all, so the counts are exact whenever no write is in flight.
+Each write that makes an article live (publish, restore) or not (delete), changes its tags, or
+favorites it or takes a favorite back, adjusts them with relative writes (``n = n + 1``) in its
+own unit of work: committed together with the write or not at all, so the counts are exact
+whenever no write is in flight.
 
 No row is taken by every write of a kind. The total is striped, as a grow-only pair per
 stripe: besides its base row ``live_articles`` (where :func:`recount` puts the whole count),
@@ -54,6 +56,7 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    or_,
     select,
     update,
 )
@@ -111,15 +114,28 @@ async def _add_to_stripe(session: AsyncSession, *, name: str, by: int) -> None:
 
 
 async def went_live(
-    session: AsyncSession, *, article_id: uuid.UUID, author_id: uuid.UUID, tagged: bool = True
+    session: AsyncSession,
+    *,
+    article_id: uuid.UUID,
+    author_id: uuid.UUID,
+    tagged: bool = True,
+    favorited: bool = True,
 ) -> None:
     """The article became live (published or restored), its tags linked: 3 statements, 2 if
-    the caller knows it has no tags (``tagged=False``)."""
-    await _shift(session, article_id=article_id, author_id=author_id, by=1, tagged=tagged)
+    the caller knows it has no tags (``tagged=False``). ``favorited=False``: the caller knows
+    no one has favorited it (a new article), so only its author's row is touched."""
+    await _shift(
+        session,
+        article_id=article_id,
+        author_id=author_id,
+        by=1,
+        tagged=tagged,
+        favorited=favorited,
+    )
 
 
 async def withdrawn(session: AsyncSession, *, article_id: uuid.UUID, author_id: uuid.UUID) -> None:
-    """The live article was deleted; its tag links stay: 3 statements."""
+    """The live article was deleted; its tag links and favorites stay: 3 statements."""
     await _shift(session, article_id=article_id, author_id=author_id, by=-1)
 
 
@@ -132,6 +148,18 @@ async def retagged(session: AsyncSession, *, removed: Sequence[int], added: Sequ
     await _move_tags(session, ids=[*removed, *added], by=delta)
 
 
+async def favorites_moved(session: AsyncSession, *, user_id: uuid.UUID, by: int) -> None:
+    """The user favorited (``by=1``) or took back (``-1``) a live article, as the statement
+    that did it returned: 1 statement. That statement held the article's row (``FOR SHARE``),
+    so a delete or restore of it is ordered before or after, never beside it."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(favorites_count=User.favorites_count + by, updated_at=User.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def _shift(
     session: AsyncSession,
     *,
@@ -139,19 +167,54 @@ async def _shift(
     author_id: uuid.UUID,
     by: int,
     tagged: bool = True,
+    favorited: bool = True,
 ) -> None:
     await _add_to_stripe(session, name=LIVE_ARTICLES, by=by)
-    await session.execute(
-        update(User)
-        .where(User.id == author_id)
-        # Set to itself so the column's onupdate leaves it alone: the account did not change.
-        .values(articles_count=User.articles_count + by, updated_at=User.updated_at)
-        .execution_options(synchronize_session=False)
-    )
+    await _move_users(session, article_id=article_id, author_id=author_id, by=by, all_=favorited)
     if not tagged:
         return
     tag_ids = select(ArticleTag.tag_id).where(ArticleTag.article_id == article_id)
     await _move_tags(session, ids=tag_ids, by=by)
+
+
+async def _move_users(
+    session: AsyncSession, *, article_id: uuid.UUID, author_id: uuid.UUID, by: int, all_: bool
+) -> None:
+    """Add ``by`` to the author's ``articles_count`` and, with ``all_``, to the
+    ``favorites_count`` of every user who favorited the article: 1 statement.
+
+    One statement, the rows locked in id order first (as :func:`_move_tags`): two articles
+    withdrawn at once, each by an author who favorited the other's, would otherwise lock the
+    two users' rows in opposite orders and deadlock.
+    """
+    # Set to itself so the column's onupdate leaves it alone: the account did not change.
+    unchanged = {"updated_at": User.updated_at}
+    if not all_:
+        await session.execute(
+            update(User)
+            .where(User.id == author_id)
+            .values(articles_count=User.articles_count + by, **unchanged)
+            .execution_options(synchronize_session=False)
+        )
+        return
+    fans = select(Favorite.user_id).where(Favorite.article_id == article_id)
+    target = aliased(User)
+    locked = (
+        select(target.id)
+        .where(or_(target.id == author_id, target.id.in_(fans)))
+        .order_by(target.id)
+        .with_for_update(key_share=True)
+    )
+    await session.execute(
+        update(User)
+        .where(User.id.in_(locked))
+        .values(
+            articles_count=User.articles_count + case((User.id == author_id, by), else_=0),
+            favorites_count=User.favorites_count + case((User.id.in_(fans), by), else_=0),
+            **unchanged,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def _move_tags(
@@ -202,6 +265,13 @@ async def recount(session: AsyncSession) -> int:
         )
     )
     await _assign(session, User.__table__, _live_by_author(), keep_updated_at=True)
+    await _assign(
+        session,
+        User.__table__,
+        _live_favorites_by_user(),
+        keep_updated_at=True,
+        column="favorites_count",
+    )
     await _assign(session, Tag.__table__, _live_by_tag(), keep_updated_at=False)
     for table in _COPIES:
         await session.execute(
@@ -224,6 +294,18 @@ def _live_by_author() -> Subquery:
     )
 
 
+def _live_favorites_by_user() -> Subquery:
+    """``key``: a user's id, ``n``: the live articles they favorited (users with none are
+    absent)."""
+    return (
+        select(Favorite.user_id.label("key"), func.count().label("n"))
+        .join(Article, Article.id == Favorite.article_id)
+        .where(_LIVE)
+        .group_by(Favorite.user_id)
+        .subquery()
+    )
+
+
 def _live_by_tag() -> Subquery:
     """``key``: a tag's id, ``n``: the live articles carrying it (unused tags are absent)."""
     return (
@@ -236,21 +318,27 @@ def _live_by_tag() -> Subquery:
 
 
 async def _assign(
-    session: AsyncSession, table: Any, counted: Subquery, *, keep_updated_at: bool
+    session: AsyncSession,
+    table: Any,
+    counted: Subquery,
+    *,
+    keep_updated_at: bool,
+    column: str = "articles_count",
 ) -> None:
-    """Set ``articles_count`` of every row of ``table`` to its ``n`` in ``counted`` (0 if
-    absent): 2 statements, each one pass (``UPDATE ... FROM``)."""
+    """Set ``column`` of every row of ``table`` to its ``n`` in ``counted`` (0 if absent):
+    2 statements, each one pass (``UPDATE ... FROM``)."""
     # The row did not change: its onupdate timestamp stays as it is.
     same = {"updated_at": table.c.updated_at} if keep_updated_at else {}
+    kept = table.c[column]
     await session.execute(
         update(table)
-        .where(table.c.articles_count != 0, table.c.id.not_in(select(counted.c.key)))
-        .values(articles_count=0, **same)
+        .where(kept != 0, table.c.id.not_in(select(counted.c.key)))
+        .values({column: 0, **same})
     )
     await session.execute(
         update(table)
-        .where(table.c.id == counted.c.key, table.c.articles_count != counted.c.n)
-        .values(articles_count=counted.c.n, **same)
+        .where(table.c.id == counted.c.key, kept != counted.c.n)
+        .values({column: counted.c.n, **same})
     )
 
 
@@ -282,7 +370,7 @@ class Drift:
 
 async def drift(session: AsyncSession) -> list[Drift]:
     """Every kept count that differs from a count of the rows, by table and key, and every
-    table holding wrong copies of articles' created_at: 5 statements.
+    table holding wrong copies of articles' created_at: 6 statements.
 
     Changes nothing. Each statement reads the kept counts and the rows from one snapshot, and a
     write moves both in one transaction, so a live service's writes never show up as drift.
@@ -296,6 +384,14 @@ async def drift(session: AsyncSession) -> list[Drift]:
         session, User.__table__, name="users", key="username", counted=_live_by_author()
     )
     found += await _differing(
+        session,
+        User.__table__,
+        name="users.favorites_count",
+        key="username",
+        counted=_live_favorites_by_user(),
+        column="favorites_count",
+    )
+    found += await _differing(
         session, Tag.__table__, name="tags", key="name", counted=_live_by_tag()
     )
     for table in _COPIES:
@@ -307,11 +403,17 @@ async def drift(session: AsyncSession) -> list[Drift]:
 
 
 async def _differing(
-    session: AsyncSession, table: FromClause, *, name: str, key: str, counted: Subquery
+    session: AsyncSession,
+    table: FromClause,
+    *,
+    name: str,
+    key: str,
+    counted: Subquery,
+    column: str = "articles_count",
 ) -> list[Drift]:
-    """The rows of ``table`` whose ``articles_count`` is not their ``n`` in ``counted`` (0 if
-    absent), named by their ``key`` column: 1 statement."""
-    kept = table.c.articles_count
+    """The rows of ``table`` whose ``column`` is not their ``n`` in ``counted`` (0 if absent),
+    named by their ``key`` column: 1 statement."""
+    kept = table.c[column]
     actual = func.coalesce(counted.c.n, literal(0))
     rows = await session.execute(
         select(table.c[key], kept, actual)

@@ -10,8 +10,10 @@ the query text on SQLite (one ``LIKE`` per word), so it is built for each reques
 
 Each filter is resolved inside the page's statement (``author_id = (SELECT id FROM users WHERE
 username = :author)``), and where a count of the selected articles is kept
-(:mod:`conduit.domain.articles.counts`: no filter, one tag, one author, the feed) the total is
-read from it instead of counting the rows.
+(:mod:`conduit.domain.articles.counts`: no filter, one tag, one author, one reader's
+favorites, the feed) the total is read from it instead of counting the rows. The tag and
+favorited filters read their link table in list order (:class:`Link`), so their pages stop
+after the page too.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sqlalchemy import (
     join,
     select,
 )
+from sqlalchemy.orm import InstrumentedAttribute
 
 from conduit.domain.articles import counts
 from conduit.domain.articles.models import Article, Favorite
@@ -161,32 +164,41 @@ def conditions(shape: ListShape) -> list[ColumnElement[bool]]:
 
 def keeps_total(shape: ListShape, *, searching: bool = False) -> bool:
     """Whether a count is kept of the articles ``shape`` selects: no filter, or only one of
-    tag, author and feed."""
+    tag, author, favorited and feed."""
     given = (shape.tag, shape.author, shape.favorited, shape.feed)
-    return not searching and not shape.favorited and sum(given) <= 1
+    return not searching and sum(given) <= 1
+
+
+def _kept_by_name(
+    count: InstrumentedAttribute[int], name: InstrumentedAttribute[str], param: str
+) -> Total:
+    """The kept ``count`` of the row whose ``name`` is ``:param``; 0 if there is none (an
+    unknown tag or user selects nothing). Never correlated: the page joins users too."""
+    return (
+        select(func.coalesce(func.max(count), 0))
+        .where(name == bindparam(param, type_=String()))
+        .correlate(None)
+        .scalar_subquery()
+    )
 
 
 def kept_total(shape: ListShape, *, searching: bool = False) -> Total | None:
     """The kept count of the articles ``shape`` selects, if one is kept for it."""
     if not keeps_total(shape, searching=searching):
         return None
-    if not (shape.tag or shape.author or shape.feed):
-        return counts.total()
-    # An unknown tag or author selects nothing: no row to aggregate, and the total is 0.
     if shape.tag:
-        count = func.coalesce(func.max(Tag.articles_count), 0)
-        return select(count).where(Tag.name == bindparam("tag", type_=String())).scalar_subquery()
+        return _kept_by_name(Tag.articles_count, Tag.name, "tag")
     if shape.author:
-        count = func.coalesce(func.max(User.articles_count), 0)
-        return (
-            select(count)
-            .where(User.username == bindparam("author", type_=String()))
-            .scalar_subquery()
-        )
+        return _kept_by_name(User.articles_count, User.username, "author")
+    if shape.favorited:
+        return _kept_by_name(User.favorites_count, User.username, "favorited")
+    if not shape.feed:
+        return counts.total()
     # The feed: the sum over the authors the viewer follows.
     return (
         select(func.coalesce(func.sum(User.articles_count), 0))
         .join(Follow, Follow.followee_id == User.id)
         .where(Follow.follower_id == viewer_param())
+        .correlate(None)
         .scalar_subquery()
     )

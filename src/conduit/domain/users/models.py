@@ -45,6 +45,8 @@ class User(UUIDv7PrimaryKey, Timestamps, Base):
     credits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Live articles by the user (conduit.domain.articles.counts keeps it exact).
     articles_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Live articles the user favorited: the favorited filter's total (kept exact the same way).
+    favorites_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
     # Deleting a user cascades to the profile and the articles in the database (ON DELETE
     # CASCADE); without passive_deletes the ORM would load them first to null their user id.
