@@ -191,6 +191,35 @@ async def test_unfavoriting_at_once_answers_200_each_time_and_counts_once(
     assert await drift(committing_database) == []
 
 
+async def test_favorites_given_and_taken_back_while_the_article_is_deleted_stay_counted(
+    app, client, committing_database
+):
+    author = await make_user(app)
+    slug = (await post_article(client, author))["slug"]
+    joining = [await make_user(app) for _ in range(FIRED // 2)]
+    leaving = [await make_user(app) for _ in range(FIRED // 2 - 1)]
+    for fan in leaving:
+        assert (
+            await client.post(f"/api/articles/{slug}/favorite", headers=fan.auth)
+        ).status_code == 200
+    # Each fan's kept count of live favorites moves with their favorite, or with the delete
+    # (for every fan at that moment), never with both or neither, whatever order they run in.
+    responses = await fire_held(
+        committing_database,
+        article_row(slug),
+        [
+            client.delete(f"/api/articles/{slug}", headers=author.auth),
+            *(client.post(f"/api/articles/{slug}/favorite", headers=f.auth) for f in joining),
+            *(client.delete(f"/api/articles/{slug}/favorite", headers=f.auth) for f in leaving),
+        ],
+    )
+    assert responses[0].status_code == 204
+    assert set(statuses(responses[1:])) <= {200, 404}
+    for fan in (*joining, *leaving):
+        assert await articles_count(client, favorited=fan.username) == 0
+    assert await drift(committing_database) == []
+
+
 async def follow_edges(database: Database, follower: MadeUser) -> int:
     async with database.reader() as session:
         found = await session.execute(
