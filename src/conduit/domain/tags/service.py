@@ -171,11 +171,14 @@ def _sorted_names_default(element: sorted_names, compiler: SQLCompiler, **kw: An
 
 
 def tag_list_of(article_id: ColumnExpressionArgument[uuid.UUID]) -> ScalarSelect[list[str]]:
-    """A correlated scalar subquery: the sorted tag names of the article ``article_id`` names."""
+    """A correlated scalar subquery: the sorted tag names of the article ``article_id`` names.
+
+    Each link's name is its own primary-key lookup: joined, the planner hashes the whole tags
+    table for each article of a page (it is small, but that is every tag read per article)."""
+    name = select(Tag.name).where(Tag.id == ArticleTag.tag_id).scalar_subquery()
     return (
-        select(sorted_names(Tag.name))
+        select(sorted_names(name))
         .select_from(ArticleTag)
-        .join(Tag, Tag.id == ArticleTag.tag_id)
         .where(ArticleTag.article_id == article_id)
         .scalar_subquery()
     )
