@@ -27,6 +27,7 @@ from sqlalchemy import (
     ColumnElement,
     FromClause,
     ScalarSelect,
+    Select,
     String,
     bindparam,
     func,
@@ -90,25 +91,28 @@ def _user_id(param: str) -> ScalarSelect[uuid.UUID]:
     )
 
 
-def _tag_id() -> ScalarSelect[int]:
-    return (
-        select(Tag.id)
-        .where(Tag.name == bindparam("tag", type_=String()))
-        .correlate(None)
-        .scalar_subquery()
-    )
+# The bound parameter that holds the link filter's key (a tag's or a reader's id).
+LINK_KEY = "link_key"
 
 
 @dataclass(frozen=True, slots=True)
 class Link:
     """A link table that holds a filter's articles in list order (its index on ``(<key>,
     article_created_at, article_id)``): a page of the filter reads it backward from the key,
-    joining each row to its article, and stops after the page, however many articles match."""
+    joining each row to its article, and stops after the page, however many articles match.
+
+    The key (the tag's or the reader's id) is looked up first, by ``resolve``, and bound as
+    :data:`LINK_KEY`: planned with the key's own statistics, a popular tag's or a prolific
+    reader's page is a scan that stops after the page. Read inside the statement instead, the
+    key is unknown when planning, and PostgreSQL plans for an average key: for the favorites
+    (20 per reader), it reads every favorite of the reader and sorts them.
+    """
 
     table: FromClause
     created: ColumnElement[Any]
     article_id: ColumnElement[uuid.UUID]
     key: ColumnElement[bool]
+    resolve: Select[Any]
 
     def joined(self) -> FromClause:
         return join(self.table, Article, Article.id == self.article_id)
@@ -124,7 +128,11 @@ def link(shape: ListShape) -> Link | None:
     if shape.tag:
         tagged = ArticleTag.__table__.alias("tagged")
         return Link(
-            tagged, tagged.c.article_created_at, tagged.c.article_id, tagged.c.tag_id == _tag_id()
+            tagged,
+            tagged.c.article_created_at,
+            tagged.c.article_id,
+            tagged.c.tag_id == bindparam(LINK_KEY, type_=Tag.id.type),
+            select(Tag.id).where(Tag.name == bindparam("tag", type_=String())),
         )
     if shape.favorited:
         liked = Favorite.__table__.alias("liked")
@@ -132,7 +140,8 @@ def link(shape: ListShape) -> Link | None:
             liked,
             liked.c.article_created_at,
             liked.c.article_id,
-            liked.c.user_id == _user_id("favorited"),
+            liked.c.user_id == bindparam(LINK_KEY, type_=User.id.type),
+            select(User.id).where(User.username == bindparam("favorited", type_=String())),
         )
     return None
 

@@ -36,6 +36,7 @@ from conduit.db import documents as doc
 from conduit.db.pagination import KeyValue, after, more_after_offset, position, split_lookahead
 from conduit.domain.articles.cursor import ListOrder, list_order
 from conduit.domain.articles.filters import (
+    LINK_KEY,
     ArticleFilter,
     ListShape,
     Total,
@@ -219,6 +220,12 @@ async def _read_page(session: AsyncSession, query: PageQuery, *, as_documents: b
     else:
         values.update({_LIMIT: query.limit, _OFFSET: query.offset})
     connection = await session.connection()
+    linked = link(query.shape)
+    if linked is not None:
+        key = (await connection.execute(linked.resolve, values)).scalar_one_or_none()
+        if key is None:  # an unknown tag or reader: nothing matches
+            return _Rows(rows=[], total=0, next_after=None)
+        values[LINK_KEY] = key
     rows: list[Any] = list((await connection.execute(statement, values)).all())
     carried = not cursor or keeps_total(query.shape, searching=found is not None)
     width = len(order.names)
@@ -257,7 +264,9 @@ async def _count(
 
 async def list_page(session: AsyncSession, *, query: PageQuery) -> ArticlePage:
     """The page ``query`` asks for. An offset page is 1 statement (2 for an empty page past
-    the start); a cursor page is 1 where a count is kept for the filter and 2 otherwise."""
+    the start); a cursor page is 1 where a count is kept for the filter and 2 otherwise. A tag
+    or favorited filter looks its key up first: 1 more (and only that one for an unknown key).
+    """
     page = await _read_page(session, query, as_documents=False)
     articles = [view(row) for row in page.rows]
     return ArticlePage(articles=articles, articles_count=page.total, next_after=page.next_after)
