@@ -1,5 +1,4 @@
-"""Tag links and favorites: carry the article's created_at, indexed in list order; keep
-each user's count of live favorites.
+"""Lists in O(page): tag links and favorites in list order, favorites counted per user.
 
 Revision ID: c4a8f2e6d1b9
 Revises: 8e4f1a2b3c5d

@@ -61,7 +61,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from conduit.domain.articles.models import Article, Counter, Favorite
 from conduit.domain.profiles.service import dialect_insert
@@ -181,11 +180,11 @@ async def _move_users(
     session: AsyncSession, *, article_id: uuid.UUID, author_id: uuid.UUID, by: int, all_: bool
 ) -> None:
     """Add ``by`` to the author's ``articles_count`` and, with ``all_``, to the
-    ``favorites_count`` of every user who favorited the article: 1 statement.
+    ``favorites_count`` of every user who favorited the article: 1 statement, 2 with ``all_``.
 
-    One statement, the rows locked in id order first (as :func:`_move_tags`): two articles
+    With ``all_`` the rows are locked in id order first (:func:`_lock_in_order`): two articles
     withdrawn at once, each by an author who favorited the other's, would otherwise lock the
-    two users' rows in opposite orders and deadlock.
+    two users' rows in opposite orders.
     """
     # Set to itself so the column's onupdate leaves it alone: the account did not change.
     unchanged = {"updated_at": User.updated_at}
@@ -198,12 +197,8 @@ async def _move_users(
         )
         return
     fans = select(Favorite.user_id).where(Favorite.article_id == article_id)
-    target = aliased(User)
-    locked = (
-        select(target.id)
-        .where(or_(target.id == author_id, target.id.in_(fans)))
-        .order_by(target.id)
-        .with_for_update(key_share=True)
+    locked = await _lock_in_order(
+        session, User, select(User.id).where(or_(User.id == author_id, User.id.in_(fans)))
     )
     await session.execute(
         update(User)
@@ -220,26 +215,34 @@ async def _move_users(
 async def _move_tags(
     session: AsyncSession, *, ids: Sequence[int] | Select[int], by: int | ColumnElement[int]
 ) -> None:
-    """Add ``by`` to the count of each tag in ``ids``: 1 statement.
+    """Add ``by`` to the count of each tag in ``ids``: 2 statements (1 if there is none)."""
+    locked = await _lock_in_order(session, Tag, ids)
+    if locked:
+        await session.execute(
+            update(Tag)
+            .where(Tag.id.in_(locked))
+            .values(articles_count=Tag.articles_count + by)
+            .execution_options(synchronize_session=False)
+        )
 
-    The rows are locked in id order first (``SELECT ... ORDER BY id FOR NO KEY UPDATE`` inside
-    the UPDATE; not rendered on SQLite, which has one write lock): retags take no total's lock,
-    so two writers sharing tags could otherwise lock them in opposite orders and deadlock.
+
+async def _lock_in_order(session: AsyncSession, entity: Any, ids: Any) -> list[Any]:
+    """Lock the rows of ``entity`` with the ``ids`` in id order (``SELECT ... ORDER BY id FOR
+    NO KEY UPDATE``; SQLite has one write lock and renders no locking clause); their ids.
+
+    Two writers that share rows (tags, users) would otherwise lock them in opposite orders and
+    deadlock. The lock is a statement of its own, before the UPDATE that uses it: locking inside
+    the UPDATE's subquery, the UPDATE's own scan, from the statement's snapshot, meets the old
+    version of a row that a writer changed meanwhile and queues behind the writers waiting for
+    it, which wait for this one (a deadlock PostgreSQL reports as such).
     """
-    # An alias, not Tag: the same table inside UPDATE tags would be correlated away.
-    target = aliased(Tag)
-    locked = (
-        select(target.id)
-        .where(target.id.in_(ids))
-        .order_by(target.id)
+    rows = await session.execute(
+        select(entity.id)
+        .where(entity.id.in_(ids))
+        .order_by(entity.id)
         .with_for_update(key_share=True)
     )
-    await session.execute(
-        update(Tag)
-        .where(Tag.id.in_(locked))
-        .values(articles_count=Tag.articles_count + by)
-        .execution_options(synchronize_session=False)
-    )
+    return list(rows.scalars())
 
 
 async def recount(session: AsyncSession) -> int:
