@@ -90,7 +90,9 @@ async def pages(conn: AsyncConnection, session: AsyncSession) -> list[Page]:
             "user with most favorites",
             listing(ArticleFilter(favorited=fan), viewer_id=None, limit=LIMIT),
         ),
-        Page("feed (~1,000 followed)", PageQuery.feed(viewer_id=follower, limit=LIMIT)),
+        Page(
+            "feed (follower nearest 1,000 follows)", PageQuery.feed(viewer_id=follower, limit=LIMIT)
+        ),
         Page("offset 10,000", listing(ArticleFilter(), viewer_id=None, limit=LIMIT, offset=10_000)),
         Page("cursor, page 50", listing(ArticleFilter(), viewer_id=None, limit=LIMIT, after=deep)),
     ]
