@@ -27,8 +27,10 @@ A tag's row is shared by the writes that carry the tag (the most popular one by 
 of publishes), held from the adjustment, which runs last, to the commit right after; striping
 tags too would make the tag list and every tag page sum stripes, for contention a few percent
 of the writes share. Locks are taken in one order in every transaction: the unit of work's
-stripe row, then the author's row, then tag rows in id order, so no two count-changing
-transactions deadlock.
+stripe row, then users' rows (the author's, and on delete and restore the article's fans') in id
+order, then tag rows in id order, so no two count-changing transactions deadlock. A favorite
+holds its article's row ``FOR SHARE`` before it moves its user's count, so it is ordered with
+a delete or restore of that article.
 
 :func:`recount` computes them afresh from the rows, for writes that bypass the services: a bulk
 load (``conduit db seed`` calls it), or instances of an older version still writing during an
