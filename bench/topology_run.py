@@ -6,7 +6,7 @@
 
 Everything runs on this machine: the topology's own PostgreSQL clusters (started with initdb on
 free loopback ports, stopped at the end), PgBouncer, the instances, HAProxy and wrk. The report
-goes to bench/results/<date>-topology.md (+ .json); runs with other options than the defaults
+goes to bench/results/<date>/topology.md (+ .json); runs with other options than the defaults
 write ``<date>-topology-partial.tmp`` instead. See bench/README.md.
 """
 
@@ -471,9 +471,13 @@ def main() -> int:
     data["load_end"] = machine.load_average()
     data["minutes"] = (time.monotonic() - clock) / 60
     full = not sys.argv[1:]
-    out = args.out or RESULTS / (
-        f"{data['date']}-topology.md" if full else f"{data['date']}-topology-partial.tmp"
+    # A day's reports share a folder; partial runs stay beside it, where git ignores them.
+    out = args.out or (
+        RESULTS / data["date"] / "topology.md"
+        if full
+        else RESULTS / f"{data['date']}-topology-partial.tmp"
     )
+    out.parent.mkdir(exist_ok=True)
     out.write_text(markdown(data, results, lags, fail))
     raw = {**data, "throughput": results, "lag": lags, "lag_summary": lags and summarise_lag(lags),
            "failover": fail}  # fmt: skip
