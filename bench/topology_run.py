@@ -149,14 +149,20 @@ def seed(topology: topo.Topology) -> list[targets.Target]:
     return targets.targets(picks, targets.token(picks.reader_id, topology.secret_key))
 
 
-def process_groups(topology: topo.Topology) -> dict[str, list[int]]:
-    groups: dict[str, list[int]] = {}
+def cpu_by_process(topology: topo.Topology) -> dict[tuple[str, int], float]:
+    """CPU seconds so far of every process of the topology, by (kind, pid).
+
+    Compared per process: a backend that started during a round counts from zero, one that
+    ended is left out (its CPU is lost, a small undercount), so no difference goes negative.
+    """
+    found: dict[tuple[str, int], float] = {}
     for part in topology.parts:
         pid = topo.running_pid(part)
         if pid is not None:
             kind = "postgres" if part.kind in ("primary", "replica") else part.kind
-            groups.setdefault(kind, []).extend(cpu.tree(pid))
-    return groups
+            for child in cpu.tree(pid):
+                found[kind, child] = cpu.seconds([child])
+    return found
 
 
 def committed(topology: topo.Topology) -> dict[str, int]:
@@ -176,8 +182,7 @@ def throughput(
         wrk.run(topology.app_url, target, seconds=2, connections=args.connections, threads=2)
     for round_ in range(1, args.rounds + 1):
         for result, target in zip(results, chosen, strict=True):
-            groups = process_groups(topology)
-            before = {kind: cpu.seconds(pids) for kind, pids in groups.items()}
+            before = cpu_by_process(topology)
             commits = committed(topology)
             started = time.monotonic()
             run = wrk.run(
@@ -188,8 +193,8 @@ def throughput(
                 threads=2,
             )
             elapsed = time.monotonic() - started
-            for kind, pids in groups.items():
-                used = (cpu.seconds(pids) - before[kind]) / elapsed / args.rounds
+            for (kind, pid), seconds in cpu_by_process(topology).items():
+                used = (seconds - before.get((kind, pid), 0.0)) / elapsed / args.rounds
                 result.cpu[kind] = result.cpu.get(kind, 0.0) + used
             for name, count in committed(topology).items():
                 result.transactions[name] = result.transactions.get(name, 0) + count - commits[name]
@@ -439,9 +444,10 @@ def main() -> int:
         "date": started.date().isoformat(),
         "started": started.strftime("%Y-%m-%d %H:%M"),
         "command": "python bench/topology_run.py " + " ".join(sys.argv[1:]),
+        # The instances' code: CONDUIT_BIN may name another checkout's .venv/bin/conduit.
         "commit": subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
-            cwd=ROOT,
+            cwd=topo.conduit_bin().parents[2],
             capture_output=True,
             text=True,
             check=False,
