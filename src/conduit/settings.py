@@ -126,17 +126,6 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _body_before_deadline(self) -> Settings:
-        # The request deadline covers reading the body too: were it first, a stalled body would
-        # be answered as a busy database.
-        if self.body_timeout_s >= self.request_timeout_s:
-            raise ValueError(
-                "BODY_TIMEOUT_S: must be shorter than REQUEST_TIMEOUT_S "
-                f"({self.request_timeout_s:g})"
-            )
-        return self
-
-    @model_validator(mode="after")
     def _production_safety(self) -> Settings:
         if self.environment != "production" or not self.secret_key:
             return self  # a missing SECRET_KEY is refused below, with its own message

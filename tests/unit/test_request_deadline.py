@@ -1,9 +1,11 @@
-"""The request deadline: 503 busy before a response starts, no effect once it has started."""
+"""The request deadline: 503 busy before a response starts (408 while the body is still
+arriving), no effect once it has started."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -67,3 +69,22 @@ async def test_the_apps_own_timeout_error_is_not_taken_for_the_deadline() -> Non
     async with client(RequestDeadline(own_timeout, seconds=DEADLINE)) as c:
         with pytest.raises(TimeoutError, match="the app's own"):
             await c.get("/")
+
+
+async def test_a_body_still_arriving_at_the_deadline_is_408_not_503() -> None:
+    async def reads_body(scope: Scope, receive: Receive, send: Send) -> None:
+        while (await receive()).get("more_body", False):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"read"})
+
+    async def stalled_body() -> AsyncIterator[bytes]:
+        yield b'{"article": '
+        await asyncio.sleep(5)
+        yield b"{}}"
+
+    async with client(RequestDeadline(reads_body, seconds=DEADLINE)) as c:
+        response = await c.post("/", content=stalled_body())
+    assert response.status_code == 408
+    assert response.json() == {"errors": {"request": [f"body not received within {DEADLINE:g} s"]}}
+    assert response.headers["connection"] == "close"

@@ -137,18 +137,17 @@ class TrustedHosts:
         await self.app(scope, receive, send)
 
 
-async def _send_error(send: Send, status: int, subject: str, message: str) -> None:
+async def _send_error(
+    send: Send, status: int, subject: str, message: str, *, close: bool = False
+) -> None:
     body = json.dumps({"errors": {subject: [message]}}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -159,7 +158,9 @@ class RequestDeadline:
     connection, a lock, a statement: asyncpg then cancels the statement on the server too),
     and the client gets the same answer as for any other bounded wait that ran out. The
     deadline covers producing the answer: once the response has started it no longer applies,
-    so a streamed body (the export) runs under its own statement timeout instead.
+    so a streamed body (the export) runs under its own statement timeout instead. A deadline
+    that passes while the request body is still arriving is the client's delay, not the
+    database's: that answer is 408, as from :class:`BodyTimeout`, and the connection is closed.
     """
 
     def __init__(self, app: ASGIApp, *, seconds: float) -> None:
@@ -171,7 +172,15 @@ class RequestDeadline:
             await self.app(scope, receive, send)
             return
         started = False
+        body_pending = True
         deadline = asyncio.timeout(self.seconds)
+
+        async def receive_tracking_body() -> Message:
+            nonlocal body_pending
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_pending = False
+            return message
 
         async def send_until_started(message: Message) -> None:
             nonlocal started
@@ -182,9 +191,20 @@ class RequestDeadline:
 
         try:
             async with deadline:
-                await self.app(scope, receive, send_until_started)
+                await self.app(scope, receive_tracking_body, send_until_started)
         except TimeoutError:
             if not deadline.expired() or started:
                 raise  # the app's own timeout, not the deadline
+            if body_pending and _declares_body(scope):
+                message = f"body not received within {self.seconds:g} s"
+                await _send_error(send, 408, "request", message, close=True)
+                return
             logger.warning("request deadline of %g s passed: %s", self.seconds, scope["path"])
             await busy_response()(scope, receive, send)
+
+
+def _declares_body(scope: Scope) -> bool:
+    return any(
+        name in (b"content-length", b"transfer-encoding") and value not in (b"0", b"")
+        for name, value in scope.get("headers", ())
+    )
