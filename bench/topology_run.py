@@ -263,7 +263,6 @@ def failover(args: argparse.Namespace) -> Failover:
         ("DATABASE_REPLICA_URLS", ""),
         ("REQUEST_TIMEOUT_S", str(REQUEST_TIMEOUT_S)),
         ("DB_CONNECT_TIMEOUT", "2"),
-        ("BODY_TIMEOUT_S", "2"),
     )
     chosen = options(args, 1, sync=True, instances=1, env=env, directory=scratch("failover"))
     with running(chosen) as topology:

@@ -45,8 +45,6 @@ async def test_no_acknowledged_write_is_lost_when_the_primary_fails_over(tmp_pat
             "DATABASE_URL": f"postgresql://postgres@{hosts}/conduit?target_session_attrs=read-write",
             "REQUEST_TIMEOUT_S": str(REQUEST_TIMEOUT_S),
             "DB_CONNECT_TIMEOUT": "2",
-            # Below REQUEST_TIMEOUT_S, as the settings require.
-            "BODY_TIMEOUT_S": "2",
         }
         pid = topo.running_pid(primary)
         assert pid is not None

@@ -203,8 +203,6 @@ async def test_patroni_promotes_the_synchronous_standby_and_no_write_is_lost(
         "DATABASE_URL": url,
         "REQUEST_TIMEOUT_S": str(REQUEST_TIMEOUT_S),
         "DB_CONNECT_TIMEOUT": "2",
-        # Below REQUEST_TIMEOUT_S, as the settings require.
-        "BODY_TIMEOUT_S": "2",
     }
     postmaster = _postmaster(leader)
 
