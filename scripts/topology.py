@@ -636,8 +636,8 @@ def _version(cmd: Sequence[str]) -> str:
 
 def _check(options: Options, directory: Path) -> None:
     """Refuse bad counts, a directory in use and missing programs before starting anything."""
-    if options.replicas < 0 or options.instances < 1 or options.workers < 1:
-        raise TopologyError("--replicas must be >= 0, --instances and --workers >= 1")
+    if options.replicas < 0 or options.instances < 0 or options.workers < 1:
+        raise TopologyError("--replicas and --instances must be >= 0, --workers >= 1")
     if options.sync and options.replicas < 1:
         raise TopologyError("--sync needs at least one replica")
     if (directory / STATE_FILE).exists():
@@ -745,6 +745,11 @@ def down(directory: Path = DEFAULT_DIR, *, quiet: bool = False) -> list[str]:
     else:
         shutil.rmtree(directory, ignore_errors=True)
     return left
+
+
+def stop(part: Part) -> bool:
+    """Stop one part (a test stopping a replica): whether it stopped. ``down`` still cleans up."""
+    return _stop(part)
 
 
 def _stop(part: Part) -> bool:
