@@ -191,6 +191,15 @@ def test_gets_are_served_by_the_healthy_replicas_in_turn(
     assert int(_psql(topology, "replica1", sql)[0][0]) >= 1
 
 
+def test_a_malformed_position_header_is_refused(patient: LiveServer) -> None:
+    response = httpx.get(
+        f"{patient.base_url}/api/articles", headers={HEADER: "yesterday"}, timeout=30
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {HEADER: ["is not a WAL position such as 0/16B3748"]}}
+
+
 def test_a_write_answers_its_wal_position_as_a_header_and_a_cookie(
     patient: LiveServer, topology: topo.Topology, token: str
 ) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -49,20 +50,18 @@ _PRIMARY_POSITION = text("SELECT (pg_current_wal_flush_lsn() - '0/0'::pg_lsn)::b
 _REPLICA_POSITION = text(
     "SELECT pg_is_in_recovery(), (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint"
 )
+# Two 32-bit halves in hexadecimal, as pg_lsn's text form.
+_LSN = re.compile(r"([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})")
 # PostgreSQL truncates longer application names (NAMEDATALEN - 1).
 _APPLICATION_NAME_MAX = 63
 
 
 def parse_position(value: str) -> WalPosition:
     """The position of an LSN as PostgreSQL writes it (``16/B374D848``); ValueError if not one."""
-    high, separator, low = value.strip().partition("/")
-    # Two 32-bit halves in hexadecimal.
-    if not separator or not (0 < len(high) <= 8 and 0 < len(low) <= 8):
+    match = _LSN.fullmatch(value.strip())
+    if match is None:
         raise ValueError(f"{value!r} is not a WAL position such as 0/16B3748")
-    try:
-        return (int(high, 16) << 32) | int(low, 16)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a WAL position such as 0/16B3748") from None
+    return (int(match[1], 16) << 32) | int(match[2], 16)
 
 
 def format_position(position: WalPosition) -> str:
