@@ -24,7 +24,7 @@ SEED_ARGS ?= --users 10 --articles 40 --comments 120 --favorites 80 --follows 30
 LINT_PATHS := $(wildcard src tests migrations scripts bench examples)
 
 .PHONY: help venv install run migrate test lint format typecheck pytest migrate-lint \
-	conformance bench clean examples
+	conformance fuzz bench clean examples
 
 help: ## List the targets
 	@echo "Usage: make <target> [PYTHON=python3] [HOST=127.0.0.1] [PORT=8000] [PYTEST_ARGS=...]"
@@ -54,11 +54,12 @@ run: $(STAMP) ## Migrate, seed a demo set into an empty database, serve on 127.0
 migrate: $(STAMP) ## Apply pending migrations to DATABASE_URL (default: ./conduit.db)
 	$(BIN)/conduit migrate upgrade
 
-test: lint typecheck pytest migrate-lint examples deploy-check ## The whole suite (conformance too when TEST_DATABASE_URL is set)
+test: lint typecheck pytest migrate-lint examples deploy-check ## The whole suite (conformance and fuzz too when TEST_DATABASE_URL is set)
 ifneq ($(strip $(TEST_DATABASE_URL)),)
 	@$(MAKE) conformance
+	@$(MAKE) fuzz
 else
-	@echo "conformance: skipped (needs PostgreSQL: set TEST_DATABASE_URL)"
+	@echo "conformance, fuzz: skipped (need PostgreSQL: set TEST_DATABASE_URL)"
 endif
 
 lint: $(STAMP) ## ruff check, ruff format --check, and the import-layer contracts
@@ -102,6 +103,9 @@ deploy-check: $(STAMP) ## Lint the Dockerfiles (hadolint) and deploy/, validate 
 	else \
 		echo "deploy-check: compose.yaml not validated (needs docker-compose)"; \
 	fi
+
+fuzz: $(STAMP) ## schemathesis, every check, on /openapi.json of a live server: anonymous, user, admin (PostgreSQL)
+	scripts/fuzz.sh
 
 bench: $(STAMP) ## Benchmark against a raw baseline, scale curve included; writes bench/results/ (PostgreSQL, wrk)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

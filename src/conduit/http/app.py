@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 from starlette.middleware.cors import CORSMiddleware
@@ -14,7 +14,8 @@ from starlette.middleware.cors import CORSMiddleware
 from conduit import __version__
 from conduit.db.querylog import QueryLog
 from conduit.db.session import Database
-from conduit.http import errors, read_after
+from conduit.http import errors, openapi, read_after
+from conduit.http.input import storable_input
 from conduit.http.middleware import BodySizeLimit, BodyTimeout, RequestDeadline, TrustedHosts
 from conduit.http.observability import (
     Instrumentation,
@@ -44,13 +45,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         owned = database is None
         if owned:
             app.state.database = Database.from_config(settings.database)
+            await app.state.database.start()  # the replicas' first check, then in the background
         db: Database = app.state.database
         if metrics is not None:
             metrics.registry.register(PoolCollector(db.engine))
             if db.replicas is not None:
                 metrics.registry.register(ReplicaCollector(db.replicas))
-        if owned:
-            await db.start()
         # The query log is the service's own: installed here, not in the engine factory, so
         # CLI tools such as `db analyze` do not log their own statements.
         query_log = QueryLog(settings.query_log) if settings.query_log else None
@@ -73,6 +73,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=lifespan,
         docs_url="/docs" if settings.serves_docs else None,
         redoc_url="/redoc" if settings.serves_docs else None,
+        # Text the database cannot store is refused before any route runs (422 naming the field).
+        dependencies=[Depends(storable_input)],
     )
     app.state.settings = settings
     app.state.database = database
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.passwords = Passwords(concurrency=settings.password_hash_concurrency)
     app.state.abuse_limits = AbuseLimits.from_settings(settings)
     errors.install(app)
+    openapi.install(app)
     app.include_router(health.router)
     app.state.metrics = metrics
     if metrics is not None:

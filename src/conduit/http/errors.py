@@ -6,7 +6,9 @@ FastAPI's own ``{"detail": ...}`` bodies, validation errors included, never reac
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from conduit.db import errors as db_errors
 from conduit.domain import errors as domain_errors
+from conduit.http.input import NESTED_TOO_DEEPLY, NOT_UTF8
 
 logger = logging.getLogger(__name__)
 
@@ -128,8 +131,6 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
     names = [str(part) for part in loc if isinstance(part, str)]
     # Skip the location ("body", "query") and wrapper keys ("user", "article"): the field is last.
     subject = names[-1] if len(names) > 1 else (names[0] if names else "request")
-    if subject == "body":
-        subject = "body" if error.get("type") != "json_invalid" else "request"
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
@@ -137,15 +138,78 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
     if error.get("input") is None and kind not in ("json_invalid",):
         return subject, BLANK
     if kind == "json_invalid":
-        return "request", "body is not valid JSON"
+        return "body", NOT_JSON
     return subject, str(error.get("msg", "is invalid")).removeprefix("Value error, ")
 
 
-async def _http_exception(_request: Request, exc: Exception) -> JSONResponse:
+# Bodies that cannot be parsed: every kind is a 422 under "body", whatever the parser tripped on.
+NOT_JSON = "is not valid JSON"
+
+
+def _unparsable_body(exc: StarletteHTTPException) -> str | None:
+    """The message for FastAPI's 400 "error parsing the body", or None for any other 400.
+
+    FastAPI answers 422 for JSON that does not decode but 400 when decoding raises anything else:
+    bytes that are not UTF-8, nesting that exhausts the parser's stack, a number too long to
+    convert. It chains the cause, which tells them apart.
+    """
+    cause = exc.__cause__
+    if exc.status_code != 400 or cause is None:
+        return None
+    if isinstance(cause, UnicodeDecodeError):
+        return NOT_UTF8
+    if isinstance(cause, RecursionError):
+        return NESTED_TOO_DEEPLY
+    return NOT_JSON
+
+
+def allowed_methods(request: Request) -> str | None:
+    """The methods the contract declares for the request's path, for a 405's ``Allow``.
+
+    Starlette's own 405 names only the methods of the first route that matched the path. Here
+    the path's resource in ``/openapi.json`` counts: of the templates that match, the most
+    specific (``/api/articles/feed`` over ``/api/articles/{slug}``). None for a path the
+    contract does not describe.
+    """
+    path = request.scope["path"]
+    matching = [
+        (template.count("{"), operations)
+        for template, operations in request.app.openapi().get("paths", {}).items()
+        if _template_pattern(template).fullmatch(path)
+    ]
+    if not matching:
+        return None
+    fewest = min(parameters for parameters, _ in matching)
+    methods = {
+        method.upper()
+        for parameters, operations in matching
+        if parameters == fewest
+        for method in operations
+        if method in _HTTP_METHODS
+    }
+    return ", ".join(sorted(methods))
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+@functools.lru_cache(maxsize=256)
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """``/api/articles/{slug}`` → a pattern where each parameter is one path segment."""
+    literal_parts = re.split(r"\{[^}]*\}", template)
+    return re.compile("[^/]+".join(re.escape(part) for part in literal_parts))
+
+
+async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if (message := _unparsable_body(exc)) is not None:
+        return error_response(422, "body", message)
     subject = {404: "path", 405: "method", 413: "request"}.get(exc.status_code, "request")
     detail = str(exc.detail).lower() if exc.detail else "error"
-    return error_response(exc.status_code, subject, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (allowed := allowed_methods(request)) is not None:
+        headers["Allow"] = allowed
+    return error_response(exc.status_code, subject, detail, headers=headers)
 
 
 async def _unhandled(_request: Request, exc: Exception) -> JSONResponse:

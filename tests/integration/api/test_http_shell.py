@@ -146,7 +146,7 @@ async def test_malformed_json_is_422_with_the_error_body(client):
         "/api/users", content=b'{"user": {', headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 422
-    assert response.json() == {"errors": {"request": ["body is not valid JSON"]}}
+    assert response.json() == {"errors": {"body": ["is not valid JSON"]}}
 
 
 async def test_a_missing_body_is_422_with_the_error_body(client):

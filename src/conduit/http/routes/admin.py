@@ -23,7 +23,6 @@ from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.admin import (
     DeactivateRequest,
     DeactivateResponse,
-    ErrorBody,
     ExportLine,
     GrantRequest,
     GrantResponse,
@@ -31,6 +30,7 @@ from conduit.http.schemas.admin import (
     ndjson,
 )
 from conduit.http.schemas.articles import SingleArticleResponse
+from conduit.http.schemas.common import ErrorBody
 
 router = APIRouter(prefix=f"{API_PREFIX}/admin", tags=["admin"])
 

@@ -37,6 +37,7 @@ from conduit.http.schemas.articles import (
     SingleArticleResponse,
     UpdateArticleRequest,
 )
+from conduit.http.schemas.common import NON_BLANK_PATTERN, Trimmed
 
 router = APIRouter(prefix=API_PREFIX, tags=["articles"])
 
@@ -52,15 +53,20 @@ Offset = Annotated[
 ]
 Cursor = Annotated[
     str | None,
-    Query(description="`nextCursor` of the previous page: continue right after it"),
+    # Non-empty in the contract; the codec refuses "" like any cursor it did not issue.
+    Query(
+        json_schema_extra={"minLength": 1},
+        description="`nextCursor` of the previous page: continue right after it",
+    ),
 ]
 SearchText = Annotated[
-    str | None,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=QUERY_MAX),
+    Annotated[str, StringConstraints(max_length=QUERY_MAX), Trimmed] | None,
     Query(
+        min_length=1,
+        json_schema_extra={"pattern": NON_BLANK_PATTERN},
         description="Full-text search over title, description and body. PostgreSQL: web-search "
         'syntax (words, "phrases", or, -word), stemmed, best matches first. SQLite: every '
-        "word as a case-insensitive substring, newest first."
+        "word as a case-insensitive substring, newest first.",
     ),
 ]
 

@@ -60,7 +60,10 @@ async def get_credits(
         str | None,
         # No max_length here: an overlong cursor is refused by the codec like any other
         # cursor it did not issue, with the same message.
-        Query(description="`nextCursor` of the previous page; omit it for the newest transfers"),
+        Query(
+            json_schema_extra={"minLength": 1},
+            description="`nextCursor` of the previous page; omit it for the newest transfers",
+        ),
     ] = None,
 ) -> CreditsResponse:
     codec = _cursors(settings)

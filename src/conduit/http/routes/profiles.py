@@ -14,6 +14,7 @@ from conduit.domain.profiles.service import ProfileView
 from conduit.http.deps import CurrentUser, OptionalUser, SessionDep
 from conduit.http.documents import JSONText, envelope
 from conduit.http.routes import API_PREFIX
+from conduit.http.schemas.common import NON_BLANK_PATTERN, Trimmed
 from conduit.http.schemas.profiles import MultipleProfilesResponse, Profile, ProfileResponse
 
 router = APIRouter(prefix=API_PREFIX, tags=["profiles"])
@@ -47,10 +48,13 @@ async def search_profiles(
     viewer: OptionalUser,
     q: Annotated[
         str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=QUERY_MAX),
+        StringConstraints(max_length=QUERY_MAX),
+        Trimmed,
         Query(
+            min_length=1,
+            json_schema_extra={"pattern": NON_BLANK_PATTERN},
             description="Text anywhere in the username, any case (`%` and `_` match "
-            "themselves); names starting with it come first, then alphabetically"
+            "themselves); names starting with it come first, then alphabetically",
         ),
     ],
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX, description="Page size (at most 100)")] = 20,

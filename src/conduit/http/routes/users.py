@@ -35,9 +35,6 @@ router = APIRouter(prefix=API_PREFIX, tags=["users"])
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, invalid or expired token"}
 }
-_THROTTLED: dict[int | str, dict[str, Any]] = {
-    429: {"description": "Too many attempts from this address or for this account; see Retry-After"}
-}
 
 
 def _user_response(identity: Identity, token: str) -> UserResponse:
@@ -59,7 +56,10 @@ def _issue(tokens: TokenCodec, identity: Identity) -> str:
 @router.post(
     "/users/login",
     response_model=UserResponse,
-    responses={401: {"description": "Wrong email or password"}, **_THROTTLED},
+    responses={
+        401: {"description": "Wrong email or password"},
+        429: {"description": "Too many failed logins for this account or from this address"},
+    },
 )
 async def login(
     body: LoginRequest,
@@ -96,7 +96,10 @@ async def login(
     "/users",
     status_code=201,
     response_model=UserResponse,
-    responses={409: {"description": "Username or email already taken"}, **_THROTTLED},
+    responses={
+        409: {"description": "Username or email already taken"},
+        429: {"description": "Too many registrations from this address"},
+    },
 )
 async def register(
     body: NewUserRequest,

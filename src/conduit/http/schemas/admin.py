@@ -6,13 +6,21 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 from pydantic_core import to_json
 
 from conduit.domain.admin.bulk import Granted
 from conduit.domain.admin.export import ExportedArticle
 from conduit.domain.admin.stats import PlatformStats
-from conduit.http.schemas.common import BLANK, ResponseModel, Timestamp, iso_millis
+from conduit.http.schemas.common import (
+    BLANK,
+    NonBlankSchema,
+    RequestModel,
+    ResponseModel,
+    Timestamp,
+    Trimmed,
+    iso_millis,
+)
 
 USERNAME_MAX = 64
 GRANT_USERNAMES_MAX = 1000
@@ -51,18 +59,10 @@ def _not_empty(names: list[str]) -> list[str]:
 
 
 Instant = Annotated[dt.datetime, BeforeValidator(_instant)]
-GrantUsername = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=USERNAME_MAX)
-]
+GrantUsername = Annotated[str, StringConstraints(max_length=USERNAME_MAX), NonBlankSchema, Trimmed]
 
 
-class ErrorBody(BaseModel):
-    """The error body of every failure: ``{"errors": {"<subject>": ["message", ...]}}``."""
-
-    errors: dict[str, list[str]] = Field(examples=[{"user": ["forbidden"]}])
-
-
-class DeactivateRequest(BaseModel):
+class DeactivateRequest(RequestModel):
     inactive_since: Instant = Field(
         alias="inactiveSince",
         description="An ISO 8601 date (midnight UTC) or date-time (UTC if no offset is given)",
@@ -70,7 +70,7 @@ class DeactivateRequest(BaseModel):
     )
 
 
-class Grant(BaseModel):
+class Grant(RequestModel):
     usernames: Annotated[
         list[GrantUsername],
         Field(max_length=GRANT_USERNAMES_MAX, description="Duplicates count once"),
@@ -83,7 +83,7 @@ class Grant(BaseModel):
     ]
 
 
-class GrantRequest(BaseModel):
+class GrantRequest(RequestModel):
     grant: Grant
 
 

@@ -9,12 +9,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from conduit.domain.articles.pages import ArticlePage
 from conduit.domain.articles.views import ArticleView
 from conduit.domain.tags.service import NAME_MAX
-from conduit.http.schemas.common import NotBlank, ResponseModel, Timestamp, not_null
+from conduit.http.schemas.common import (
+    NonBlankSchema,
+    NotBlank,
+    RequestModel,
+    ResponseModel,
+    Timestamp,
+    Trimmed,
+    not_null,
+    omittable,
+)
 from conduit.http.schemas.profiles import Profile
 
 TITLE_MAX = 255
@@ -27,31 +42,31 @@ def _distinct(names: list[str]) -> list[str]:
     return sorted(set(names))
 
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
-Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX)
-]
-Body = Annotated[str, StringConstraints(max_length=BODY_MAX), NotBlank]
-TagName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)
-]
+Title = Annotated[str, StringConstraints(max_length=TITLE_MAX), NonBlankSchema, Trimmed]
+Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX), NonBlankSchema, Trimmed]
+Body = Annotated[str, StringConstraints(max_length=BODY_MAX), NonBlankSchema, NotBlank]
+TagName = Annotated[str, StringConstraints(max_length=NAME_MAX), NonBlankSchema, Trimmed]
 # Trimmed, then duplicates collapse and the list is sorted: the form every response shows.
 TagList = Annotated[list[TagName], Field(max_length=TAGS_MAX), AfterValidator(_distinct)]
 
 
-class NewArticle(BaseModel):
+class NewArticle(RequestModel):
     title: Title
     description: Description
     body: Body
     tag_list: TagList | None = Field(default=None, alias="tagList")
 
 
-class NewArticleRequest(BaseModel):
+class NewArticleRequest(RequestModel):
     article: NewArticle
 
 
-class ArticleUpdate(BaseModel):
+class ArticleUpdate(RequestModel):
     """Every field is optional; an omitted one is kept, and none may be null."""
+
+    model_config = ConfigDict(
+        json_schema_extra=omittable("title", "description", "body", "tagList")
+    )
 
     title: Title | None = None
     description: Description | None = None
@@ -62,7 +77,7 @@ class ArticleUpdate(BaseModel):
     _not_null = field_validator("title", "description", "body", "tag_list")(not_null)
 
 
-class UpdateArticleRequest(BaseModel):
+class UpdateArticleRequest(RequestModel):
     article: ArticleUpdate
 
 

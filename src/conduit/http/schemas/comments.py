@@ -4,22 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import StringConstraints
 
 from conduit.domain.comments.service import CommentView
-from conduit.http.schemas.common import NotBlank, ResponseModel, Timestamp
+from conduit.http.schemas.common import (
+    NonBlankSchema,
+    NotBlank,
+    RequestModel,
+    ResponseModel,
+    Timestamp,
+)
 from conduit.http.schemas.profiles import Profile
 
 BODY_MAX = 10_000
 
-CommentBody = Annotated[str, StringConstraints(max_length=BODY_MAX), NotBlank]
+CommentBody = Annotated[str, StringConstraints(max_length=BODY_MAX), NonBlankSchema, NotBlank]
 
 
-class NewComment(BaseModel):
+class NewComment(RequestModel):
     body: CommentBody
 
 
-class NewCommentRequest(BaseModel):
+class NewCommentRequest(RequestModel):
     comment: NewComment
 
 

@@ -7,7 +7,13 @@ from typing import Annotated
 from pydantic import BaseModel, PlainValidator, StringConstraints, WithJsonSchema
 
 from conduit.domain.credits.service import MAX_CREDITS, Direction
-from conduit.http.schemas.common import ResponseModel, Timestamp
+from conduit.http.schemas.common import (
+    NonBlankSchema,
+    RequestModel,
+    ResponseModel,
+    Timestamp,
+    Trimmed,
+)
 from conduit.http.schemas.users import USERNAME_MAX
 
 
@@ -28,17 +34,15 @@ Amount = Annotated[
     PlainValidator(_amount),
     WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_CREDITS}),
 ]
-Recipient = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=USERNAME_MAX)
-]
+Recipient = Annotated[str, StringConstraints(max_length=USERNAME_MAX), NonBlankSchema, Trimmed]
 
 
-class NewTransfer(BaseModel):
+class NewTransfer(RequestModel):
     to: Recipient
     amount: Amount
 
 
-class TransferRequest(BaseModel):
+class TransferRequest(RequestModel):
     transfer: NewTransfer
 
 

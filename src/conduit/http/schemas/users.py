@@ -6,11 +6,20 @@ such as ``role``, ``credits`` or ``is_active``: the models simply do not declare
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from conduit.http.schemas.common import NonBlankSchema, RequestModel, Trimmed, omittable
 
 USERNAME_MAX = 64
 EMAIL_MAX = 254
@@ -21,10 +30,24 @@ IMAGE_MAX = 2048
 BLANK = "can't be blank"
 
 
+# Usernames live in URL paths (/profiles/{username}): letters, digits, "_", "." and "-",
+# and never only dots, which clients would resolve as "." or ".." path segments.
+_USERNAME = re.compile(r"[\w.-]*[\w-][\w.-]*")
+# What a client may send: the same, with blanks around it (they are stripped).
+USERNAME_PATTERN = rf"^\s*{_USERNAME.pattern}\s*$"
+# What the contract says of an email beyond its format: the domain's last label is none of the
+# special-use names (RFC 6761) that email_validator refuses, in any case.
+_SPECIAL_USE = "|".join(
+    "".join(f"[{char}{char.upper()}]" for char in name)
+    for name in ("arpa", "invalid", "local", "localhost", "onion", "test")
+)
+EMAIL_DOMAIN_PATTERN = rf"@(?:[^@.]+\.)+(?!(?:{_SPECIAL_USE})$)[^@.]+$"
+# An http(s) URL with a host, or "" (no image).
+IMAGE_PATTERN = r"^(?:https?://[^\s/?#]+(?:[/?#]\S*)?)?$"
+
+
 def _username(value: str) -> str:
-    # Usernames live in URL paths (/profiles/{username}): letters, digits, "_", "." and "-",
-    # and never only dots, which clients would resolve as "." or ".." path segments.
-    if not all(char.isalnum() or char in "_.-" for char in value) or not value.strip("."):
+    if not _USERNAME.fullmatch(value):
         raise ValueError("is invalid")
     return value
 
@@ -50,59 +73,70 @@ def _login_email(value: str) -> str:
 
 
 def _image(value: str) -> str:
-    if value:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be an http(s) URL")
+    if not re.fullmatch(IMAGE_PATTERN, value):
+        raise ValueError("must be an http(s) URL")
     return value
 
 
-# Leading and trailing blanks are stripped first, so "   " counts as blank.
+# Lengths are checked as sent, then leading and trailing blanks are stripped ("   " is blank).
 Username = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=USERNAME_MAX),
+    StringConstraints(max_length=USERNAME_MAX),
+    Field(min_length=1, json_schema_extra={"pattern": USERNAME_PATTERN}),
+    Trimmed,
     AfterValidator(_username),
 ]
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=EMAIL_MAX),
+    StringConstraints(max_length=EMAIL_MAX),
+    Field(min_length=1, json_schema_extra={"format": "email", "pattern": EMAIL_DOMAIN_PATTERN}),
+    Trimmed,
     AfterValidator(normalise_email),
 ]
 # Passwords are taken exactly as typed: no stripping.
 Password = Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX)]
 Bio = Annotated[str, StringConstraints(max_length=BIO_MAX)]
-Image = Annotated[str, StringConstraints(max_length=IMAGE_MAX), AfterValidator(_image)]
+Image = Annotated[
+    str,
+    StringConstraints(max_length=IMAGE_MAX),
+    Field(json_schema_extra={"pattern": IMAGE_PATTERN}),
+    AfterValidator(_image),
+]
 
 
-class LoginUser(BaseModel):
+class LoginUser(RequestModel):
     email: Annotated[
         str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=EMAIL_MAX),
+        StringConstraints(max_length=EMAIL_MAX),
+        NonBlankSchema,
+        Trimmed,
         AfterValidator(_login_email),
     ]
     password: Password
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(RequestModel):
     user: LoginUser
 
 
-class NewUser(BaseModel):
+class NewUser(RequestModel):
     username: Username
     email: Email
     password: Password
 
 
-class NewUserRequest(BaseModel):
+class NewUserRequest(RequestModel):
     user: NewUser
 
 
-class UpdateUser(BaseModel):
+class UpdateUser(RequestModel):
     """Every field is optional; an omitted field keeps its value.
 
     ``email``, ``username`` and ``password`` cannot be cleared (null is "can't be blank");
     ``bio`` and ``image`` are cleared by null or an empty string, both stored as null.
     """
+
+    model_config = ConfigDict(json_schema_extra=omittable("email", "username", "password"))
 
     email: Email | None = None
     username: Username | None = None
@@ -124,7 +158,7 @@ class UpdateUser(BaseModel):
         return value or None
 
 
-class UpdateUserRequest(BaseModel):
+class UpdateUserRequest(RequestModel):
     user: UpdateUser
 
 
