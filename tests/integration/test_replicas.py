@@ -12,6 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -45,14 +46,18 @@ def topology() -> Iterator[topo.Topology]:
         yield topology
 
 
-def _server(topology: topo.Topology, workdir: Path, *, max_lag_ms: int) -> Iterator[LiveServer]:
-    env = {
+@contextmanager
+def _server(
+    topology: topo.Topology, workdir: Path, *, max_lag_ms: int, **env: str
+) -> Iterator[LiveServer]:
+    settings = {
         "DATABASE_REPLICA_URLS": ",".join(topology.replica_urls),
         "REPLICA_MAX_LAG_MS": str(max_lag_ms),
         "REPLICA_CHECK_INTERVAL_S": str(CHECK_INTERVAL_S),
         "RATE_LIMIT_ENABLED": "false",
+        **env,
     }
-    with serving(db_url.parse(topology.direct_url), workdir, env=env) as server:
+    with serving(db_url.parse(topology.direct_url), workdir, env=settings) as server:
         yield server
 
 
@@ -60,14 +65,16 @@ def _server(topology: topo.Topology, workdir: Path, *, max_lag_ms: int) -> Itera
 def patient(
     topology: topo.Topology, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    yield from _server(topology, tmp_path_factory.mktemp("patient"), max_lag_ms=PATIENT_LAG_MS)
+    with _server(topology, tmp_path_factory.mktemp("patient"), max_lag_ms=PATIENT_LAG_MS) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
 def strict(
     topology: topo.Topology, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    yield from _server(topology, tmp_path_factory.mktemp("strict"), max_lag_ms=STRICT_LAG_MS)
+    with _server(topology, tmp_path_factory.mktemp("strict"), max_lag_ms=STRICT_LAG_MS) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
@@ -338,3 +345,31 @@ def test_a_stopped_replica_is_skipped_and_reads_keep_working(
 
     assert _served(patient, topology, six_lists) == [0, 6, 0]
     assert statuses == [200] * 6
+
+
+def test_a_read_that_cannot_reach_its_replica_goes_to_the_primary_and_takes_it_out(
+    topology: topo.Topology, tmp_path: Path, token: str
+) -> None:
+    # Checked once at start and not again within the test: only the reads can notice the stop.
+    # Every checkout pings, so a pooled connection to the stopped replica fails before use.
+    with _server(
+        topology, tmp_path, max_lag_ms=PATIENT_LAG_MS,
+        REPLICA_CHECK_INTERVAL_S="3600", DB_POOL_PING_IDLE_S="0",
+    ) as server:  # fmt: skip
+        url = f"{server.base_url}/api/articles"
+        statuses: list[int] = []
+
+        def lists(count: int) -> Callable[[], None]:
+            return lambda: statuses.extend(
+                httpx.get(url, timeout=30).status_code for _ in range(count)
+            )
+
+        # replica2 was stopped above: only replica1 is in the rotation.
+        assert _served(server, topology, lists(2)) == [0, 2, 0]
+        rounds = _metric(server, "conduit_db_replica_checks")[""]
+        assert topo.stop(topology.part("replica1"))
+
+        assert _served(server, topology, lists(3)) == [3, 0, 0]
+        assert statuses == [200] * 5
+        assert not _healthy(server, topology, "replica1")
+        assert _metric(server, "conduit_db_replica_checks")[""] == rounds  # no check ran
