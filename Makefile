@@ -21,10 +21,10 @@ BENCH_ARGS ?= --scale
 # The demo set `make run` adds to an empty database (every seeded account's password: password).
 SEED_ARGS ?= --users 10 --articles 40 --comments 120 --favorites 80 --follows 30 --tags 12
 # The Python folders ruff checks (those that exist).
-LINT_PATHS := $(wildcard src tests migrations scripts bench examples)
+LINT_PATHS := $(wildcard src tests scripts bench examples)
 
-.PHONY: help venv install run migrate test lint format typecheck pytest migrate-lint \
-	conformance fuzz bench clean examples
+.PHONY: help venv install lock run migrate test lint format typecheck pytest coverage \
+	migrate-lint conformance fuzz bench clean examples
 
 help: ## List the targets
 	@echo "Usage: make <target> [PYTHON=python3] [HOST=127.0.0.1] [PORT=8000] [PYTEST_ARGS=...]"
@@ -37,14 +37,30 @@ $(BIN)/python:
 		|| { echo "error: Conduit needs Python >= 3.11; '$(PYTHON)' is $$($(PYTHON) -V 2>&1) (hint: make PYTHON=python3.11 ...)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# The lock: every dependency pinned with its hashes (requirements.txt: runtime; -dev: with the dev
+# tools). `make lock` regenerates both from pyproject.toml; LOCK_ARGS=--upgrade moves every pin
+# to the newest release, LOCK_ARGS="--upgrade-package NAME" one.
+LOCK_ARGS ?=
+UV_COMPILE := pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+	--quiet --custom-compile-command "make lock"
+
+$(STAMP): pyproject.toml requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@$(BIN)/python -m pip check >/dev/null || { $(BIN)/python -m pip check >&2; \
+		echo "error: pyproject.toml needs what the lock does not pin (hint: make lock)" >&2; exit 1; }
 	@touch $@
 
-venv: $(STAMP) ## Create .venv and install Conduit with its dev tools (idempotent)
+venv: $(STAMP) ## Create .venv and install Conduit with its dev tools, as pinned (idempotent)
 
 install: $(STAMP) ## Same as venv
+
+lock: | $(BIN)/python ## Re-pin every dependency (requirements*.txt) from pyproject.toml
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv $(UV_COMPILE) -o requirements.txt $(LOCK_ARGS)
+	$(BIN)/uv $(UV_COMPILE) --extra dev -o requirements-dev.txt $(LOCK_ARGS)
 
 run: $(STAMP) ## Migrate, seed a demo set into an empty database, serve on 127.0.0.1:8000
 	$(BIN)/conduit migrate upgrade
@@ -54,7 +70,7 @@ run: $(STAMP) ## Migrate, seed a demo set into an empty database, serve on 127.0
 migrate: $(STAMP) ## Apply pending migrations to DATABASE_URL (default: ./conduit.db)
 	$(BIN)/conduit migrate upgrade
 
-test: lint typecheck pytest migrate-lint examples deploy-check ## The whole suite (conformance and fuzz too when TEST_DATABASE_URL is set)
+test: lint typecheck coverage migrate-lint examples deploy-check ## The whole suite (conformance and fuzz too when TEST_DATABASE_URL is set)
 ifneq ($(strip $(TEST_DATABASE_URL)),)
 	@$(MAKE) conformance
 	@$(MAKE) fuzz
@@ -74,8 +90,16 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 typecheck: $(STAMP) ## mypy --strict on src and examples (configured in pyproject.toml)
 	$(BIN)/mypy src examples
 
-pytest: $(STAMP) ## pytest: SQLite always, PostgreSQL when TEST_DATABASE_URL is set
-	$(BIN)/pytest $(PYTEST_ARGS)
+pytest: $(STAMP) ## pytest under coverage: SQLite always, PostgreSQL when TEST_DATABASE_URL is set
+	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+
+coverage: pytest ## The tests, then their coverage; fails under the floor (pyproject.toml)
+ifneq ($(strip $(TEST_DATABASE_URL)),)
+	$(BIN)/coverage report
+else
+	$(BIN)/coverage report --fail-under=0
+	@echo "coverage: the floor applies with PostgreSQL (set TEST_DATABASE_URL): without it, its tests skip"
+endif
 
 migrate-lint: $(STAMP) ## Check the migrations for unsafe operations
 	$(BIN)/conduit migrate lint

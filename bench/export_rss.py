@@ -45,7 +45,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from conduit.db import url as db_url
 from conduit.db.model import uuid7
 from conduit.http.security import TokenCodec
-from conduit.settings import PROJECT_ROOT
 
 CONDUIT = Path(sys.executable).parent / "conduit"
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -123,7 +122,8 @@ class Sampler:
 
 def conduit(*args: str, url: URL) -> None:
     env = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False)}
-    subprocess.run([str(CONDUIT), *args], env=env, cwd=PROJECT_ROOT, check=True)  # noqa: S603
+    checkout = Path(__file__).resolve().parents[1]
+    subprocess.run([str(CONDUIT), *args], env=env, cwd=checkout, check=True)  # noqa: S603
 
 
 async def scalar(engine: AsyncEngine, sql: str, **params: object) -> object:

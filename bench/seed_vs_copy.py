@@ -49,7 +49,7 @@ from conduit.domain.seed import (
     seed_database,
 )
 from conduit.domain.seed import load as loader
-from conduit.settings import PROJECT_ROOT
+from conduit.migrations import location as bundled_migrations
 
 Rows = list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]]
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -146,7 +146,7 @@ async def main() -> int:
     config = DatabaseConfig(url=url, statement_timeout_ms=0)
     database = Database.from_config(config)
     try:
-        await Migrations(config, script_location=PROJECT_ROOT / "migrations").upgrade()
+        await Migrations(config, script_location=bundled_migrations()).upgrade()
         runs: dict[str, list[float]] = {"raw COPY": [], "loader": [], "seed": []}
         actions: dict[str, Callable[[], Awaitable[None]]] = {
             "raw COPY": lambda: raw_copy(url, rows),

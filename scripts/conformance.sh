@@ -8,7 +8,7 @@
 #
 # Environment:
 #   TEST_DATABASE_URL   any database on the PostgreSQL server to use (required)
-#   CONDUIT_COLLECTION  the collection (default: ../shared/realworld/Conduit.postman_collection.json)
+#   CONDUIT_COLLECTION  the collection (default: the vendored tests/conformance/Conduit.postman_collection.json)
 #   HEALTH_TIMEOUT      seconds to wait for the server to answer /health (default: 60)
 #   CONFORMANCE_USERNAME, CONFORMANCE_EMAIL, CONFORMANCE_PASSWORD
 #                       the collection's USERNAME, EMAIL and PASSWORD (defaults: as the
@@ -18,7 +18,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-COLLECTION="${CONDUIT_COLLECTION:-$ROOT/../shared/realworld/Conduit.postman_collection.json}"
+COLLECTION="${CONDUIT_COLLECTION:-$ROOT/tests/conformance/Conduit.postman_collection.json}"
 # shellcheck source=scripts/live_server.sh
 source "$ROOT/scripts/live_server.sh"
 

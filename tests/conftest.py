@@ -25,16 +25,22 @@ from conduit.db.engine import create_engine
 from conduit.db.migrations import Migrations
 from conduit.db.session import Database, make_sessionmaker
 from conduit.http.app import create_app
-from conduit.settings import PROJECT_ROOT, Settings, load_settings
+from conduit.migrations import location as bundled_migrations
+from conduit.settings import Settings, load_settings
 
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+# The checkout (tests, fixtures, scripts) and the package's own migrations folder.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+MIGRATIONS_DIR = bundled_migrations()
 TEST_SECRET = "test-secret-key-with-enough-length-for-hs256"
 GENEROUS_RATE = "100000/minute"
-# Pool, lock and statement waits long enough for any burst a concurrency test fires.
+# Pool, lock, statement and request waits long enough for any burst a concurrency test fires,
+# and one route may use the whole default pool (10 + 10 overflow): bursts of 20 share a route.
 PATIENT_WAITS: dict[str, object] = {
     "db_pool_timeout": 30.0,
     "db_lock_timeout_ms": 30_000,
     "db_statement_timeout_ms": 30_000,
+    "db_route_connections": 20,
+    "request_timeout_s": 60.0,
 }
 
 

@@ -15,10 +15,10 @@ from sqlalchemy.engine import URL
 
 from conduit.db import url as db_url
 from conduit.db.config import DatabaseConfig
+from conduit.migrations import location as bundled_migrations
 
 logger = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # HS256 keys shorter than the hash (32 bytes) weaken the signature (RFC 7518 section 3.2).
 MIN_SECRET_KEY_BYTES = 32
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./conduit.db"
@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    migrations_dir: Path = PROJECT_ROOT / "migrations"
+    migrations_dir: Path = Field(default_factory=bundled_migrations)
 
     # Abuse limits and production safety (docs/operations.md, "Abuse limits and production
     # safety"). Limits are the `limits` library's strings: "5/minute", "10 per 15 minutes".
@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     password_hash_concurrency: int = Field(default=2, ge=1)
     allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     forwarded_allow_ips: str = "127.0.0.1"
-    body_timeout_s: float = Field(default=10.0, gt=0)
+    body_timeout_s: float = Field(default=5.0, gt=0)
     docs_enabled: bool | None = None
 
     @field_validator("allowed_hosts", mode="before")
@@ -125,6 +125,17 @@ class Settings(BaseSettings):
         if value.partition("://")[0] not in ("memory", "redis", "rediss"):
             raise ValueError("must be memory:// or a redis:// or rediss:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _body_before_deadline(self) -> Settings:
+        # The request deadline covers reading the body too: were it first, a stalled body would
+        # be answered as a busy database.
+        if self.body_timeout_s >= self.request_timeout_s:
+            raise ValueError(
+                "BODY_TIMEOUT_S: must be shorter than REQUEST_TIMEOUT_S "
+                f"({self.request_timeout_s:g})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_safety(self) -> Settings:

@@ -21,11 +21,12 @@ from conduit.db.migration_lint import (
     lint_revisions,
     render_revisions,
 )
-from conduit.settings import PROJECT_ROOT
-from tests.conftest import MIGRATIONS_DIR
+from conduit.db.migrations import MigrationError
+from conduit.migrations import squawk_config
+from tests.conftest import MIGRATIONS_DIR, PROJECT_ROOT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "lint_migrations"
-CONFIG = PROJECT_ROOT / ".squawk.toml"
+CONFIG = squawk_config()
 EXPECTED = {
     "0002_add_required_column.py": {"adding-required-field"},
     "0003_index_without_concurrently.py": {"require-concurrent-index-creation"},
@@ -187,3 +188,60 @@ def test_an_unknown_rule_in_the_config_is_an_error_not_a_silent_pass(
 def test_a_missing_squawk_is_named(tmp_path: Path) -> None:
     with pytest.raises(SquawkMissing, match="squawk not found at"):
         find_squawk(tmp_path / "squawk")
+
+
+DROP_COLUMN = '''\
+"""Drop the accounts' email (the contract step of a rename).
+
+Revision ID: {rev}
+Revises: lint0001
+"""
+
+from alembic import op
+
+revision = "{rev}"
+down_revision = "lint0001"
+branch_labels = None
+depends_on = None
+{allow}
+
+def upgrade() -> None:
+    op.execute("SET LOCAL lock_timeout = '5s'")
+    op.execute("SET LOCAL statement_timeout = '60s'")
+    op.drop_column("accounts", "email")
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+@pytest.mark.parametrize(
+    ("allow", "flagged"),
+    [
+        ("", {"ban-drop-column"}),
+        ('SQUAWK_ALLOW = {"ban-drop-column": "no release reads accounts.email"}\n', set()),
+    ],
+)
+def test_a_revision_waives_a_rule_only_by_naming_it_with_a_reason(
+    squawk: Path, tmp_path: Path, allow: str, flagged: set[str]
+) -> None:
+    folder = tmp_path / "migrations"
+    (folder / "versions").mkdir(parents=True)
+    for name in ("env.py", "script.py.mako"):
+        (folder / name).write_text((FIXTURES / name).read_text())
+    first = FIXTURES / "versions" / "0001_create_accounts_and_teams.py"
+    (folder / "versions" / first.name).write_text(first.read_text())
+    (folder / "versions" / "0002_drop.py").write_text(
+        DROP_COLUMN.format(rev="drop0002", allow=allow)
+    )
+
+    report = lint_migrations(folder, squawk=squawk, config=CONFIG)
+
+    assert {v.rule for v in report.violations} == flagged
+
+    (folder / "versions" / "0002_drop.py").write_text(
+        DROP_COLUMN.format(rev="drop0002", allow='SQUAWK_ALLOW = {"ban-drop-column": " "}\n')
+    )
+    with pytest.raises(MigrationError, match="SQUAWK_ALLOW must map each rule to why"):
+        lint_migrations(folder, squawk=squawk, config=CONFIG)

@@ -137,5 +137,16 @@ def test_the_defaults() -> None:
     assert settings.rate_limit_storage_url == "memory://"
     assert settings.password_hash_concurrency == 2
     assert settings.forwarded_allow_ips == "127.0.0.1"
-    assert settings.body_timeout_s == 10.0
+    assert settings.body_timeout_s == 5.0
     assert settings.allowed_hosts == ()
+
+
+def test_a_body_timeout_not_shorter_than_the_request_deadline_is_refused() -> None:
+    with pytest.raises(
+        SettingsError, match=r"^BODY_TIMEOUT_S: must be shorter than REQUEST_TIMEOUT_S \(10\)$"
+    ):
+        load_settings(_env_file=None, body_timeout_s=10.0)
+    assert (
+        load_settings(_env_file=None, body_timeout_s=20.0, request_timeout_s=30.0).body_timeout_s
+        == 20.0
+    )

@@ -71,7 +71,11 @@ def analyze_command(
         int, typer.Option(min=1, help="pg_stat_statements: how many statements to list.")
     ] = 10,
 ) -> None:
-    """Advise on indexes and queries: catalog checks, activity, and plans from a query log."""
+    """Advise on indexes and queries: catalog checks, activity, and plans from a query log.
+
+    Any PostgreSQL database works, Conduit's or another project's: DATABASE_URL=postgresql://...
+    conduit db analyze [--query-log FILE].
+    """
     current = settings()
     config = current.database
     if not config.is_postgres:

@@ -12,7 +12,9 @@ root = typer.Typer(
     add_completion=False,
 )
 migrate_app = typer.Typer(
-    help="Create, apply, inspect and check schema migrations.", no_args_is_help=True
+    help="Create, apply, inspect and check schema migrations (Conduit's, or any project's with "
+    "--config).",
+    no_args_is_help=True,
 )
 db_app = typer.Typer(help="Check, analyse, seed and recount the database.", no_args_is_help=True)
 users_app = typer.Typer(help="Administer user accounts.", no_args_is_help=True)

@@ -111,7 +111,9 @@ def check(
     """Connect; print the server version, round-trip latency and migration state.
 
     Exits 1 when the database is unreachable or its schema is behind head, or when a read
-    replica is unreachable, not a replica, or lags more than REPLICA_MAX_LAG_MS.
+    replica is unreachable, not a replica, or lags more than REPLICA_MAX_LAG_MS. Any database
+    works: DATABASE_URL=postgresql://... conduit db check (the migration state is compared with
+    Conduit's own revisions).
     """
     config = settings()
     report = run(_inspect(config, timeout=timeout))

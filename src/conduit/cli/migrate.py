@@ -1,7 +1,9 @@
-"""The `conduit migrate` verbs: create, upgrade, downgrade, current, history, check, sql.
+"""The `conduit migrate` verbs: init, create, upgrade, downgrade, current, history, check, sql.
 
 Each verb is a thin function over :class:`conduit.db.migrations.Migrations`; failures become one
-line on stderr and exit 1 through :func:`conduit.cli.runner.run`.
+line on stderr and exit 1 through :func:`conduit.cli.runner.run`. They work on Conduit's own
+migrations, or on any project's given ``--config DIR/alembic.ini`` (or
+``CONDUIT_ALEMBIC_CONFIG``), such as one ``conduit migrate init`` wrote.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,16 +23,21 @@ from conduit.cli.apps import migrate_app
 from conduit.cli.runner import (
     CommandFailed,
     console,
+    err_console,
     fail,
     handled,
     print_json,
     run,
     settings,
 )
+from conduit.db.migration_scaffold import scaffold
 from conduit.db.migrations import Migrations, MigrationState, Revision
+from conduit.migrations import location as bundled_migrations
 from conduit.settings import Settings
 
 UPGRADE_HINT = "run `conduit migrate upgrade`"
+ALEMBIC_CONFIG_ENV = "CONDUIT_ALEMBIC_CONFIG"
+_ALEMBIC_CONFIG_KEY = "conduit.alembic_config"
 # A placeholder database for rendering SQL offline: only the dialect matters.
 OFFLINE_URLS = {
     "postgresql": URL.create("postgresql+asyncpg", host="offline", database="conduit"),
@@ -42,12 +50,46 @@ def say(text: str) -> None:
     console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
-def migrations_for(config: Settings) -> Migrations:
+@migrate_app.callback()
+def _migrate_options(
+    ctx: typer.Context,
+    alembic_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            envvar=ALEMBIC_CONFIG_ENV,
+            help="Another project's alembic.ini (e.g. one `conduit migrate init` wrote); "
+            "default: Conduit's own migrations.",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Create, apply, inspect and check schema migrations (Conduit's, or any project's)."""
+    ctx.meta[_ALEMBIC_CONFIG_KEY] = alembic_config
+
+
+def alembic_ini(ctx: typer.Context | None) -> Path | None:
+    """The alembic.ini chosen with ``conduit migrate --config`` (or CONDUIT_ALEMBIC_CONFIG).
+
+    Only the ``migrate`` verbs read it: ``serve``, ``db check`` and ``db seed`` always work on
+    Conduit's own migrations.
+    """
+    chosen = ctx.meta.get(_ALEMBIC_CONFIG_KEY) if ctx is not None else None
+    return chosen if isinstance(chosen, Path) else None
+
+
+def migrations_for(config: Settings, ctx: typer.Context | None = None) -> Migrations:
+    """Conduit's migrations, or those of the alembic.ini chosen (see :func:`alembic_ini`)."""
+    ini = alembic_ini(ctx)
+    if ini is not None:
+        with handled():
+            return Migrations.from_ini(config.database, ini)
     folder = config.migrations_dir
     if not (folder / "env.py").is_file() or not (folder / "versions").is_dir():
         fail(
             f"MIGRATIONS_DIR: {folder} is not a migrations folder (it needs env.py and versions/)",
-            hint="unset MIGRATIONS_DIR to use the project's migrations/",
+            hint="unset MIGRATIONS_DIR to use Conduit's own migrations",
         )
     return Migrations(config.database, script_location=folder)
 
@@ -79,29 +121,61 @@ def _label(revisions: tuple[str, ...]) -> str:
 
 
 @migrate_app.command()
+def init(
+    directory: Annotated[
+        Path, typer.Argument(help="The folder to create (new or empty), e.g. migrations.")
+    ],
+    models: Annotated[
+        str,
+        typer.Option(
+            "--models",
+            help="The module that imports every model and exposes their metadata (a "
+            "`metadata` attribute or a declarative `Base`), e.g. myapp.models.",
+        ),
+    ],
+) -> None:
+    """Write an async Alembic environment for another project's models (run from its root)."""
+    with handled():
+        written = scaffold(
+            directory, models=models, template=bundled_migrations() / "script.py.mako"
+        )
+    for path in written:
+        say(f"Created {path}")
+    ini = directory / "alembic.ini"
+    say(
+        f"Next: DATABASE_URL=... conduit migrate --config {ini} create 'initial schema' "
+        f"(or {directory / 'migrate.sh'} create 'initial schema'), review it, then upgrade."
+    )
+
+
+@migrate_app.command()
 def create(
+    ctx: typer.Context,
     message: Annotated[str, typer.Argument(help="What the revision changes, e.g. 'add bio'.")],
     empty: Annotated[
         bool, typer.Option("--empty", help="Write an empty revision; do not compare with the DB.")
     ] = False,
 ) -> None:
     """Write a new revision, autogenerated from the models against the configured database."""
-    migrations = migrations_for(settings())
+    migrations = migrations_for(settings(), ctx)
     # Alembic prints its own progress line; the path printed below says the same, once.
     with contextlib.redirect_stdout(io.StringIO()):
-        path = run(migrations.create(message, autogenerate=not empty))
-    say(f"Created {path}")
+        created = run(migrations.create(message, autogenerate=not empty))
+    say(f"Created {created.path}")
+    if created.note:
+        err_console.print(f"warning: {created.note}", markup=False)
     if not empty:
         say("Review it before applying: autogenerate misses renames and data moves.")
 
 
 @migrate_app.command()
 def upgrade(
+    ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply migrations up to REVISION (default: head)."""
     config = settings()
-    migrations = migrations_for(config)
+    migrations = migrations_for(config, ctx)
     before = run(migrations.state())
     run(migrations.upgrade(revision))
     after = run(migrations.state())
@@ -113,12 +187,13 @@ def upgrade(
 
 @migrate_app.command()
 def downgrade(
+    ctx: typer.Context,
     revision: Annotated[
         str, typer.Argument(help="Target revision, or -N steps back, or 'base'.")
     ] = "-1",
 ) -> None:
     """Revert migrations down to REVISION (default: one step)."""
-    migrations = migrations_for(settings())
+    migrations = migrations_for(settings(), ctx)
     before = run(migrations.state())
     if not before.current:
         fail("the database has no migration applied; there is nothing to downgrade")
@@ -129,10 +204,11 @@ def downgrade(
 
 @migrate_app.command()
 def current(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Print the database's revision and whether it is at head."""
-    migrations = migrations_for(settings())
+    migrations = migrations_for(settings(), ctx)
     state = run(migrations.state())
     with handled():
         behind = pending(migrations, state)
@@ -151,10 +227,11 @@ def current(
 
 @migrate_app.command()
 def history(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the revisions, newest first."""
-    revisions = migrations_for(settings()).history()
+    revisions = migrations_for(settings(), ctx).history()
     if as_json:
         print_json([_revision_dict(rev) for rev in revisions])
         return
@@ -170,9 +247,9 @@ def history(
 
 
 @migrate_app.command()
-def check() -> None:
+def check(ctx: typer.Context) -> None:
     """Exit 1 if the models and the migrated schema differ (or the database is behind head)."""
-    migrations = migrations_for(settings())
+    migrations = migrations_for(settings(), ctx)
     state = run(migrations.state())
     if not state.is_current:
         with handled():
@@ -190,6 +267,7 @@ def check() -> None:
 
 @migrate_app.command()
 def sql(
+    ctx: typer.Context,
     revision_range: Annotated[
         str, typer.Argument(metavar="RANGE", help="FROM:TO, e.g. base:head or head:base.")
     ] = "base:head",
@@ -214,7 +292,7 @@ def sql(
     if dialect is not None and dialect != config.async_database_url.get_backend_name():
         url = OFFLINE_URLS[dialect]
     with handled():
-        rendered = migrations_for(config).sql(revision_range, url=url)
+        rendered = migrations_for(config, ctx).sql(revision_range, url=url)
     sys.stdout.write(rendered)
 
 

@@ -1,8 +1,9 @@
 """`conduit migrate lint`: check that every revision is safe to apply to a live PostgreSQL.
 
 A thin verb over :mod:`conduit.db.migration_lint`: it renders each revision offline (no database
-needed) and runs squawk on it with the project's ``.squawk.toml``. Exit 0 when clean, 1 on any
-violation or when squawk is missing.
+needed) and runs squawk on it with the rules shipped in the package
+(``conduit/migrations/squawk.toml``). Exit 0 when clean, 1 on any violation or when squawk is
+missing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from conduit.cli.apps import migrate_app
+from conduit.cli.migrate import migrations_for
 from conduit.cli.runner import CommandFailed, console, fail, handled, print_json, settings
 from conduit.db.migration_lint import (
     LintReport,
@@ -23,19 +25,20 @@ from conduit.db.migration_lint import (
     find_squawk,
     lint_migrations,
 )
-from conduit.settings import PROJECT_ROOT
+from conduit.migrations import squawk_config
 
-DEFAULT_CONFIG = PROJECT_ROOT / ".squawk.toml"
 STATEMENT_WIDTH = 72
 
 
 @migrate_app.command("lint")
 def lint(
+    ctx: typer.Context,
     directory: Annotated[
         Path | None,
         typer.Option(
             "--dir",
-            help="Migrations folder to lint (default: MIGRATIONS_DIR).",
+            help="Migrations folder to lint (default: the one `conduit migrate` uses: "
+            "--config's, else MIGRATIONS_DIR, else Conduit's own).",
             exists=True,
             file_okay=False,
             resolve_path=True,
@@ -45,7 +48,7 @@ def lint(
         Path | None,
         typer.Option(
             "--config",
-            help="squawk configuration (default: .squawk.toml at the project root).",
+            help="squawk configuration (default: the rules shipped with Conduit, squawk.toml).",
             exists=True,
             dir_okay=False,
         ),
@@ -56,18 +59,31 @@ def lint(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Render every revision's upgrade to PostgreSQL SQL and check it with squawk."""
+    """Render every revision's upgrade to PostgreSQL SQL and check it with squawk.
+
+    Any project's Alembic migrations work, offline: --dir path/to/migrations, or conduit
+    migrate --config path/to/alembic.ini lint.
+    """
     with handled():
-        script_location = directory or settings().migrations_dir
-        if config is None and DEFAULT_CONFIG.is_file():
-            config = DEFAULT_CONFIG
+        if directory is not None:
+            script_location, ini = directory, None
+        else:
+            chosen = migrations_for(settings(), ctx)
+            script_location, ini = chosen.script_location, chosen.ini
+        if config is None:
+            config = squawk_config()
         try:
             executable = find_squawk(squawk)
         except SquawkMissing as exc:
             raise CommandFailed(
                 exc.message, hint="pip install squawk-cli (it is in the dev extras)"
             ) from None
-        report = lint_migrations(script_location, squawk=executable, config=config)
+        report = lint_migrations(
+            script_location,
+            squawk=executable,
+            config=config,
+            ini=ini,
+        )
         if not report.revisions:
             # A lint that checked nothing must not pass: the folder is probably the wrong one.
             raise CommandFailed(
@@ -90,7 +106,7 @@ def lint(
         fail(
             f"{len(report.violations)} migration safety violation(s) in {len(files)} revision(s)",
             hint="make each change the safe way shown, or exclude a rule that cannot apply "
-            "in .squawk.toml, saying why",
+            "in a squawk config of your own (--config), saying why",
         )
 
 

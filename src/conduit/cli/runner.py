@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 
 from conduit.db import errors as db_errors
-from conduit.db.migrations import DriftDetected, MigrationError
+from conduit.db.migrations import DriftDetected, MigrationError, UnregisteredModels
 from conduit.settings import Settings, SettingsError, load_settings
 
 T = TypeVar("T")
@@ -99,6 +99,11 @@ def describe(exc: db_errors.DatabaseError) -> tuple[str, str | None]:
         return (
             f"the models and the migrations differ: {exc.message}",
             'run `conduit migrate create "describe the change"` and review the new revision',
+        )
+    if isinstance(exc, UnregisteredModels):
+        return (
+            exc.message,
+            "a model is compared and migrated only once the models module imports it",
         )
     if isinstance(exc, MigrationError):
         return exc.message, "see `conduit migrate history`"

@@ -89,11 +89,17 @@ class SquawkMissing(LintError):
 
 @dataclass(frozen=True, slots=True)
 class RenderedRevision:
-    """One revision's upgrade as PostgreSQL statements, each ending in ``;``."""
+    """One revision's upgrade as PostgreSQL statements, each ending in ``;``.
+
+    ``allowed``: the rules the revision itself waives, each with the reason (its module's
+    ``SQUAWK_ALLOW = {"ban-drop-column": "why it is safe here"}``), e.g. the contract step of a
+    rename once no release reads the old column.
+    """
 
     revision: str
     path: Path
     statements: tuple[str, ...]
+    allowed: tuple[str, ...] = ()
 
     @property
     def sql(self) -> str:
@@ -143,9 +149,14 @@ def lint_migrations(
     squawk: Path,
     config: Path | None = None,
     url: URL = OFFLINE_POSTGRES_URL,
+    ini: Path | None = None,
 ) -> LintReport:
-    """Render every revision under ``script_location`` and lint each with ``squawk``."""
-    revisions = render_revisions(script_location, url=url)
+    """Render every revision under ``script_location`` and lint each with ``squawk``.
+
+    ``ini``: the project's alembic.ini, when the folder has one (its ``prepend_sys_path`` lets
+    ``env.py`` import the project's models).
+    """
+    revisions = render_revisions(script_location, url=url, ini=ini)
     return LintReport(
         squawk_version=squawk_version(squawk),
         revisions=tuple(revisions),
@@ -154,10 +165,10 @@ def lint_migrations(
 
 
 def render_revisions(
-    script_location: Path, *, url: URL = OFFLINE_POSTGRES_URL
+    script_location: Path, *, url: URL = OFFLINE_POSTGRES_URL, ini: Path | None = None
 ) -> list[RenderedRevision]:
     """Every revision's upgrade, oldest first, each rendered on its own."""
-    migrations = Migrations(DatabaseConfig(url=url), script_location=script_location)
+    migrations = Migrations(DatabaseConfig(url=url), script_location=script_location, ini=ini)
     try:
         scripts = reversed(list(migrations.script.walk_revisions()))
     except CommandError as exc:
@@ -177,13 +188,23 @@ def render_revision(
     cfg.attributes["offline_url"] = url
     try:
         command.upgrade(cfg, f"{start}:{script.revision}", sql=True)
-    except CommandError as exc:
+    except (CommandError, ImportError) as exc:
         raise MigrationError(f"{Path(script.path).name}: {exc}") from None
     return RenderedRevision(
         revision=script.revision,
         path=Path(script.path),
         statements=tuple(_own_statements(buffer.chunks, script.revision)),
+        allowed=_allowed(script),
     )
+
+
+def _allowed(script: Script) -> tuple[str, ...]:
+    allow = getattr(script.module, "SQUAWK_ALLOW", None) or {}
+    if not isinstance(allow, dict) or not all(str(why).strip() for why in allow.values()):
+        raise MigrationError(
+            f"{Path(script.path).name}: SQUAWK_ALLOW must map each rule to why it is safe here"
+        )
+    return tuple(str(rule) for rule in allow)
 
 
 def lint_revisions(
@@ -192,6 +213,8 @@ def lint_revisions(
     violations: list[Violation] = []
     for rendered in revisions:
         for found in _run_squawk(squawk, rendered, config=config):
+            if found.get("rule_name") in rendered.allowed:
+                continue
             line = int(found.get("line", 0))
             violations.append(
                 Violation(

@@ -22,7 +22,7 @@ from conduit.db import url as db_url
 from conduit.db.migrations import Migrations
 from conduit.db.session import Database
 from conduit.http.app import create_app
-from tests.conftest import MIGRATIONS_DIR, make_settings
+from tests.conftest import MIGRATIONS_DIR, PATIENT_WAITS, make_settings
 from tests.factories import PASSWORD, make_user
 
 LOGIN = "/api/users/login"
@@ -167,7 +167,7 @@ async def test_an_unreachable_redis_lets_requests_through(
 @pytest.fixture
 async def flood_database(tmp_path: Path) -> AsyncIterator[tuple[URL, Database]]:
     url = db_url.parse(f"sqlite:///{tmp_path / 'flood.db'}")
-    settings = make_settings(url)
+    settings = make_settings(url, **PATIENT_WAITS)
     await Migrations(settings.database, script_location=MIGRATIONS_DIR).upgrade()
     database = Database.from_config(settings.database)
     try:
@@ -181,7 +181,9 @@ async def test_a_login_flood_hashes_at_most_the_bound_at_once(
     flood_database: tuple[URL, Database], bound: int
 ) -> None:
     url, database = flood_database
-    app = create_app(make_settings(url, password_hash_concurrency=bound), database=database)
+    # 24 hashes one or three at a time may outlast the default request deadline on a busy host.
+    settings = make_settings(url, password_hash_concurrency=bound, **PATIENT_WAITS)
+    app = create_app(settings, database=database)
     async with client_from(app) as client:
         assert (await client.post("/api/users", json=new_user("flood"))).status_code == 201
         right = login("flood@example.com", PASSWORD)

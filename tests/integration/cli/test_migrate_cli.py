@@ -6,6 +6,8 @@ import asyncio
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,6 +162,16 @@ def test_create_empty_writes_a_date_first_revision_into_migrations_dir(
     assert DATE_FIRST.match(created.name), created.name
     assert f"Created {created}" in result.stdout
     assert sorted(p.name for p in (MIGRATIONS_DIR / "versions").iterdir()) == before
+    # Ready to be written in: what the body will use is imported, and the file lints clean.
+    text = created.read_text()
+    assert "import sqlalchemy as sa\nfrom alembic import op\n" in text
+    ruff = [sys.executable, "-m", "ruff"]
+    for args in (
+        ["check", "--select", "F,E,W,I", str(created)],
+        ["format", "--check", str(created)],
+    ):
+        checked = subprocess.run([*ruff, *args], capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, checked.stdout
 
     history = json.loads(conduit(empty_url, "migrate", "history", "--json", **env).stdout)
     assert (history[0]["message"], history[0]["is_head"]) == ("add widgets", True)
@@ -184,4 +196,4 @@ def test_create_autogenerates_the_difference_with_the_database(
     result = conduit(empty_url, "migrate", "create", "drop stray", **env)
     assert result.exit_code == 0, result.output
     [created] = (migrations_copy / "versions").glob("*_drop_stray.py")
-    assert "op.drop_table('stray')" in created.read_text()
+    assert 'op.drop_table("stray")' in created.read_text()  # formatted by ruff

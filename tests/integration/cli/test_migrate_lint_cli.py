@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 import conduit.cli.main  # noqa: F401  - registers every verb on the command tree
 from conduit.cli import runner
 from conduit.cli.apps import root
-from conduit.settings import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT
 from tests.integration.cli.support import one_error_line
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "lint_migrations"
@@ -122,7 +122,8 @@ def test_a_missing_configured_migrations_folder_is_one_line(tmp_path: Path) -> N
     result = lint(MIGRATIONS_DIR=str(tmp_path / "missing"))
 
     assert result.exit_code == 1
-    assert "doesn't exist" in one_error_line(result)
+    assert "MIGRATIONS_DIR: " in one_error_line(result)
+    assert "is not a migrations folder" in one_error_line(result)
 
 
 def test_installed_command_exits_1_on_violations_and_0_when_clean() -> None:

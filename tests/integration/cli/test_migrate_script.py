@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
-from conduit.settings import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT
 
 SCRIPT = PROJECT_ROOT / "migrate.sh"
 
@@ -54,3 +55,29 @@ def test_migrate_sh_rejects_an_unknown_verb_with_usage(tmp_path: Path) -> None:
         assert result.stderr.startswith("usage: ./migrate.sh create|upgrade|downgrade|current")
         assert result.stdout == ""
     assert not (tmp_path / "x.db").exists()
+
+
+def test_the_bare_alembic_command_works_from_the_checkout(tmp_path: Path) -> None:
+    """alembic.ini points the plain ``alembic`` at the migrations inside the package."""
+    alembic = Path(sys.executable).parent / "alembic"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'bare.db'}"}
+    env.pop("MIGRATIONS_DIR", None)
+
+    def bare(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(alembic), *args],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+
+    assert bare("upgrade", "head").returncode == 0
+    current = bare("current")
+    assert current.returncode == 0, current.stderr
+    assert current.stdout.strip().endswith("(head)")
+    checked = bare("check")
+    assert checked.returncode == 0, checked.stderr
+    assert "No new upgrade operations detected" in checked.stdout

@@ -15,12 +15,13 @@ from fastapi import FastAPI
 
 from conduit.db.session import Database
 from conduit.http.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import PATIENT_WAITS, make_settings
 
 
 @pytest.fixture
 def app(committing_database: Database) -> FastAPI:
-    return create_app(make_settings(committing_database.engine.url), database=committing_database)
+    settings = make_settings(committing_database.engine.url, **PATIENT_WAITS)
+    return create_app(settings, database=committing_database)
 
 
 @pytest.fixture
