@@ -24,7 +24,7 @@ SEED_ARGS ?= --users 10 --articles 40 --comments 120 --favorites 80 --follows 30
 LINT_PATHS := $(wildcard src tests scripts bench examples)
 
 .PHONY: help venv install lock run migrate test lint format typecheck pytest coverage \
-	migrate-lint conformance fuzz bench clean examples
+	migrate-lint conformance fuzz topology-check bench clean examples
 
 help: ## List the targets
 	@echo "Usage: make <target> [PYTHON=python3] [HOST=127.0.0.1] [PORT=8000] [PYTEST_ARGS=...]"
@@ -70,12 +70,13 @@ run: $(STAMP) ## Migrate, seed a demo set into an empty database, serve on 127.0
 migrate: $(STAMP) ## Apply pending migrations to DATABASE_URL (default: ./conduit.db)
 	$(BIN)/conduit migrate upgrade
 
-test: lint typecheck coverage migrate-lint examples deploy-check ## The whole suite (conformance and fuzz too when TEST_DATABASE_URL is set)
+test: lint typecheck coverage migrate-lint examples deploy-check ## The whole suite (conformance, fuzz and topology-check too when TEST_DATABASE_URL is set)
 ifneq ($(strip $(TEST_DATABASE_URL)),)
 	@$(MAKE) conformance
 	@$(MAKE) fuzz
+	@$(MAKE) topology-check
 else
-	@echo "conformance, fuzz: skipped (need PostgreSQL: set TEST_DATABASE_URL)"
+	@echo "conformance, fuzz, topology-check: skipped (need PostgreSQL: set TEST_DATABASE_URL)"
 endif
 
 lint: $(STAMP) ## ruff check, ruff format --check, and the import-layer contracts
@@ -109,6 +110,9 @@ examples: $(STAMP) ## Run examples/ on SQLite, and on PostgreSQL too when TEST_D
 
 conformance: $(STAMP) ## The official RealWorld Postman collection against a live server (PostgreSQL, npm)
 	scripts/conformance.sh
+
+topology-check: $(STAMP) ## The collection through HAProxy and 3 instances, the API tests through PgBouncer
+	scripts/topology_check.sh
 
 .PHONY: deploy-check
 deploy-check: $(STAMP) ## Lint the Dockerfiles (hadolint) and deploy/, validate compose.yaml (docker-compose)

@@ -6,8 +6,14 @@
 # and always stops the server and drops the database.
 # Exit status: newman's (non-zero on any failed assertion), or 1 when the set-up fails.
 #
+# With CONFORMANCE_BASE_URL it starts nothing and runs the collection against that running
+# Conduit instead (e.g. HAProxy in front of instances behind PgBouncer: scripts/topology.sh).
+#
 # Environment:
-#   TEST_DATABASE_URL   any database on the PostgreSQL server to use (required)
+#   TEST_DATABASE_URL   any database on the PostgreSQL server to use (required unless
+#                       CONFORMANCE_BASE_URL is set)
+#   CONFORMANCE_BASE_URL
+#                       a running Conduit to test, e.g. http://127.0.0.1:6400 (default: start one)
 #   CONDUIT_COLLECTION  the collection (default: the vendored tests/conformance/Conduit.postman_collection.json)
 #   HEALTH_TIMEOUT      seconds to wait for the server to answer /health (default: 60)
 #   CONFORMANCE_USERNAME, CONFORMANCE_EMAIL, CONFORMANCE_PASSWORD
@@ -27,7 +33,12 @@ source "$ROOT/scripts/live_server.sh"
 
 NEWMAN="$("$ROOT/scripts/install_newman.sh")"
 
-live_server_start conformance
+if [[ -n "${CONFORMANCE_BASE_URL:-}" ]]; then
+    BASE="${CONFORMANCE_BASE_URL%/}"
+    echo "conformance: testing the running Conduit at $BASE"
+else
+    live_server_start conformance
+fi
 echo "conformance: the server is up; running $(basename "$COLLECTION")"
 
 # As the collection's run-api-tests.sh sets them; the username is unique per run. (Overrides

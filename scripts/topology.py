@@ -1,6 +1,7 @@
 """Conduit's production topology on loopback: primary, replicas, PgBouncer, instances, HAProxy.
 
     scripts/topology.sh up [--replicas N] [--sync] [--instances N] [--base-port P] [--dir D]
+                           [--env NAME=VALUE ...]
     scripts/topology.sh status [--dir D] [--json]
     scripts/topology.sh down [--dir D]
 
@@ -79,7 +80,7 @@ class Topology:
     dir: str
     database: str
     secret_key: str
-    app_url: str  # HAProxy
+    app_url: str  # HAProxy ("" without instances)
     database_url: str  # through PgBouncer (what the instances use)
     direct_url: str  # the primary itself (migrations, session-level work)
     replica_urls: list[str]
@@ -440,9 +441,9 @@ def _start_pgbouncer(topology: Topology, port: int) -> None:
                 "max_client_conn = 1000",
                 "default_pool_size = 20",
                 # Startup parameters PgBouncer cannot pass on to a pooled server connection are
-                # refused unless listed here; asyncpg sends extra_float_digits, and Conduit sends
-                # statement_timeout and jit. Those two are set on the server instead (see up).
-                "ignore_startup_parameters = extra_float_digits, statement_timeout, jit",
+                # refused unless listed here. Conduit sends none with DB_PGBOUNCER=true; some
+                # drivers (psycopg, JDBC) send extra_float_digits.
+                "ignore_startup_parameters = extra_float_digits",
                 "",
             ]
         )
@@ -468,42 +469,32 @@ def conduit_bin() -> Path:
     return Path(os.environ.get("CONDUIT_BIN") or ROOT / ".venv" / "bin" / "conduit")
 
 
-def _instance_env(topology: Topology, database_url: str) -> dict[str, str]:
+def _instance_env(topology: Topology, options: Options) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": topology.database_url,
+        # Start-up migrations hold a session-level advisory lock: straight to the primary.
+        "DATABASE_DIRECT_URL": topology.direct_url,
         "DATABASE_REPLICA_URLS": ",".join(topology.replica_urls),
         "DB_PGBOUNCER": "true",
         # One signing key for all instances: a token from one is valid on the others.
         "SECRET_KEY": topology.secret_key,
         "PYTHONUNBUFFERED": "1",
+        **dict(options.env),
     }
 
 
-def _migrate(topology: Topology) -> None:
-    # Migrations hold a session-level advisory lock: straight to the primary, not PgBouncer.
-    env = {**_instance_env(topology, topology.direct_url), "DB_PGBOUNCER": "false"}
-    out = _run(
-        [str(conduit_bin()), "migrate", "upgrade"], env=env, timeout=120, cwd=Path(topology.dir)
-    )
-    (Path(topology.dir) / "migrate.log").write_text(out)
-
-
-# SQLAlchemy's asyncpg dialect keeps prepared statements per client connection, which PgBouncer
-# in transaction mode moves between server connections ("prepared statement ... does not exist");
-# DB_PGBOUNCER does not switch that cache off yet, the instances' URL does.
-NO_STATEMENT_CACHE = "prepared_statement_cache_size=0"
-
-
 def _start_instances(topology: Topology, options: Options, ports: Sequence[int]) -> None:
-    env = _instance_env(topology, f"{topology.database_url}?{NO_STATEMENT_CACHE}")
+    # All at once, each migrating the database at start: the advisory lock makes one of them
+    # apply the migrations and the others find the schema at head.
+    env = _instance_env(topology, options)
     parts = []
     for index, port in enumerate(ports, start=1):
         name = f"instance{index}"
         log = Path(topology.dir) / f"{name}.log"
         cmd = [
             str(conduit_bin()), "serve", "--host", HOST, "--port", str(port),
-            "--workers", str(options.workers), "--no-migrate",
+            "--workers", str(options.workers),
         ]  # fmt: skip
         pid, started = _spawn(cmd, log=log, env=env)
         part = Part(name, "instance", port, f"http://{HOST}:{port}", str(log), None, pid, started)
@@ -610,10 +601,8 @@ class Options:
     workers: int = 1
     database: str = "conduit"
     fsync: bool = False
-    # Conduit's own statement timeout, which PgBouncer cannot pass on (see _start_pgbouncer).
-    statement_timeout_ms: int = field(
-        default_factory=lambda: int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "30000"))
-    )
+    # Extra environment for the instances (--env NAME=VALUE), e.g. shared rate-limit storage.
+    env: tuple[tuple[str, str], ...] = ()
 
 
 def ensure_packages() -> None:
@@ -685,7 +674,7 @@ def up(options: Options) -> Topology:
         dir=str(directory),
         database=options.database,
         secret_key=secrets.token_urlsafe(48),
-        app_url=f"http://{HOST}:{haproxy_port}",
+        app_url=f"http://{HOST}:{haproxy_port}" if options.instances else "",
         database_url=_pg_url(pgbouncer_port, options.database),
         direct_url=_pg_url(primary_port, options.database),
         replica_urls=[_pg_url(port, options.database) for port in replica_ports],
@@ -695,10 +684,6 @@ def up(options: Options) -> Topology:
     topology.save()
     try:
         _start_primary(topology, options, primary_port)
-        # PgBouncer drops Conduit's statement_timeout and jit startup parameters (see its
-        # config): the database carries them instead, for every session through PgBouncer.
-        for setting, value in (("statement_timeout", options.statement_timeout_ms), ("jit", "off")):
-            psql(primary_port, f"ALTER DATABASE \"{options.database}\" SET {setting} = '{value}'")
         names = [f"replica{index}" for index in range(1, options.replicas + 1)]
         for index, port in enumerate(replica_ports, start=1):
             _start_replica(topology, options, index, port)
@@ -708,9 +693,9 @@ def up(options: Options) -> Topology:
         if options.sync:
             _make_synchronous(topology, names[0])
         _start_pgbouncer(topology, pgbouncer_port)
-        _migrate(topology)
-        _start_instances(topology, options, instance_ports)
-        _start_haproxy(topology, haproxy_port)
+        if options.instances:
+            _start_instances(topology, options, instance_ports)
+            _start_haproxy(topology, haproxy_port)
     except BaseException:
         down(directory, quiet=True)
         raise
@@ -888,6 +873,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.add_argument("--base-port", type=int, default=defaults.base_port)
             command.add_argument("--database", default=defaults.database)
             command.add_argument("--fsync", action="store_true", help="fsync=on (default off)")
+            command.add_argument(
+                "--env",
+                action="append",
+                default=[],
+                metavar="NAME=VALUE",
+                type=_env_pair,
+                help="extra environment for the instances (repeatable)",
+            )
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
@@ -900,10 +893,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 base_port=args.base_port,
                 database=args.database,
                 fsync=args.fsync,
+                env=tuple(args.env),
             )
             topology = up(options)
             _print_table(status(options.directory))
-            print(f"\napp: {topology.app_url}   state: {Path(topology.dir) / STATE_FILE}")
+            app = topology.app_url or "no instances"
+            print(f"\napp: {app}   state: {Path(topology.dir) / STATE_FILE}")
             return 0
         if args.command == "down":
             return 1 if down(args.dir) else 0
@@ -919,6 +914,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         _print_table(parts)
     return 0 if all(part.up for part in parts) else 1
+
+
+def _env_pair(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name, value
 
 
 def _print_table(parts: Sequence[PartStatus]) -> None:

@@ -2,7 +2,7 @@
 # Conduit's production topology on loopback, one command (scripts/topology.py does the work):
 #
 #   scripts/topology.sh up [--replicas N] [--sync] [--instances N] [--workers N] [--base-port P]
-#                          [--dir D] [--database NAME] [--fsync]
+#                          [--dir D] [--database NAME] [--fsync] [--env NAME=VALUE ...]
 #   scripts/topology.sh status [--dir D] [--json]     # exit 1 when a part is down
 #   scripts/topology.sh down [--dir D]
 #

@@ -3,6 +3,10 @@
 SQLite always runs. PostgreSQL runs when ``TEST_DATABASE_URL`` is set: the suite creates a fresh
 database of its own on that server and drops it at the end. ``REQUIRE_POSTGRES=1`` turns a
 missing or unreachable server into a failure instead of a skip.
+
+With ``TEST_DATABASE_DIRECT_URL`` as well, ``TEST_DATABASE_URL`` is a PgBouncer in front of that
+server: the application's settings get ``DB_PGBOUNCER=true`` and the direct URL (migrations,
+and creating and dropping the scratch databases, go past PgBouncer).
 """
 
 from __future__ import annotations
@@ -49,6 +53,24 @@ def postgres_server_url() -> URL | None:
     return db_url.parse(raw) if raw else None
 
 
+def postgres_direct_url() -> URL | None:
+    raw = os.environ.get("TEST_DATABASE_DIRECT_URL")
+    return db_url.parse(raw) if raw else None
+
+
+def _behind_pgbouncer(database_url: str) -> dict[str, object]:
+    """The settings for ``database_url`` when the suite runs through PgBouncer."""
+    direct = postgres_direct_url()
+    url = db_url.parse(database_url)
+    if direct is None or url.get_backend_name() != "postgresql":
+        return {}
+    direct_url = direct.set(database=url.database)
+    return {
+        "db_pgbouncer": True,
+        "database_direct_url": direct_url.render_as_string(hide_password=False),
+    }
+
+
 def postgres_required() -> bool:
     return os.environ.get("REQUIRE_POSTGRES") == "1"
 
@@ -74,9 +96,15 @@ def make_settings(database_url: str | URL, **overrides: object) -> Settings:
             "rate_limit_login_account": GENEROUS_RATE,
             "rate_limit_login_address": GENEROUS_RATE,
             "rate_limit_register_address": GENEROUS_RATE,
+            **_behind_pgbouncer(database_url),
             **overrides,
         },
     )
+
+
+def patient_app(database: Database) -> FastAPI:
+    """The app on a committing ``database``, as patient as any burst a concurrency test fires."""
+    return create_app(make_settings(database.engine.url, **PATIENT_WAITS), database=database)
 
 
 class ScratchPostgres:
@@ -104,7 +132,8 @@ class ScratchPostgres:
         await self._admin(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
 
     async def _admin(self, sql: str) -> None:
-        engine = create_async_engine(self.server, isolation_level="AUTOCOMMIT")
+        server = postgres_direct_url() or self.server
+        engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
         try:
             async with engine.connect() as conn:
                 await conn.execute(text(sql))

@@ -1,16 +1,31 @@
 """Logging configuration from the settings: ``LOG_LEVEL`` and ``LOG_FORMAT`` (text or json).
 
-JSON lines carry ``time``, ``level``, ``logger`` and ``message`` (plus ``exception`` when there is
-one), which log shippers index without a parsing rule.
+Every line names the request it was logged for: the HTTP layer sets :data:`request_id` for the
+time it handles a request, and :class:`RequestIdFilter` stamps each record with it (``-``
+outside a request). Text lines read ``time level logger [request id]: message``; JSON lines
+carry ``time``, ``level``, ``logger``, ``request_id`` and ``message`` (plus ``exception`` when
+there is one), which log shippers index without a parsing rule.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from contextvars import ContextVar
 from typing import Any, Literal
 
-_TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+NO_REQUEST = "-"
+request_id: ContextVar[str | None] = ContextVar("conduit_request_id", default=None)
+
+_TEXT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps each record with the id of the request being handled when it was logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get() or NO_REQUEST
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -19,6 +34,7 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname,
             "logger": record.name,
+            "request_id": getattr(record, "request_id", NO_REQUEST),
             "message": record.getMessage(),
         }
         if record.exc_info:
@@ -32,11 +48,13 @@ def log_config(*, level: str, fmt: Literal["text", "json"]) -> dict[str, Any]:
     handler = {
         "class": "logging.StreamHandler",
         "formatter": "default",
+        "filters": ["request_id"],
         "stream": "ext://sys.stderr",
     }
     return {
         "version": 1,
         "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": RequestIdFilter}},
         "formatters": {"default": formatter},
         "handlers": {"default": handler},
         "root": {"handlers": ["default"], "level": level.upper()},

@@ -56,7 +56,10 @@ class Settings(BaseSettings):
     db_pool_recycle: int = Field(default=1800, ge=-1)
     db_pool_ping_idle_s: float = Field(default=5.0, ge=0)
     db_connect_timeout: float = Field(default=10.0, gt=0)
+    # Behind PgBouncer (transaction mode): DATABASE_URL is PgBouncer's, DATABASE_DIRECT_URL the
+    # primary's, for migrations and other session-level work (docs/operations.md).
     db_pgbouncer: bool = False
+    database_direct_url: str = Field(default="", repr=False)
     # Bounded waits: each one that runs out answers 503 {"errors": {"database": ["busy"]}}.
     db_pool_timeout: float = Field(default=2.0, gt=0)
     db_lock_timeout_ms: int = Field(default=2_000, ge=0)
@@ -174,6 +177,13 @@ class Settings(BaseSettings):
         db_url.parse(value)
         return value
 
+    @field_validator("database_direct_url")
+    @classmethod
+    def _valid_direct_url(cls, value: str) -> str:
+        if value:  # unset: DATABASE_URL
+            db_url.parse(value)
+        return value
+
     @field_validator("database_replica_urls")
     @classmethod
     def _valid_replicas(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -199,6 +209,7 @@ class Settings(BaseSettings):
     def database(self) -> DatabaseConfig:
         return DatabaseConfig(
             url=self.async_database_url,
+            direct_url=db_url.parse(self.database_direct_url) if self.database_direct_url else None,
             replica_urls=tuple(db_url.parse(u) for u in self.database_replica_urls),
             replica_max_lag_ms=self.replica_max_lag_ms,
             replica_check_interval_s=self.replica_check_interval_s,

@@ -256,7 +256,7 @@ async def test_a_pool_checkout_past_the_pool_timeout_is_503_not_a_hang(waits_url
 async def test_the_request_deadline_answers_503_and_leaves_the_pool_usable(
     waits_url: URL,
 ) -> None:
-    overrides = {"request_timeout_s": 0.5, "db_lock_timeout_ms": 10_000}
+    overrides = {"request_timeout_s": 0.5, "body_timeout_s": 0.25, "db_lock_timeout_ms": 10_000}
     async with app_client(waits_url, **overrides) as (app, _), client_of(app) as client:
         async with locked(waits_url):
             started = time.monotonic()

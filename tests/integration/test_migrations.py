@@ -360,3 +360,38 @@ async def test_the_counts_revision_counts_the_existing_articles(
     assert tags == [("blue", 1), ("red", 2), ("unused", 0)]
     await migrations.downgrade(str(before))
     assert "counters" not in await tables(fresh_url)
+
+
+LINKS_REVISION = "c4a8f2e6d1b9"
+# The articles of the counts fixture, each with its own created_at, and favorites of them.
+LINKS_FIXTURE = [
+    *COUNTS_FIXTURE,
+    "UPDATE articles SET created_at = '2026-01-01 10:00:00+00' WHERE slug = 'a1'",
+    "UPDATE articles SET created_at = '2026-01-02 10:00:00+00' WHERE slug = 'a2'",
+    "INSERT INTO favorites (user_id, article_id) "
+    "SELECT u.id, a.id FROM users u, articles a WHERE u.username = 'cat' OR a.slug = 'b1'",
+]
+
+
+async def test_the_links_revision_copies_created_at_and_counts_favorites(
+    migrations: Migrations, fresh_url: URL
+) -> None:
+    before = next(r.down_revision for r in migrations.history() if r.revision == LINKS_REVISION)
+    await migrations.upgrade(str(before))
+    for sql in LINKS_FIXTURE:
+        await execute(fresh_url, _for_dialect(fresh_url, sql))
+
+    await migrations.upgrade(LINKS_REVISION)
+
+    for table, expected_rows in (("article_tags", 4), ("favorites", 6)):
+        copied = await execute(
+            fresh_url,
+            f"SELECT count(*) FROM {table} JOIN articles ON articles.id = {table}.article_id"
+            f" WHERE {table}.article_created_at = articles.created_at",
+        )
+        assert copied == [(expected_rows,)], table
+    # cat favorited all four (a3 is deleted), ann and bob only b1.
+    counted = await execute(fresh_url, "SELECT username, favorites_count FROM users ORDER BY 1")
+    assert counted == [("ann", 1), ("bob", 1), ("cat", 3)]
+    # Reversible (the round-trip test checks the schema after each step).
+    await migrations.downgrade(str(before))

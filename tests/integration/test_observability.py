@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -91,6 +91,32 @@ async def test_slow_statements_are_logged_normalised_without_parameter_values(
     assert not any("s3cr3t-value" in m for m in messages)
 
 
+async def test_reads_on_their_own_engine_are_logged_and_checked_for_n_plus_one(
+    migrated_url: URL, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The application's own Database: on PostgreSQL, reads run on an autocommit engine made
+    # from the main one by execution_options(), which must carry the main engine's config.
+    settings = make_settings(migrated_url, slow_query_ms=0)
+    database = Database.from_config(settings.database)
+    try:
+        app = create_app(settings, database=database)
+        with caplog.at_level(logging.WARNING, logger="conduit.db.slow"):
+            async with await _client(app) as client:
+                assert (await client.get("/api/tags")).status_code == 200
+        messages = [record.getMessage() for record in caplog.records]
+        assert any("slow statement" in m and "FROM tags" in m for m in messages), messages
+
+        async def read_in_a_loop() -> None:
+            async with database.reader() as session:
+                for _ in range(12):
+                    await session.execute(select(Tag.id).where(Tag.name == "loop"))
+
+        with pytest.raises(NPlusOneDetected, match="FROM tags"):
+            await read_in_a_loop()
+    finally:
+        await database.dispose()
+
+
 async def _client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://conduit.test")
 
@@ -172,5 +198,27 @@ async def test_pool_gauges_are_exported_by_an_app_that_owns_its_engine(tmp_path:
         assert (await client.get("/api/tags")).status_code == 200
         text = (await client.get("/metrics")).text
     assert "conduit_db_pool_checked_out 0.0" in text
+    assert "conduit_db_pool_overflow 0.0" in text
     logged = read_query_log(tmp_path / "queries.jsonl")
     assert any("FROM tags" in statement.sql for statement in logged.statements)
+
+
+async def test_the_overflow_gauge_counts_connections_beyond_the_pool_size(tmp_path: Path) -> None:
+    settings = make_settings(f"sqlite:///{tmp_path / 'overflow.db'}")
+    await Migrations(settings.database, script_location=MIGRATIONS_DIR).upgrade()
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        engine = app.state.database.engine
+        registry = app.state.metrics.registry
+        size = engine.pool.size()
+
+        def gauge(name: str) -> float | None:
+            return registry.get_sample_value(f"conduit_db_pool_{name}")
+
+        assert gauge("overflow") == 0.0
+        async with AsyncExitStack() as held:
+            for _ in range(size + 2):
+                connection = await held.enter_async_context(engine.connect())
+                await connection.execute(select(1))
+            assert (gauge("size"), gauge("checked_out"), gauge("overflow")) == (size, size + 2, 2)
+        assert gauge("overflow") == 0.0

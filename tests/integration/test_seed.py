@@ -37,6 +37,7 @@ from conduit.domain.seed import (
 from conduit.http.app import create_app
 from conduit.settings import Settings
 from tests.conftest import MIGRATIONS_DIR, make_settings
+from tests.unit.test_seed_avatar import assert_local_svg
 
 UNTIL = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 SPEC = SeedSpec(
@@ -218,6 +219,9 @@ async def test_seeded_rows_keep_every_invariant_the_api_relies_on(database):
     # Some profiles are filled in, some are not.
     assert 0 < sum(1 for p in profiles if p.bio) < SPEC.users
     assert 0 < sum(1 for p in profiles if p.image) < SPEC.users
+    # Avatars travel inside the row: an offline demo shows them and no browser calls out.
+    for image in {p.image for p in profiles if p.image}:
+        assert_local_svg(image)
 
     assert len({a.slug for a in articles}) == SPEC.articles
     for article in articles:

@@ -152,3 +152,19 @@ def test_the_database_config_never_shows_the_password() -> None:
     assert PASSWORD not in repr(settings.database)
     assert PASSWORD not in str(settings.database.url)
     assert settings.database.url.password == PASSWORD
+
+
+def test_database_direct_url_is_optional_and_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_DIRECT_URL", raising=False)
+    assert load_settings(_env_file=None).database.direct_url is None
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app@pgbouncer:6432/conduit")
+    monkeypatch.setenv("DATABASE_DIRECT_URL", "postgresql://app@primary:5432/conduit")
+    direct = load_settings(_env_file=None).database.direct_url
+    assert direct is not None
+    assert (direct.drivername, direct.host) == ("postgresql+asyncpg", "primary")
+
+    monkeypatch.setenv("DATABASE_DIRECT_URL", f"postgresql://app:{PASSWORD}@primary:x/conduit")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None)
+    assert str(caught.value).startswith("DATABASE_DIRECT_URL: ")
+    assert PASSWORD not in str(caught.value)

@@ -146,3 +146,45 @@ def test_mask_accepts_a_url_object() -> None:
     assert mask(url) == "postgresql+asyncpg://app:***@h/conduit"
     # The URL object itself still carries the password for the driver.
     assert url.password == PASSWORD
+
+
+@pytest.mark.parametrize(
+    ("raw", "hosts", "query"),
+    [
+        (
+            f"postgresql://app:{PASSWORD}@h1:5432,h2:5433/conduit?target_session_attrs=read-write",
+            ("h1:5432", "h2:5433"),
+            {"target_session_attrs": "read-write"},
+        ),
+        # libpq's default port for a host that names none.
+        ("postgres://app@h1,h2:6000/conduit", ("h1:5432", "h2:6000"), {}),
+        ("postgresql://app@[::1]:5432,[::2]/conduit", ("[::1]:5432", "[::2]:5432"), {}),
+    ],
+)
+def test_parse_takes_a_libpq_host_list(
+    raw: str, hosts: tuple[str, ...], query: dict[str, str]
+) -> None:
+    url = parse(raw)
+    assert url.drivername == "postgresql+asyncpg"
+    assert url.database == "conduit"
+    assert url.query == {"host": hosts, **query}
+    assert PASSWORD not in mask(url)
+    # The sync driver takes the same form.
+    assert to_sync(url).query == url.query
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (f"postgresql://app:{PASSWORD}@h1:5432,/conduit", "empty host"),
+        (f"postgresql://app:{PASSWORD}@h1:5432,h2:x/conduit", "port that is not a number"),
+        (f"postgresql://app:{PASSWORD}@h1:5432,h2:70000/conduit", "port 70000, outside 1-65535"),
+        (f"postgresql://app:{PASSWORD}@h1,h2", "names no database"),
+        (f"postgresql://app:{PASSWORD},x/conduit", "port that is not a number"),
+    ],
+)
+def test_parse_refuses_a_bad_host_list_without_quoting_the_password(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidDatabaseURL) as caught:
+        parse(raw)
+    assert reason in str(caught.value)
+    assert PASSWORD not in str(caught.value)

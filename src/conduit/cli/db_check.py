@@ -108,11 +108,15 @@ def check(
         typer.Option(min=0.1, help="Give up on an unresponsive database after this many seconds."),
     ] = DEFAULT_TIMEOUT_SECONDS,
 ) -> None:
-    """Connect; print the server version, round-trip latency and migration state.
+    """Check the database: reachable, at head, and how the service would use it.
 
-    Exits 1 when the database is unreachable or its schema is behind head, or when a read
-    replica is unreachable, not a replica, or lags more than REPLICA_MAX_LAG_MS. Any database
-    works: DATABASE_URL=postgresql://... conduit db check (the migration state is compared with
+    Prints the server version and round-trip latency, the migration state (current, heads,
+    pending revisions), the pool settings, the PostgreSQL extensions `db analyze` uses, and each
+    read replica's reachability, latency and replay lag.
+
+    Exits 1 when the database is unreachable, its schema is behind head, or a read replica is
+    unreachable, not a replica, or lags more than REPLICA_MAX_LAG_MS. Any database works:
+    DATABASE_URL=postgresql://... conduit db check (the migration state is compared with
     Conduit's own revisions).
     """
     config = settings()

@@ -20,6 +20,9 @@ class DatabaseConfig:
     """
 
     url: URL
+    # Straight to the primary, past any pooler, for session-level work (migrations' advisory
+    # lock); None: ``url``.
+    direct_url: URL | None = None
     replica_urls: tuple[URL, ...] = field(default_factory=tuple)
     # Read replicas (conduit.db.replicas): out of the rotation while their replay lag exceeds
     # replica_max_lag_ms, checked every replica_check_interval_s; each has its own pool of

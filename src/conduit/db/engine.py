@@ -42,6 +42,8 @@ def create_engine(config: DatabaseConfig, *, url: URL | None = None) -> AsyncEng
     engine = create_async_engine(target, **kwargs)
     if backend == "postgresql":
         _ping_when_idle(engine, idle_s=config.pool_ping_idle_s)
+        if config.pgbouncer:
+            event.listen(engine.sync_engine, "begin", _transaction_settings(config))
     if backend == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(is_file=_is_file_db(target)))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
@@ -123,22 +125,57 @@ def _asyncpg_connect_args(config: DatabaseConfig) -> dict[str, Any]:
     args: dict[str, Any] = {
         "timeout": config.connect_timeout,
         "command_timeout": None,
-        "server_settings": {
-            "application_name": config.application_name,
-            # Startup parameters rather than SET: they hold for every statement, in a
-            # transaction or in autocommit, at no cost per transaction.
-            "statement_timeout": str(config.statement_timeout_ms),
-            "lock_timeout": str(config.lock_timeout_ms),
-            # JIT compilation costs more than it saves on this service's short OLTP statements.
-            "jit": "off",
-        },
+        "server_settings": {"application_name": config.application_name},
     }
     if config.pgbouncer:
-        # PgBouncer in transaction mode cannot keep named prepared statements across
-        # transactions: disable asyncpg's cache and give every statement a unique name.
+        # PgBouncer in transaction mode hands each transaction any server connection: a named
+        # prepared statement kept past its transaction would be missing on the next one. No
+        # cache (asyncpg's, SQLAlchemy's), and a unique name for every statement prepared.
         args["statement_cache_size"] = 0
+        args["prepared_statement_cache_size"] = 0
         args["prepared_statement_name_func"] = lambda: f"__asyncpg_{uuid.uuid4()}__"
+        # It also refuses startup parameters it cannot carry: the limits are set per
+        # transaction instead (see _transaction_settings).
+        return args
+    # Startup parameters rather than SET: they hold for every statement, in a transaction or
+    # in autocommit, at no cost per transaction.
+    args["server_settings"].update(_session_settings(config))
     return args
+
+
+def _session_settings(config: DatabaseConfig) -> dict[str, str]:
+    return {
+        "statement_timeout": str(config.statement_timeout_ms),
+        "lock_timeout": str(config.lock_timeout_ms),
+        # JIT compilation costs more than it saves on this service's short OLTP statements.
+        "jit": "off",
+    }
+
+
+def _transaction_settings(config: DatabaseConfig) -> Any:
+    """Behind PgBouncer: the settings of :func:`_session_settings`, local to each transaction.
+
+    One statement at the start of each transaction; local settings end with it, so none leaks
+    to the next client of the server connection.
+    """
+    calls = ", ".join(
+        f"set_config('{name}', '{value}', true)"
+        for name, value in _session_settings(config).items()
+    )
+    statement = f"SELECT {calls}"
+
+    def on_begin(conn: Connection) -> None:
+        # On the driver's cursor, like the BEGIN it follows: part of opening the transaction,
+        # not one of the block's own statements (counted, logged and explained by
+        # conduit.db.instrument). (The ignore: a connection that begins is checked out, so its
+        # DBAPI connection is never None.)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(statement)
+        finally:
+            cursor.close()
+
+    return on_begin
 
 
 def _is_file_db(url: URL) -> bool:

@@ -76,7 +76,7 @@ class StatementStats:
 
 _current: ContextVar[tuple[StatementStats, ...]] = ContextVar("conduit_statement_stats", default=())
 _repeats_allowed: ContextVar[bool] = ContextVar("conduit_repeats_allowed", default=False)
-_configs: weakref.WeakKeyDictionary[Engine, InstrumentConfig] = weakref.WeakKeyDictionary()
+_hooks: weakref.WeakKeyDictionary[Engine, _Hooks] = weakref.WeakKeyDictionary()
 _START_KEY = "conduit_statement_started"
 # Transaction control is not counted: the tests wrap every unit of work in savepoints, and in
 # production BEGIN/COMMIT do not pass through the cursor, so counting them would make the
@@ -114,45 +114,68 @@ def allow_repeats() -> Iterator[None]:
 def install(engine: AsyncEngine | Engine, config: InstrumentConfig | None = None) -> None:
     """Hook the accounting into ``engine`` (idempotent); a given ``config`` replaces the last."""
     sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
-    if config is not None or sync_engine not in _configs:
-        _configs[sync_engine] = config or InstrumentConfig()
-    if event.contains(sync_engine, "before_cursor_execute", _before):
-        return
-    event.listen(sync_engine, "before_cursor_execute", _before)
-    event.listen(sync_engine, "after_cursor_execute", _after)
+    hooks = _hooks.get(sync_engine)
+    if hooks is None:
+        hooks = _hooks[sync_engine] = _Hooks(config or InstrumentConfig())
+        event.listen(sync_engine, "before_cursor_execute", hooks.before)
+        event.listen(sync_engine, "after_cursor_execute", hooks.after)
+    elif config is not None:
+        hooks.config = config
 
 
-def _before(
-    conn: Connection, _cursor: Any, statement: str, _params: Any, _context: Any, many: bool
-) -> None:
-    if _TRANSACTION_CONTROL.match(statement):
-        conn.info.pop(_START_KEY, None)
-        return
-    config = _configs.get(conn.engine)
-    for stats in _current.get():
-        stats.count += 1
-        stats.statements.append(statement)
-        if stats.detect_repeats and config is not None and config.n1_threshold and not many:
-            _count_repeat(stats, statement, config)
-    # One slot, not a stack: a connection runs one statement at a time, and a statement that
-    # fails never reaches _after, so a stack would grow by one entry per failure.
-    conn.info[_START_KEY] = time.perf_counter()
+class _Hooks:
+    """One engine's listeners and its config.
 
+    The config travels with the listeners rather than being looked up by ``conn.engine``: an
+    engine made by ``execution_options()`` (the autocommit reader, say) is another object that
+    runs its parent's listeners, so it gets its parent's config too.
+    """
 
-def _after(
-    conn: Connection, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
-) -> None:
-    started = conn.info.pop(_START_KEY, None)
-    if started is None:
-        return
-    elapsed = time.perf_counter() - started
-    for stats in _current.get():
-        stats.seconds += elapsed
-    config = _configs.get(conn.engine)
-    if config is not None and config.slow_query_ms is not None:
-        millis = elapsed * 1000
-        if millis >= config.slow_query_ms:
-            slow_log.warning("slow statement (%.1f ms): %s", millis, normalise_sql(statement))
+    def __init__(self, config: InstrumentConfig) -> None:
+        self.config = config
+
+    def before(
+        self,
+        conn: Connection,
+        _cursor: Any,
+        statement: str,
+        _params: Any,
+        _context: Any,
+        many: bool,
+    ) -> None:
+        if _TRANSACTION_CONTROL.match(statement):
+            conn.info.pop(_START_KEY, None)
+            return
+        config = self.config
+        for stats in _current.get():
+            stats.count += 1
+            stats.statements.append(statement)
+            if stats.detect_repeats and config.n1_threshold and not many:
+                _count_repeat(stats, statement, config)
+        # One slot, not a stack: a connection runs one statement at a time, and a statement
+        # that fails never reaches after(), so a stack would grow by one entry per failure.
+        conn.info[_START_KEY] = time.perf_counter()
+
+    def after(
+        self,
+        conn: Connection,
+        _cursor: Any,
+        statement: str,
+        _params: Any,
+        _context: Any,
+        _many: bool,
+    ) -> None:
+        started = conn.info.pop(_START_KEY, None)
+        if started is None:
+            return
+        elapsed = time.perf_counter() - started
+        for stats in _current.get():
+            stats.seconds += elapsed
+        slow_query_ms = self.config.slow_query_ms
+        if slow_query_ms is not None and elapsed * 1000 >= slow_query_ms:
+            slow_log.warning(
+                "slow statement (%.1f ms): %s", elapsed * 1000, normalise_sql(statement)
+            )
 
 
 def _count_repeat(stats: StatementStats, statement: str, config: InstrumentConfig) -> None:

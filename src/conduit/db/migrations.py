@@ -239,7 +239,9 @@ class Migrations:
             connect_args["server_settings"] = {
                 "application_name": f"{self.config.application_name}-migrations"
             }
-        return create_async_engine(self.config.url, poolclass=NullPool, connect_args=connect_args)
+        # Session-level work (the advisory lock): past PgBouncer, straight to the primary.
+        url = self.config.direct_url or self.config.url
+        return create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
 
     async def _online(self, run: Callable[[Config], None]) -> None:
         engine = self._engine()

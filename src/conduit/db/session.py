@@ -109,16 +109,18 @@ async def _rollback_quietly(session: AsyncSession) -> None:
         await session.rollback()
 
 
-def make_reader_sessionmaker(engine: AsyncEngine) -> SessionFactory:
+def make_reader_sessionmaker(engine: AsyncEngine, *, autocommit: bool = True) -> SessionFactory:
     """Sessions for work that only reads: on PostgreSQL their connections run in autocommit.
 
     In PostgreSQL's default READ COMMITTED every statement takes its own snapshot anyway, so
     a read-only block sees the same data with or without a transaction around it; without
     one, a read is its statements and nothing else (no ``BEGIN``, no ``COMMIT``, nothing for
     the pool to reset). SQLite keeps its transactions: they cost no round trip there, and its
-    ``BEGIN`` is emitted by the engine itself (see :mod:`conduit.db.engine`).
+    ``BEGIN`` is emitted by the engine itself (see :mod:`conduit.db.engine`). Behind PgBouncer
+    in transaction mode (``autocommit=False``) reads keep their transaction: outside one,
+    PgBouncer may run a statement's prepare and its execution on different server connections.
     """
-    if engine.dialect.name != "postgresql":
+    if engine.dialect.name != "postgresql" or not autocommit:
         return make_sessionmaker(engine)
     return make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
@@ -130,8 +132,10 @@ class Database:
     ``factory`` (the tests bind one to a connection inside an outer transaction), both use it.
     ``probe_engine`` serves health probes apart from the pool (the engine itself if not given);
     ``bulkhead``, if given, bounds the units of work of each ``share`` (see
-    :mod:`conduit.db.bulkhead`). With ``replicas``, readers read from a healthy replica when
-    there is one (see :mod:`conduit.db.replicas`); units of work always use the primary.
+    :mod:`conduit.db.bulkhead`). ``autocommit_reads=False`` keeps reads in transactions (behind
+    PgBouncer, see :func:`make_reader_sessionmaker`). With ``replicas``, readers read from a
+    healthy replica when there is one (see :mod:`conduit.db.replicas`); units of work always use
+    the primary.
     """
 
     def __init__(
@@ -141,16 +145,17 @@ class Database:
         factory: SessionFactory | None = None,
         probe_engine: AsyncEngine | None = None,
         bulkhead: Bulkhead | None = None,
+        autocommit_reads: bool = True,
         replicas: ReplicaSet | None = None,
     ) -> None:
         self.engine = engine
         self.probe_engine = probe_engine or engine
         self.bulkhead = bulkhead
         self.sessions = factory or make_sessionmaker(engine)
-        self.readers = factory or make_reader_sessionmaker(engine)
+        self.readers = factory or make_reader_sessionmaker(engine, autocommit=autocommit_reads)
         self.replicas = replicas
         self._replica_readers = {
-            replica.name: make_reader_sessionmaker(replica.engine)
+            replica.name: make_reader_sessionmaker(replica.engine, autocommit=autocommit_reads)
             for replica in (replicas.replicas if replicas is not None else ())
         }
 
@@ -164,6 +169,7 @@ class Database:
             create_engine(config),
             probe_engine=create_probe_engine(config),
             bulkhead=bulkhead,
+            autocommit_reads=not config.pgbouncer,
             replicas=ReplicaSet.from_config(config) if config.is_postgres else None,
         )
 

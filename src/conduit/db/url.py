@@ -2,8 +2,11 @@
 
 ``postgres://``, ``postgresql://``, ``postgresql+psycopg://`` and ``postgresql+asyncpg://`` all
 become ``postgresql+asyncpg://`` for the application; ``sqlite://`` becomes
-``sqlite+aiosqlite://``. Passwords never reach a log line or an error message: use :func:`mask`,
-and :class:`InvalidDatabaseURL` messages never quote the URL they reject.
+``sqlite+aiosqlite://``. A PostgreSQL URL may list several hosts as libpq does
+(``postgresql://h1:5432,h2:5432/db?target_session_attrs=read-write``, tried in turn); they become
+the ``?host=h1:5432&host=h2:5432`` form SQLAlchemy's drivers take. Passwords never reach a log
+line or an error message: use :func:`mask`, and :class:`InvalidDatabaseURL` messages never quote
+the URL they reject.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
 # Query parameters that drivers accept as credentials: masked like the password itself.
 _SECRET_QUERY_KEYS = frozenset({"password", "passfile", "sslpassword"})
 MASK = "***"
+DEFAULT_PG_PORT = 5432
 
 
 class InvalidDatabaseURL(ValueError):
@@ -40,6 +44,8 @@ def parse(raw: str) -> URL:
         raise InvalidDatabaseURL(
             f"has unsupported scheme {scheme!r} (use postgresql:// or sqlite:///)"
         )
+    if backend == "postgresql":
+        rest = _hosts_to_query(rest)
     try:
         url = make_url(f"{backend}://{rest}")
     except (ArgumentError, ValueError) as exc:
@@ -58,6 +64,32 @@ def parse(raw: str) -> URL:
             "has a host part; a SQLite URL is sqlite:///relative/path.db or sqlite:////abs/path.db"
         )
     return to_async(url)
+
+
+def _hosts_to_query(rest: str) -> str:
+    """``user@h1:p1,h2:p2/db?q`` as ``user@/db?host=h1:p1&host=h2:p2&q`` (one host: unchanged).
+
+    A host without a port gets PostgreSQL's 5432, as libpq gives it: the drivers need each.
+    """
+    authority, _slash, path = rest.partition("/")
+    userinfo, at, hostlist = authority.rpartition("@")
+    if "," not in hostlist:
+        return rest
+    hosts = []
+    for host in hostlist.split(","):
+        if not host:
+            raise InvalidDatabaseURL("has an empty host in its host list")
+        name, colon, port = host.rpartition(":") if not host.endswith("]") else ("", "", "")
+        if not colon:
+            name, port = host, str(DEFAULT_PG_PORT)
+        if not port.isdigit():
+            raise InvalidDatabaseURL("has a port that is not a number")
+        if not 0 < int(port) < 65536:
+            raise InvalidDatabaseURL(f"has port {port}, outside 1-65535")
+        hosts.append(f"host={name}:{port}")
+    database, _question, query = path.partition("?")
+    joined = "&".join([*hosts, query] if query else hosts)
+    return f"{userinfo}{at}/{database}?{joined}"
 
 
 def to_async(url: URL | str) -> URL:

@@ -13,6 +13,11 @@ class DomainError(Exception):
         self.subject = subject
         self.message = message
 
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        """Every subject the error names, with its messages: the body's ``errors`` object."""
+        return {self.subject: [self.message]}
+
 
 class NotFoundError(DomainError):
     """The resource does not exist (or is soft-deleted)."""
@@ -41,7 +46,12 @@ class ConflictError(DomainError):
 
 
 class TakenError(ConflictError):
-    """A unique value is already used by someone else."""
+    """Unique values already used by someone else: one subject per taken field."""
 
-    def __init__(self, subject: str) -> None:
+    def __init__(self, subject: str, *more: str) -> None:
         super().__init__(subject, "has already been taken")
+        self.subjects = (subject, *more)
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        return {subject: [self.message] for subject in self.subjects}

@@ -21,6 +21,7 @@ from conduit.http.observability import (
     Instrumentation,
     PoolCollector,
     ReplicaCollector,
+    RequestIds,
     RequestMetrics,
 )
 from conduit.http.ratelimit import AbuseLimits
@@ -49,8 +50,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         db: Database = app.state.database
         if metrics is not None:
             metrics.registry.register(PoolCollector(db.engine))
-            if db.replicas is not None:
-                metrics.registry.register(ReplicaCollector(db.replicas))
+            metrics.registry.register(ReplicaCollector(db.replicas))
         # The query log is the service's own: installed here, not in the engine factory, so
         # CLI tools such as `db analyze` do not log their own statements.
         query_log = QueryLog(settings.query_log) if settings.query_log else None
@@ -75,6 +75,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         redoc_url="/redoc" if settings.serves_docs else None,
         # Text the database cannot store is refused before any route runs (422 naming the field).
         dependencies=[Depends(storable_input)],
+        # The pages' scripts, styles and icon are served locally; Swagger UI's validator badge
+        # would still send the schema's address to validator.swagger.io.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.settings = settings
     app.state.database = database
@@ -99,8 +102,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", read_after.HEADER],
-            expose_headers=[read_after.HEADER],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", read_after.HEADER],
+            expose_headers=["X-Request-ID", read_after.HEADER],
         )
     if settings.database.replica_urls:
         app.add_middleware(
@@ -115,4 +118,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(RequestDeadline, seconds=settings.request_timeout_s)
     # Outermost, so that the timing and the statement count cover the whole request.
     app.add_middleware(Instrumentation, metrics=metrics, server_timing=settings.server_timing)
+    # Outside even that: every log line of the request, the instrumentation's too, names it.
+    app.add_middleware(RequestIds)
     return app

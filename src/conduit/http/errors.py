@@ -74,7 +74,7 @@ async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, domain_errors.DomainError)
     status = next((code for kind, code in _DOMAIN_STATUS.items() if isinstance(exc, kind)), 422)
-    return error_response(status, exc.subject, exc.message)
+    return JSONResponse({"errors": exc.errors}, status_code=status)
 
 
 async def _database_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -1,12 +1,16 @@
-"""Per-request observability: Prometheus metrics and the ``Server-Timing`` header.
+"""Per-request observability: request ids, Prometheus metrics and the ``Server-Timing`` header.
 
-One pure ASGI middleware wraps each request in a statement-accounting block
-(:func:`conduit.db.instrument.track`), so every unit of work the request opens is counted.
+:class:`RequestIds` gives each request an id (the client's ``X-Request-ID`` when it is sane)
+that every log line of the request carries and the response returns. :class:`Instrumentation`
+wraps each request in a statement-accounting block (:func:`conduit.db.instrument.track`), so
+every unit of work the request opens is counted.
 """
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -17,8 +21,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conduit.db.instrument import track
 from conduit.db.replicas import ReplicaSet
+from conduit.log import request_id
 
 UNMATCHED_ROUTE = "<unmatched>"
+REQUEST_ID_HEADER = b"x-request-id"
+# A client's id is logged verbatim: no spaces, quotes or control characters that could forge or
+# break a log line, and short enough to index.
+_SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
 
 class RequestMetrics:
@@ -69,16 +78,25 @@ class PoolCollector(Collector):
         ):
             read = getattr(pool, reader, None)
             if callable(read):
-                yield GaugeMetricFamily(f"conduit_db_pool_{name}", doc, value=float(read()))
+                value = float(read())
+                if name == "overflow":
+                    # QueuePool counts from -pool_size up: negative until the pool has filled.
+                    value = max(value, 0.0)
+                yield GaugeMetricFamily(f"conduit_db_pool_{name}", doc, value=value)
 
 
 class ReplicaCollector(Collector):
-    """Each replica's state as the background check last found it, read at scrape time."""
+    """Each replica's state as the background check last found it, read at scrape time.
 
-    def __init__(self, replicas: ReplicaSet) -> None:
+    Without replicas it collects nothing.
+    """
+
+    def __init__(self, replicas: ReplicaSet | None) -> None:
         self.replicas = replicas
 
     def collect(self) -> Iterable[Metric]:
+        if self.replicas is None:
+            return
         healthy = GaugeMetricFamily(
             "conduit_db_replica_healthy",
             "1 while a replica is in the read rotation (reachable, lag within the limit).",
@@ -142,3 +160,41 @@ class Instrumentation:
                     )
                     self.metrics.responses.labels(method, route, str(status)).inc()
                     self.metrics.statements.labels(method, route).observe(stats.count)
+
+
+class RequestIds:
+    """Names each request: every log record emitted while it is handled carries the id.
+
+    The id is the request's ``X-Request-ID`` when that is up to 128 letters, digits or
+    ``.``, ``_``, ``:``, ``-``, and a new random one otherwise; the response returns it in
+    ``X-Request-ID``.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((value for name, value in scope["headers"] if name == REQUEST_ID_HEADER), b"")
+        value = given if _SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex.encode("ascii")
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (name, header)
+                    for name, header in message.get("headers", [])
+                    if name.lower() != REQUEST_ID_HEADER
+                ]
+                headers.append((REQUEST_ID_HEADER, value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        token = request_id.set(value.decode("ascii"))
+        await self.app(scope, receive, send_with_id)
+        # Not reset when the app raises: the handlers outside every middleware (Starlette's 500
+        # handler, the server's error and access logs) log the failure after it, and the id is
+        # still this request's. The server runs each request in a task of its own, whose
+        # context ends with it.
+        request_id.reset(token)

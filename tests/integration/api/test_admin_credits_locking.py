@@ -16,8 +16,7 @@ from sqlalchemy import insert, select, text
 
 from conduit.db.model import uuid7
 from conduit.domain.users.models import User
-from conduit.http.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import patient_app
 from tests.factories import PASSWORD_HASH, make_user
 
 WAIT_SECONDS = 10.0
@@ -38,7 +37,7 @@ async def test_a_grant_locks_in_id_order_so_a_concurrent_transfer_cannot_deadloc
     committing_database,
 ):
     database = committing_database
-    app = create_app(make_settings(database.engine.url), database=database)
+    app = patient_app(database)
     admin = await make_user(app, role="admin")
     low_id, high_id = uuid7(), uuid7()
     async with database.unit_of_work() as session:

@@ -18,8 +18,7 @@ from sqlalchemy import func, select
 
 from conduit.domain.articles.models import Favorite
 from conduit.domain.tags.models import Tag
-from conduit.http.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import patient_app
 from tests.factories import make_user
 from tests.integration.api.articles_support import post_article
 from tests.pool import peak_connections
@@ -29,7 +28,7 @@ pytestmark = pytest.mark.postgres_only
 
 @pytest.fixture
 def racing_app(committing_database) -> FastAPI:
-    return create_app(make_settings(committing_database.engine.url), database=committing_database)
+    return patient_app(committing_database)
 
 
 @pytest.fixture

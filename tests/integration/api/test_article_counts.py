@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select, update
 from conduit.db.model import uuid7
 from conduit.domain.articles import counts
 from conduit.domain.articles.counts import LIVE_ARTICLES
-from conduit.domain.articles.models import Article, Counter
+from conduit.domain.articles.models import Article
 from conduit.domain.tags.models import ArticleTag, Tag
 from conduit.domain.users.models import User
 from tests.factories import make_user
@@ -22,7 +22,7 @@ from tests.integration.api.articles_support import follow, post_article
 
 async def kept(database) -> dict[str, Any]:
     async with database.unit_of_work() as session:
-        total = await session.scalar(select(Counter.value).where(Counter.name == LIVE_ARTICLES))
+        total = await session.scalar(select(counts.total(LIVE_ARTICLES)))
         authors = await session.execute(
             select(User.username, User.articles_count).where(User.articles_count != 0)
         )

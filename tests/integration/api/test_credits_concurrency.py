@@ -26,8 +26,7 @@ from conduit.db.migrations import Migrations
 from conduit.db.session import Database
 from conduit.domain.credits.models import CreditTransfer
 from conduit.domain.users.models import User
-from conduit.http.app import create_app
-from tests.conftest import MIGRATIONS_DIR, make_settings
+from tests.conftest import MIGRATIONS_DIR, PATIENT_WAITS, make_settings, patient_app
 from tests.factories import MadeUser, make_user
 from tests.pool import peak_connections
 
@@ -41,7 +40,7 @@ async def sqlite_committing_database(
 ) -> AsyncIterator[Database]:
     """A migrated SQLite file of the module's own (a file, so that it runs in WAL mode)."""
     path = tmp_path_factory.mktemp("credits_race") / "conduit.db"
-    settings = make_settings(f"sqlite:///{path}")
+    settings = make_settings(f"sqlite:///{path}", **PATIENT_WAITS)
     await Migrations(settings.database, script_location=MIGRATIONS_DIR).upgrade()
     database = Database.from_config(settings.database)
     try:
@@ -59,7 +58,7 @@ def racing_database(request: pytest.FixtureRequest) -> Database:
 
 
 def _app(database: Database) -> FastAPI:
-    return create_app(make_settings(database.engine.url), database=database)
+    return patient_app(database)
 
 
 async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:

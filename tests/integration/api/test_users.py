@@ -155,6 +155,25 @@ async def test_register_with_a_taken_email_is_409(client):
     assert response.json() == {"errors": {"email": TAKEN}}
 
 
+async def test_register_with_a_taken_username_and_email_names_both_in_one_more_statement(
+    client,
+):
+    await register(client)
+    with assert_max_statements(2):  # the refused INSERT and the SELECT that names the fields
+        response = await register(client)
+    assert response.status_code == 409
+    assert response.json() == {"errors": {"email": TAKEN, "username": TAKEN}}
+
+
+async def test_register_names_only_the_fields_taken_even_by_two_other_accounts(client):
+    await register(client, username="jake", email="jake@jake.jake")
+    await register(client, username="other", email="other@jake.jake")
+    response = await register(client, username="jake", email="fresh@jake.jake")
+    assert response.json() == {"errors": {"username": TAKEN}}
+    response = await register(client, username="other", email="jake@jake.jake")
+    assert response.json() == {"errors": {"email": TAKEN, "username": TAKEN}}
+
+
 async def test_a_failed_registration_leaves_no_row_behind(client, database):
     await register(client)
     await register(client, email="other@jake.jake")

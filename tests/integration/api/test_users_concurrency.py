@@ -18,8 +18,7 @@ from sqlalchemy import insert, select, text
 from conduit.db.model import uuid7
 from conduit.db.session import Database
 from conduit.domain.users.models import User
-from conduit.http.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import patient_app
 from tests.factories import PASSWORD_HASH
 
 TAKEN = {"errors": {"username": ["has already been taken"]}}
@@ -34,7 +33,7 @@ async def racing_client(committing_database) -> AsyncIterator[httpx.AsyncClient]
             await asyncio.sleep(0.05)
 
     await asyncio.gather(hold(), hold())
-    app = create_app(make_settings(committing_database.engine.url), database=committing_database)
+    app = patient_app(committing_database)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
         yield client
@@ -58,9 +57,10 @@ async def wait_for_a_blocked_insert(database: Database) -> None:
         " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO users%'"
     )
     async with asyncio.timeout(BLOCKED_TIMEOUT_SECONDS), database.engine.connect() as conn:
-        # pg_stat_activity is a snapshot per transaction: poll in autocommit to see it change.
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        while not (await conn.execute(query)).scalar_one():  # noqa: ASYNC110 - polls the server
+        # pg_stat_activity is a snapshot per transaction: a transaction per poll sees it change
+        # (and, unlike autocommit, keeps each poll on one server connection behind PgBouncer).
+        while not (await conn.execute(query)).scalar_one():
+            await conn.rollback()
             await asyncio.sleep(0.01)
 
 

@@ -166,6 +166,24 @@ async def test_update_to_a_taken_username_is_409(client, app):
     assert response.json() == {"errors": {"username": TAKEN}}
 
 
+async def test_update_to_a_taken_email_and_username_names_both(client, app):
+    await make_user(app, username="taken", email="taken@jake.jake")
+    jake = await make_user(app)
+    with assert_max_statements(3):  # authentication, the guarded UPDATE, the naming SELECT
+        response = await update(client, jake.auth, email="taken@jake.jake", username="taken")
+    assert response.status_code == 409
+    assert response.json() == {"errors": {"email": TAKEN, "username": TAKEN}}
+
+
+async def test_update_names_fields_taken_by_two_different_accounts(client, app):
+    await make_user(app, username="taken")
+    await make_user(app, email="taken@jake.jake")
+    jake = await make_user(app)
+    response = await update(client, jake.auth, email="taken@jake.jake", username="taken", bio="b")
+    assert response.status_code == 409
+    assert response.json() == {"errors": {"email": TAKEN, "username": TAKEN}}
+
+
 async def test_a_refused_update_changes_nothing(client, app, database):
     await make_user(app, username="taken")
     jake = await make_user(app, username="jake", bio="old")

@@ -197,3 +197,22 @@ def test_create_autogenerates_the_difference_with_the_database(
     assert result.exit_code == 0, result.output
     [created] = (migrations_copy / "versions").glob("*_drop_stray.py")
     assert 'op.drop_table("stray")' in created.read_text()  # formatted by ruff
+
+
+@pytest.mark.postgres_only
+async def test_migrations_go_to_the_direct_url_when_it_is_set(scratch_postgres) -> None:
+    url = await scratch_postgres.create("conduit_cli")
+    # DATABASE_URL names a server that is not there (as a pooler in front would be, for all the
+    # migrations can use it): only DATABASE_DIRECT_URL can serve them.
+    unreachable = url.set(host="127.0.0.1", port=1).render_as_string(hide_password=False)
+    direct = url.render_as_string(hide_password=False)
+    try:
+        result = await asyncio.to_thread(
+            conduit, unreachable, "migrate", "upgrade", DATABASE_DIRECT_URL=direct
+        )
+        assert result.exit_code == 0, result.output
+        assert f"Upgraded base (empty schema) -> {HEAD}." in result.stdout
+        current = await asyncio.to_thread(conduit, direct, "migrate", "current")
+        assert current.stdout.strip() == f"{HEAD} (head)"
+    finally:
+        await scratch_postgres.drop(url)

@@ -14,14 +14,12 @@ import pytest
 from fastapi import FastAPI
 
 from conduit.db.session import Database
-from conduit.http.app import create_app
-from tests.conftest import PATIENT_WAITS, make_settings
+from tests.conftest import patient_app
 
 
 @pytest.fixture
 def app(committing_database: Database) -> FastAPI:
-    settings = make_settings(committing_database.engine.url, **PATIENT_WAITS)
-    return create_app(settings, database=committing_database)
+    return patient_app(committing_database)
 
 
 @pytest.fixture

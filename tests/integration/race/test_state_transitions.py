@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conduit.db.session import Database
-from conduit.domain.articles.models import Article, Counter, Favorite
+from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.comments.models import Comment
 from conduit.domain.credits.models import CreditTransfer
 from conduit.domain.profiles.models import Follow
@@ -55,11 +55,10 @@ async def articles_count(client: httpx.AsyncClient, **filters: str) -> int:
 async def test_publishing_at_once_counts_each_article_once(app, client, committing_database):
     author = await make_user(app)
     article = {"title": "Same", "description": "d", "body": "b", "tagList": ["race-publish"]}
-    # Every publish adjusts the total first: hold that row.
-    held = select(Counter.value).where(Counter.name == "live_articles").with_for_update()
+    # Every publish adjusts its author's count: hold that row.
     responses = await fire_same(
         committing_database,
-        held,
+        user_row(author),
         lambda: client.post("/api/articles", json={"article": article}, headers=author.auth),
     )
     assert statuses(responses) == {201: FIRED}
@@ -189,6 +188,35 @@ async def test_unfavoriting_at_once_answers_200_each_time_and_counts_once(
     assert statuses(responses) == {200: FIRED}
     assert all(r.json()["article"]["favorited"] is False for r in responses)
     assert {r.json()["article"]["favoritesCount"] for r in responses} == {1}
+    assert await drift(committing_database) == []
+
+
+async def test_favorites_given_and_taken_back_while_the_article_is_deleted_stay_counted(
+    app, client, committing_database
+):
+    author = await make_user(app)
+    slug = (await post_article(client, author))["slug"]
+    joining = [await make_user(app) for _ in range(FIRED // 2)]
+    leaving = [await make_user(app) for _ in range(FIRED // 2 - 1)]
+    for fan in leaving:
+        assert (
+            await client.post(f"/api/articles/{slug}/favorite", headers=fan.auth)
+        ).status_code == 200
+    # Each fan's kept count of live favorites moves with their favorite, or with the delete
+    # (for every fan at that moment), never with both or neither, whatever order they run in.
+    responses = await fire_held(
+        committing_database,
+        article_row(slug),
+        [
+            client.delete(f"/api/articles/{slug}", headers=author.auth),
+            *(client.post(f"/api/articles/{slug}/favorite", headers=f.auth) for f in joining),
+            *(client.delete(f"/api/articles/{slug}/favorite", headers=f.auth) for f in leaving),
+        ],
+    )
+    assert responses[0].status_code == 204
+    assert set(statuses(responses[1:])) <= {200, 404}
+    for fan in (*joining, *leaving):
+        assert await articles_count(client, favorited=fan.username) == 0
     assert await drift(committing_database) == []
 
 

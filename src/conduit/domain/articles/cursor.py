@@ -48,13 +48,21 @@ class ListOrder:
             raise InvalidError(SUBJECT, "is invalid")
 
 
-def list_order(dialect: str, *, rank: ColumnElement[float] | None = None) -> ListOrder:
-    created: ColumnElement[Any] = Article.created_at.expression
+def list_order(
+    dialect: str,
+    *,
+    rank: ColumnElement[float] | None = None,
+    keys: tuple[ColumnElement[Any], ColumnElement[Any]] | None = None,
+) -> ListOrder:
+    """The order of a list; ``keys``: the columns that hold the article's ``(created_at, id)``
+    where the list reads a link table in list order (the same values, so the same cursors)."""
+    created_at, article_id = keys or (Article.created_at.expression, Article.id.expression)
+    created: ColumnElement[Any] = created_at
     created_type: type = dt.datetime
     if dialect != "postgresql":
         # Same SQL (the column itself), read and bound as the text SQLite holds.
-        created, created_type = type_coerce(Article.created_at, String), str
-    columns: tuple[ColumnElement[Any], ...] = (created, Article.id.expression)
+        created, created_type = type_coerce(created_at, String), str
+    columns: tuple[ColumnElement[Any], ...] = (created, article_id)
     names: tuple[str, ...] = ("created_key", "id")
     shape: tuple[type, ...] = (created_type, uuid.UUID)
     if rank is not None:

@@ -89,7 +89,12 @@ class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
 
 class Favorite(Base):
     __tablename__ = "favorites"
-    __table_args__ = (Index(None, "article_id"),)
+    __table_args__ = (
+        Index(None, "article_id"),
+        # A reader's favorites in list order: the favorited filter's page is one backward
+        # range scan of it that stops after the page.
+        Index("ix_favorites_user_created_at", "user_id", "article_created_at", "article_id"),
+    )
 
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
@@ -98,6 +103,10 @@ class Favorite(Base):
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, server_default=utcnow())
+    # The article's created_at, copied when the favorite is written (it never changes): the
+    # list order. NULL only on rows written by an older version during an upgrade, until
+    # ``conduit db recount`` copies it.
+    article_created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Counter(Base):

@@ -29,24 +29,27 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, func, select
+from sqlalchemy import Integer, Select, Subquery, bindparam, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db import documents as doc
 from conduit.db.pagination import KeyValue, after, more_after_offset, position, split_lookahead
-from conduit.domain.articles.cursor import list_order
+from conduit.domain.articles.cursor import ListOrder, list_order
 from conduit.domain.articles.filters import (
+    LINK_KEY,
     ArticleFilter,
     ListShape,
     Total,
-    conditions,
     keeps_total,
     kept_total,
+    link,
+    source,
 )
 from conduit.domain.articles.models import Article
 from conduit.domain.articles.search import Search, search
 from conduit.domain.articles.views import ArticleView, projection, view, with_author
-from conduit.domain.viewer import VIEWER
+from conduit.domain.profiles.models import Follow
+from conduit.domain.viewer import VIEWER, viewer_param
 
 _LIMIT = "limit"
 _OFFSET = "offset"
@@ -86,17 +89,19 @@ def page_statement(
 ) -> Select[Any]:
     """The one statement that reads a page: its rows (the projection), their sort keys, and the
     total if the statement carries one (the kept count, or on offset pages the window's)."""
-    clauses = [Article.deleted_at.is_(None), *conditions(shape)]
+    read, clauses = source(shape)
     if found is not None:
         clauses.append(found.match)
     total = kept_total(shape, searching=found is not None)
-    order = list_order(dialect, rank=found.rank if found is not None else None)
+    order = _order(dialect, shape, found)
     selected = projection(viewer, with_body=False, as_documents=as_documents)
     limit = bindparam(_LIMIT, type_=Integer())
+    if dialect == "postgresql" and shape == _FEED and found is None and total is not None:
+        return _around(_merged_feed(order, cursor=cursor), order, selected, total)
     if cursor:
         carried = () if total is None else (total.label("total"),)
         return (
-            with_author(select(*selected, *order.labelled(), *carried).select_from(Article))
+            with_author(select(*selected, *order.labelled(), *carried).select_from(read))
             .where(*clauses, after(order.columns, order.names))
             .order_by(*(column.desc() for column in order.columns))
             .limit(limit)
@@ -105,12 +110,21 @@ def page_statement(
     counted = (func.count().over().label("total"),) if total is None else ()
     page = (
         select(*keys, *counted)
+        .select_from(read)
         .where(*clauses)
         .order_by(*(key.desc() for key in keys))
         .limit(limit)
         .offset(bindparam(_OFFSET, type_=Integer()))
         .subquery("page")
     )
+    return _around(page, order, selected, total)
+
+
+def _around(
+    page: Subquery, order: ListOrder, selected: tuple[Any, ...], total: Total | None
+) -> Select[Any]:
+    """The projection of the page's rows (``page``: their sort keys, and the window's total
+    where ``total`` is None), in list order."""
     page_keys = [page.c[name] for name in order.names]
     page_total = page.c.total if total is None else total.label("total")
     return with_author(
@@ -120,7 +134,56 @@ def page_statement(
     ).order_by(*(key.desc() for key in page_keys))
 
 
+_FEED = ListShape(feed=True)
+
+
+def _merged_feed(order: ListOrder, *, cursor: bool) -> Subquery:
+    """The feed page's sort keys, merged from each followed author's newest articles
+    (PostgreSQL, ``LATERAL``).
+
+    Each followed author contributes at most ``offset + limit`` rows (a cursor page: ``limit +
+    1`` past the cursor), read backward from their list-order index; the merge keeps the
+    page. So the page reads at most followees x page rows, however many articles there are and
+    however few of them the followed authors wrote: walking the live list order and keeping
+    the followed authors' articles reads the whole table's recent rows until the page fills
+    (16,079 rows for a reader of 179 authors at 1M articles). SQLite, without ``LATERAL``,
+    filters the list order by the follows.
+    """
+    limit = bindparam(_LIMIT, type_=Integer())
+    offset = bindparam(_OFFSET, type_=Integer())
+    own = [Article.deleted_at.is_(None), Article.author_id == Follow.followee_id]
+    if cursor:
+        own.append(after(order.columns, order.names))
+    recent = (
+        select(*order.labelled())
+        .where(*own)
+        .order_by(*(column.desc() for column in order.columns))
+        .limit(limit if cursor else limit + offset)
+        .lateral("recent")
+    )
+    keys = [recent.c[name] for name in order.names]
+    merged = (
+        select(*keys)
+        .select_from(Follow)
+        .join(recent, true())
+        .where(Follow.follower_id == viewer_param())
+        .order_by(*(key.desc() for key in keys))
+        .limit(limit)
+    )
+    return (merged if cursor else merged.offset(offset)).subquery("page")
+
+
 _cached_page_statement = functools.lru_cache(maxsize=128)(page_statement)
+
+
+def _order(dialect: str, shape: ListShape, found: Search | None) -> ListOrder:
+    """The list order, read from the link table the list reads, if it reads one."""
+    read = link(shape)
+    return list_order(
+        dialect,
+        rank=found.rank if found is not None else None,
+        keys=None if read is None else (read.created, read.article_id),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,7 +250,7 @@ class _Rows:
 async def _read_page(session: AsyncSession, query: PageQuery, *, as_documents: bool) -> _Rows:
     dialect = _dialect(session)
     found = search(dialect, query.text) if query.text is not None else None
-    order = list_order(dialect, rank=found.rank if found is not None else None)
+    order = _order(dialect, query.shape, found)
     cursor = query.after is not None
     # A search's condition holds its text: built for the request. Every other shape: cached.
     build = page_statement if found is not None else _cached_page_statement
@@ -207,6 +270,12 @@ async def _read_page(session: AsyncSession, query: PageQuery, *, as_documents: b
     else:
         values.update({_LIMIT: query.limit, _OFFSET: query.offset})
     connection = await session.connection()
+    linked = link(query.shape)
+    if linked is not None:
+        key = (await connection.execute(linked.resolve, values)).scalar_one_or_none()
+        if key is None:  # an unknown tag or reader: nothing matches
+            return _Rows(rows=[], total=0, next_after=None)
+        values[LINK_KEY] = key
     rows: list[Any] = list((await connection.execute(statement, values)).all())
     carried = not cursor or keeps_total(query.shape, searching=found is not None)
     width = len(order.names)
@@ -235,17 +304,19 @@ async def _count(
     if kept is not None:
         statement = select(kept)
     else:
-        clauses = [Article.deleted_at.is_(None), *conditions(shape)]
+        read, clauses = source(shape)
         if found is not None:
             clauses.append(found.match)
-        statement = select(func.count()).select_from(Article).where(*clauses)
+        statement = select(func.count()).select_from(read).where(*clauses)
     connection = await session.connection()
     return int((await connection.execute(statement, values)).scalar_one())
 
 
 async def list_page(session: AsyncSession, *, query: PageQuery) -> ArticlePage:
     """The page ``query`` asks for. An offset page is 1 statement (2 for an empty page past
-    the start); a cursor page is 1 where a count is kept for the filter and 2 otherwise."""
+    the start); a cursor page is 1 where a count is kept for the filter and 2 otherwise. A tag
+    or favorited filter looks its key up first: 1 more (and only that one for an unknown key).
+    """
     page = await _read_page(session, query, as_documents=False)
     articles = [view(row) for row in page.rows]
     return ArticlePage(articles=articles, articles_count=page.total, next_after=page.next_after)

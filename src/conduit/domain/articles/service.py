@@ -21,7 +21,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Uuid, and_, delete, insert, literal, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Uuid,
+    and_,
+    delete,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.model import utcnow, uuid7
@@ -91,7 +102,9 @@ async def create_article(
         )
     ).one()
     await tagging.attach(session, article_id=article_id, names=names)
-    await counts.went_live(session, article_id=article_id, author_id=author.id, tagged=bool(names))
+    await counts.went_live(
+        session, article_id=article_id, author_id=author.id, tagged=bool(names), favorited=False
+    )
     return ArticleView(
         id=article_id,
         author_id=author.id,
@@ -184,29 +197,42 @@ async def delete_article(session: AsyncSession, *, actor: Identity, slug: str) -
     await counts.withdrawn(session, article_id=row.id, author_id=row.author_id)
 
 
+def _live_held(slug: str, *columns: Any) -> Select[Any]:
+    """``columns`` of the live article with ``slug``, its row held ``FOR SHARE`` until commit
+    (PostgreSQL): a delete or restore of it waits for this write, or this write for it, so the
+    favoriters' kept counts follow one order of events."""
+    return select(*columns).where(_live(slug)).with_for_update(read=True)
+
+
 async def favorite(session: AsyncSession, *, user: Identity, slug: str) -> ArticleView:
     """Favorite a live article; doing it again changes nothing."""
-    await session.execute(
+    added = await session.execute(
         dialect_insert(session, Favorite)
         .from_select(
-            [Favorite.user_id, Favorite.article_id],
-            select(literal(user.id, Uuid()), Article.id).where(_live(slug)),
+            [Favorite.user_id, Favorite.article_id, Favorite.article_created_at],
+            _live_held(slug, literal(user.id, Uuid()), Article.id, Article.created_at),
         )
         .on_conflict_do_nothing()
+        .returning(Favorite.user_id)
     )
+    if added.first() is not None:
+        await counts.favorites_moved(session, user_id=user.id, by=1)
     return await _read(session, slug=slug, viewer_id=user.id)
 
 
 async def unfavorite(session: AsyncSession, *, user: Identity, slug: str) -> ArticleView:
     """Take a favorite back; taking back one never given changes nothing."""
-    await session.execute(
+    taken = await session.execute(
         delete(Favorite)
         .where(
             Favorite.user_id == user.id,
-            Favorite.article_id.in_(select(Article.id).where(_live(slug))),
+            Favorite.article_id.in_(_live_held(slug, Article.id)),
         )
+        .returning(Favorite.user_id)
         .execution_options(synchronize_session=False)
     )
+    if taken.first() is not None:
+        await counts.favorites_moved(session, user_id=user.id, by=-1)
     return await _read(session, slug=slug, viewer_id=user.id)
 
 

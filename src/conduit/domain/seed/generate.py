@@ -16,6 +16,7 @@ from typing import Any
 
 from conduit.domain.articles.slugs import SUFFIX_LENGTH, slug_base
 from conduit.domain.seed import shape
+from conduit.domain.seed.avatar import identicon
 from conduit.domain.seed.spec import DEMO_EMAIL, DEMO_USERNAME, SeedSpec, Start, TableRows
 from conduit.domain.seed.text import FIRST_NAMES, LAST_NAMES, Prose, tag_names
 
@@ -120,11 +121,14 @@ class DataSet:
             TableRows("tags", ("id", "name"), self.new_tag_count, self.tag_rows()),
             TableRows("articles", _ARTICLE_COLUMNS, spec.articles, self.article_rows()),
             TableRows(
-                "article_tags", ("article_id", "tag_id"), spec.article_tags, self.tagging_rows()
+                "article_tags",
+                ("article_id", "tag_id", "article_created_at"),
+                spec.article_tags,
+                self.tagging_rows(),
             ),
             TableRows(
                 "favorites",
-                ("user_id", "article_id", "created_at"),
+                ("user_id", "article_id", "created_at", "article_created_at"),
                 spec.favorites,
                 self.favorite_rows(),
             ),
@@ -161,7 +165,7 @@ class DataSet:
             bio = prose.bio() if rand.random() < 0.6 else None
             image = None
             if rand.random() < 0.5:
-                image = f"https://api.dicebear.com/9.x/identicon/svg?seed={user_id.hex}"
+                image = identicon(user_id)
             yield (user_id, bio, image)
 
     def tag_rows(self) -> Iterator[tuple[Any, ...]]:
@@ -204,12 +208,13 @@ class DataSet:
             if not count:
                 continue
             article_id = self.article_id(i)
+            created = shape.to_datetime(self.articles.at(i))
             picked: dict[int, None] = {}
             while len(picked) < count:
                 for rank in choices(ranks, cum_weights=cumulative, k=count - len(picked)):
                     picked[rank] = None
             for rank in picked:
-                yield (article_id, self.tag_ids[rank])
+                yield (article_id, self.tag_ids[rank], created)
 
     def favorite_rows(self) -> Iterator[tuple[Any, ...]]:
         rand = shape.rng(self.spec.seed, "favorites")
@@ -220,12 +225,13 @@ class DataSet:
             if not count:
                 continue
             article_id, created = self.article_id(i), self.articles.at(i)
+            article_created = to_datetime(created)
             for rank in shape.pick_distinct(rand, count, users, power=1.8):
                 user = by_rank[rank]
                 since = max(created, user_times[user])
                 # Most favorites come soon after the article or the reader appears.
                 when = to_datetime(since + int((end - since) * random_() ** 3))
-                yield (user_ids[user], article_id, when)
+                yield (user_ids[user], article_id, when, article_created)
 
     def follow_rows(self) -> Iterator[tuple[Any, ...]]:
         rand = shape.rng(self.spec.seed, "follows")

@@ -9,6 +9,7 @@ orders (no deadlock).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from collections.abc import Iterable, Sequence
@@ -22,10 +23,8 @@ from sqlalchemy import (
     Select,
     String,
     TypeDecorator,
-    Uuid,
     delete,
     insert,
-    literal,
     select,
 )
 from sqlalchemy.dialects import postgresql
@@ -35,6 +34,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeEngine
 
+from conduit.domain.articles.models import Article
 from conduit.domain.errors import InvalidError
 from conduit.domain.profiles.service import dialect_insert
 from conduit.domain.tags.models import ArticleTag, Tag
@@ -59,11 +59,7 @@ async def attach(session: AsyncSession, *, article_id: uuid.UUID, names: Sequenc
     if not names:
         return
     await _upsert(session, names=names)
-    await session.execute(
-        insert(ArticleTag).from_select(
-            [ArticleTag.article_id, ArticleTag.tag_id], _links(article_id, names)
-        )
-    )
+    await session.execute(insert(ArticleTag).from_select(_LINK_COLUMNS, _links(article_id, names)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +92,7 @@ async def retag(session: AsyncSession, *, article_id: uuid.UUID, names: Sequence
         return Retagged(removed=removed_ids, added=[])
     added = await session.execute(
         dialect_insert(session, ArticleTag)
-        .from_select([ArticleTag.article_id, ArticleTag.tag_id], _links(article_id, names))
+        .from_select(_LINK_COLUMNS, _links(article_id, names))
         .on_conflict_do_nothing()
         .returning(ArticleTag.tag_id)
     )
@@ -111,9 +107,17 @@ async def _upsert(session: AsyncSession, *, names: Sequence[str]) -> None:
     )
 
 
-def _links(article_id: uuid.UUID, names: Sequence[str]) -> Select[uuid.UUID, int]:
+_LINK_COLUMNS = [ArticleTag.article_id, ArticleTag.tag_id, ArticleTag.article_created_at]
+
+
+def _links(article_id: uuid.UUID, names: Sequence[str]) -> Select[uuid.UUID, int, dt.datetime]:
+    """The links of the article to the tags ``names``, with the article's list order."""
     # The WHERE also keeps SQLite's parser from reading ON CONFLICT as a join's ON.
-    return select(literal(article_id, Uuid()), Tag.id).where(Tag.name.in_(names))
+    return (
+        select(Article.id, Tag.id, Article.created_at)
+        .join(Tag, Tag.name.in_(names))
+        .where(Article.id == article_id)
+    )
 
 
 async def list_live(session: AsyncSession) -> list[str]:
@@ -167,11 +171,14 @@ def _sorted_names_default(element: sorted_names, compiler: SQLCompiler, **kw: An
 
 
 def tag_list_of(article_id: ColumnExpressionArgument[uuid.UUID]) -> ScalarSelect[list[str]]:
-    """A correlated scalar subquery: the sorted tag names of the article ``article_id`` names."""
+    """A correlated scalar subquery: the sorted tag names of the article ``article_id`` names.
+
+    Each link's name is its own primary-key lookup: joined, the planner hashes the whole tags
+    table for each article of a page (it is small, but that is every tag read per article)."""
+    name = select(Tag.name).where(Tag.id == ArticleTag.tag_id).scalar_subquery()
     return (
-        select(sorted_names(Tag.name))
+        select(sorted_names(name))
         .select_from(ArticleTag)
-        .join(Tag, Tag.id == ArticleTag.tag_id)
         .where(ArticleTag.article_id == article_id)
         .scalar_subquery()
     )

@@ -47,6 +47,8 @@ class User(UUIDv7PrimaryKey, Timestamps, Base):
     articles_count: Mapped[int] = mapped_column(Integer, server_default="0")
     # Moved on by every password change; a token issued under an older version is refused.
     token_version: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Live articles the user favorited: the favorited filter's total (kept exact the same way).
+    favorites_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
     # Deleting a user cascades to the profile and the articles in the database (ON DELETE
     # CASCADE); without passive_deletes the ORM would load them first to null their user id.

@@ -1,9 +1,12 @@
 """Accounts: registration, authentication, and the current user's own record.
 
 Uniqueness of email and username is left to the database's unique constraints: a check before
-the insert would still race with a concurrent registration, while the constraint cannot. Its
-violation surfaces as ``conduit.db.errors.Conflict`` naming the constraint (``uq_users_email``),
-which the HTTP layer renders as 409 ``{"errors": {"email": ["has already been taken"]}}``.
+the insert would still race with a concurrent registration, while the constraint cannot. The
+write itself is guarded (``ON CONFLICT DO NOTHING`` on sign-up, ``NOT EXISTS`` on update), so a
+refused write costs one more statement, which finds every taken field: :class:`TakenError`
+renders as 409 ``{"errors": {"email": [...], "username": ["has already been taken"]}}``. An
+update racing another past its guard still meets the constraint, whose violation surfaces as
+``conduit.db.errors.Conflict`` naming it (``uq_users_email``) and the one field it protects.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
-from sqlalchemy import Integer, Uuid, bindparam, insert, select, update
+from sqlalchemy import Integer, Uuid, bindparam, exists, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from conduit.db.model import uuid7
-from conduit.domain.errors import NotFoundError
+from conduit.domain.errors import ConflictError, DomainError, NotFoundError, TakenError
 from conduit.domain.profiles.models import Profile
 from conduit.domain.profiles.service import dialect_insert
 from conduit.domain.users.models import Role, User
@@ -126,11 +131,12 @@ async def register(
 ) -> Identity:
     """Create an account and its empty profile: two statements.
 
-    A taken username or email raises the unique constraint's violation from the first one.
+    A taken username or email raises :class:`TakenError` naming each, after one more statement.
     """
     user_id = uuid7()
-    await session.execute(
-        insert(User).values(
+    inserted = await session.execute(
+        dialect_insert(session, User)
+        .values(
             id=user_id,
             username=username,
             email=email,
@@ -139,7 +145,11 @@ async def register(
             is_active=True,
             credits=credits,
         )
+        .on_conflict_do_nothing()
+        .returning(User.id)
     )
+    if inserted.first() is None:
+        raise await _taken(session, email=email, username=username)
     await session.execute(insert(Profile).values(user_id=user_id, bio=None, image=None))
     return Identity(
         id=user_id, email=email, username=username, role=Role.USER.value, bio=None, image=None
@@ -153,7 +163,8 @@ async def update_account(
 
     At most two statements: one UPDATE of ``users`` when email, username or password change, one
     upsert of ``profiles`` when bio or image change. Values equal to the current ones are not
-    written, so re-sending one's own email is never a conflict and an empty update is free.
+    written, so re-sending one's own email is never a conflict and an empty update is free. A
+    taken email or username raises :class:`TakenError` naming each, after one more statement.
 
     A new password moves the token version on, which ends every token issued before; the
     returned identity carries the new version, for the token that replaces them.
@@ -178,12 +189,18 @@ async def update_account(
         bump = (
             {"token_version": User.token_version + 1} if version != identity.token_version else {}
         )
-        await session.execute(
+        # Guarded: a taken email or username updates no row, and nothing is aborted.
+        email, username = account.get("email"), account.get("username")
+        claims = _claims(aliased(User), email=email, username=username)
+        updated = await session.execute(
             update(User)
-            .where(User.id == identity.id)
+            .where(User.id == identity.id, ~exists().where(or_(*claims)) if claims else true())
             .values(**account, **bump)
+            .returning(User.id)
             .execution_options(synchronize_session=False)
         )
+        if updated.first() is None and claims:
+            raise await _taken(session, email=email, username=username)
     if profile:
         # An upsert rather than an UPDATE: an account created outside the API without a
         # profile row still gets its bio saved instead of silently losing it.
@@ -195,6 +212,38 @@ async def update_account(
         key: value for key, value in {**account, **profile}.items() if key != "password_hash"
     }
     return dataclasses.replace(identity, **visible, token_version=version)
+
+
+def _claims(
+    entity: type[User], *, email: str | None, username: str | None
+) -> list[ColumnElement[bool]]:
+    """Conditions on ``entity`` matching an account that holds the given email or username."""
+    claims: list[ColumnElement[bool]] = []
+    if email is not None:
+        claims.append(entity.email == email)
+    if username is not None:
+        claims.append(entity.username == username)
+    return claims
+
+
+async def _taken(session: AsyncSession, *, email: str | None, username: str | None) -> DomainError:
+    """The error for a refused write: which of ``email`` and ``username`` are taken, one SELECT.
+
+    Accounts are never deleted, so the row that refused the write is still there to be found.
+    """
+    claims = _claims(User, email=email, username=username)
+    rows = (await session.execute(select(User.email, User.username).where(or_(*claims)))).all()
+    taken = [
+        field
+        for field, value, held in (
+            ("email", email, {row.email for row in rows}),
+            ("username", username, {row.username for row in rows}),
+        )
+        if value is not None and value in held
+    ]
+    if not taken:  # neither: only the new row's id can have collided, and a retry draws another
+        return ConflictError("user", "was changed concurrently, please retry")
+    return TakenError(*taken)
 
 
 async def set_role(session: AsyncSession, *, username: str, role: Role) -> str:

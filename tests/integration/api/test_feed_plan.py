@@ -1,0 +1,116 @@
+"""PostgreSQL: a feed page reads each followed author's newest articles, not the whole list.
+
+A reader follows 3 of 200 authors, whose 8,000 articles interleave in time: walking the live
+list order and keeping the followed authors' articles would read about 67 rows per article
+shown. The page merges each followed author's newest ``offset + limit`` articles instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import event, insert, text
+
+from conduit.db.model import uuid7
+from conduit.domain.articles import counts
+from conduit.domain.articles.models import Article
+from conduit.domain.users.models import User
+from tests.factories import PASSWORD_HASH, make_user
+from tests.integration.api.test_cursor_plan import (
+    LIMIT,
+    explain,
+    nodes,
+    postgresql_only,  # noqa: F401 - the autouse fixture: these plans are PostgreSQL's
+)
+
+AUTHORS = 200
+FOLLOWED = 3
+AUTHOR_INDEX = "ix_articles_author_created_at"
+
+
+async def reader_of_three(app, connection) -> Any:
+    """200 authors of 40 articles each, interleaved in time; a reader following 3 of them."""
+    users = [
+        {
+            "id": uuid7(),
+            "email": f"feeder{n}@example.com",
+            "username": f"feeder{n}",
+            "password_hash": PASSWORD_HASH,
+        }
+        for n in range(AUTHORS)
+    ]
+    await connection.execute(insert(User), users)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    await connection.execute(
+        insert(Article),
+        [
+            {
+                "id": uuid7(),
+                "slug": f"f-{i}",
+                "title": f"F {i}",
+                "description": "d",
+                "body": "b",
+                "author_id": users[i % AUTHORS]["id"],
+                "created_at": start + dt.timedelta(seconds=i),
+                "updated_at": start,
+            }
+            for i in range(AUTHORS * 40)
+        ],
+    )
+    reader = await make_user(app)
+    await connection.execute(
+        text("INSERT INTO follows (follower_id, followee_id) VALUES (:r, :a), (:r, :b), (:r, :c)"),
+        {"r": reader.user.id, "a": users[0]["id"], "b": users[1]["id"], "c": users[2]["id"]},
+    )
+    async with app.state.database.unit_of_work() as session:
+        await counts.recount(session)
+    await connection.exec_driver_sql("ANALYZE articles, follows, users")
+    return reader
+
+
+async def feed_plan(client, connection, engine, reader, query: str) -> dict[str, Any]:
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        response = await client.get(f"/api/articles/feed?{query}", headers=reader.auth)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["articles"]) == LIMIT
+    assert response.json()["articlesCount"] == FOLLOWED * 40
+    (page,) = [(sql, params) for sql, params in sent if "LATERAL" in sql]
+    return await explain(connection, *page, analyze=True)
+
+
+def read_by_index(plan: dict[str, Any], index: str) -> int:
+    return sum(
+        node["Actual Rows"] * node["Actual Loops"]
+        for node in nodes(plan)
+        if node.get("Index Name") == index
+    )
+
+
+async def test_a_feed_page_reads_at_most_a_page_per_followed_author(
+    app, client, connection, engine
+):
+    reader = await reader_of_three(app, connection)
+    for offset in (0, 40):
+        plan = await feed_plan(client, connection, engine, reader, f"limit={LIMIT}&offset={offset}")
+        assert read_by_index(plan, "ix_articles_live_created_at") == 0
+        assert 0 < read_by_index(plan, AUTHOR_INDEX) <= FOLLOWED * (offset + LIMIT), offset
+
+
+async def test_a_feed_cursor_page_reads_at_most_a_page_per_followed_author(
+    app, client, connection, engine
+):
+    reader = await reader_of_three(app, connection)
+    first = await client.get("/api/articles/feed?limit=1&offset=59", headers=reader.auth)
+    cursor = first.json()["nextCursor"]
+    plan = await feed_plan(client, connection, engine, reader, f"limit={LIMIT}&cursor={cursor}")
+    assert read_by_index(plan, "ix_articles_live_created_at") == 0
+    assert 0 < read_by_index(plan, AUTHOR_INDEX) <= FOLLOWED * (LIMIT + 1)
