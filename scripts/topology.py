@@ -732,6 +732,11 @@ def down(directory: Path = DEFAULT_DIR, *, quiet: bool = False) -> list[str]:
     return left
 
 
+def stop(part: Part) -> bool:
+    """Stop one part (a test stopping a replica): whether it stopped. ``down`` still cleans up."""
+    return _stop(part)
+
+
 def _stop(part: Part) -> bool:
     if part.data_dir is not None:
         data = Path(part.data_dir)

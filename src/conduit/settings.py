@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     # repr=False: settings get logged and printed; URLs may carry passwords.
     database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)
     database_replica_urls: Annotated[tuple[str, ...], NoDecode] = Field(default=(), repr=False)
+    # Read replicas (docs/operations.md, "Read replicas and read-your-writes").
+    replica_max_lag_ms: int = Field(default=1_000, ge=0)
+    replica_check_interval_s: float = Field(default=1.0, gt=0)
+    db_replica_pool_size: int | None = Field(default=None, ge=1)
     secret_key: str = Field(default="", repr=False)
     access_token_ttl_minutes: int = Field(default=60 * 24 * 7, ge=1)
     initial_credits: int = Field(default=100, ge=0)
@@ -173,8 +177,16 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_replicas(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for item in value:
-            db_url.parse(item)
+            if db_url.parse(item).get_backend_name() != "postgresql":
+                raise ValueError("replicas are PostgreSQL streaming replicas (postgresql://...)")
         return value
+
+    @model_validator(mode="after")
+    def _replicas_need_postgres(self) -> Settings:
+        primary = db_url.parse(self.database_url).get_backend_name()
+        if self.database_replica_urls and primary != "postgresql":
+            raise ValueError("DATABASE_REPLICA_URLS: needs a PostgreSQL DATABASE_URL")
+        return self
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:
@@ -188,6 +200,9 @@ class Settings(BaseSettings):
             url=self.async_database_url,
             direct_url=db_url.parse(self.database_direct_url) if self.database_direct_url else None,
             replica_urls=tuple(db_url.parse(u) for u in self.database_replica_urls),
+            replica_max_lag_ms=self.replica_max_lag_ms,
+            replica_check_interval_s=self.replica_check_interval_s,
+            replica_pool_size=self.db_replica_pool_size,
             pool_size=self.db_pool_size,
             max_overflow=self.db_max_overflow,
             pool_timeout=self.db_pool_timeout,

@@ -9,15 +9,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
 
 from conduit.cli.apps import db_app
 from conduit.cli.migrate import UPGRADE_HINT, describe_revisions, migrations_for, pending
 from conduit.cli.runner import CommandFailed, console, fail, print_json, run, settings
 from conduit.db import url as db_url
 from conduit.db.engine import create_engine
-from conduit.db.errors import DatabaseError
+from conduit.db.errors import DatabaseError, translate
 from conduit.db.health import Extension, Ping, extensions, ping
 from conduit.db.migrations import MigrationState, Revision
+from conduit.db.replicas import NotAReplica, ReplayLag, replay_lag
 from conduit.settings import Settings
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
@@ -32,6 +34,17 @@ class ReplicaStatus:
     url: str
     ping: Ping | None
     error: str | None
+    lag: ReplayLag | None = None
+    max_lag_s: float | None = None
+
+    @property
+    def lagging(self) -> bool:
+        """Over REPLICA_MAX_LAG_MS: the service reads on the primary instead."""
+        return (
+            self.lag is not None
+            and self.max_lag_s is not None
+            and self.lag.seconds > self.max_lag_s
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +58,16 @@ class Report:
     replicas: list[ReplicaStatus]
 
     @property
-    def unreachable_replicas(self) -> list[ReplicaStatus]:
+    def unusable_replicas(self) -> list[ReplicaStatus]:
         return [replica for replica in self.replicas if replica.error is not None]
+
+    @property
+    def lagging_replicas(self) -> list[ReplicaStatus]:
+        return [replica for replica in self.replicas if replica.lagging]
 
     def as_dict(self) -> dict[str, Any]:
         status = "ok"
-        if self.unreachable_replicas:
+        if self.unusable_replicas or self.lagging_replicas:
             status = "degraded"
         if self.pending:
             status = "behind"
@@ -71,8 +88,11 @@ class Report:
             "replicas": [
                 {
                     "url": replica.url,
-                    "reachable": replica.error is None,
+                    "reachable": replica.ping is not None,
                     "latency_ms": round(replica.ping.latency_ms, 3) if replica.ping else None,
+                    "lag_s": round(replica.lag.seconds, 3) if replica.lag else None,
+                    "lag_bytes": replica.lag.bytes if replica.lag else None,
+                    "lagging": replica.lagging,
                     "error": replica.error,
                 }
                 for replica in self.replicas
@@ -92,11 +112,12 @@ def check(
 
     Prints the server version and round-trip latency, the migration state (current, heads,
     pending revisions), the pool settings, the PostgreSQL extensions `db analyze` uses, and each
-    read replica's reachability and latency.
+    read replica's reachability, latency and replay lag.
 
     Exits 1 when the database is unreachable, its schema is behind head, or a read replica is
-    unreachable. Any database works: DATABASE_URL=postgresql://... conduit db check (the
-    migration state is compared with Conduit's own revisions).
+    unreachable, not a replica, or lags more than REPLICA_MAX_LAG_MS. Any database works:
+    DATABASE_URL=postgresql://... conduit db check (the migration state is compared with
+    Conduit's own revisions).
     """
     config = settings()
     report = run(_inspect(config, timeout=timeout))
@@ -110,12 +131,22 @@ def check(
             f"{describe_revisions(report.pending)}",
             hint=UPGRADE_HINT,
         )
-    if report.unreachable_replicas:
-        first = report.unreachable_replicas[0]
+    if report.unusable_replicas:
+        first = report.unusable_replicas[0]
         fail(
-            f"{len(report.unreachable_replicas)} read replica(s) unreachable, "
+            f"{len(report.unusable_replicas)} read replica(s) unusable, "
             f"first {first.url}: {first.error}",
             hint="check DATABASE_REPLICA_URLS and the replicas' state",
+        )
+    if report.lagging_replicas:
+        first = report.lagging_replicas[0]
+        assert first.lag is not None
+        fail(
+            f"{len(report.lagging_replicas)} read replica(s) lag more than "
+            f"REPLICA_MAX_LAG_MS={config.replica_max_lag_ms}, first {first.url}: "
+            f"{first.lag.seconds:.3f} s",
+            hint="reads go to the primary meanwhile; is the replica replaying "
+            "(pg_is_wal_replay_paused()) and connected to the primary?",
         )
 
 
@@ -165,14 +196,25 @@ async def _gather(config: Settings, *, timeout: float) -> Report:
 
 async def _replica(config: Settings, url: URL, *, timeout: float) -> ReplicaStatus:
     engine = create_engine(config.database, url=url)
+    primary = create_engine(config.database)
     try:
-        return ReplicaStatus(
-            url=db_url.mask(url), ping=await ping(engine, timeout=timeout), error=None
-        )
+        reached = await ping(engine, timeout=timeout)
+        lag = await asyncio.wait_for(replay_lag(engine, primary=primary), timeout=timeout)
     except DatabaseError as exc:
         return ReplicaStatus(url=db_url.mask(url), ping=None, error=exc.message)
+    except (SQLAlchemyError, OSError, NotAReplica) as exc:
+        reason = str(exc) if isinstance(exc, NotAReplica) else translate(exc).message
+        return ReplicaStatus(url=db_url.mask(url), ping=reached, error=reason)
     finally:
         await engine.dispose()
+        await primary.dispose()
+    return ReplicaStatus(
+        url=db_url.mask(url),
+        ping=reached,
+        error=None,
+        lag=lag,
+        max_lag_s=config.replica_max_lag_ms / 1000,
+    )
 
 
 def _pool_settings(config: Settings) -> dict[str, Any]:
@@ -212,8 +254,17 @@ def _table(report: Report) -> Table:
         )
         table.add_row(f"extension {ext.name}", state)
     for replica in report.replicas:
-        reached = (
-            f"{replica.ping.latency_ms:.1f} ms" if replica.ping else f"unreachable: {replica.error}"
-        )
-        table.add_row(f"replica {replica.url}", reached)
+        table.add_row(f"replica {replica.url}", _replica_row(replica))
     return table
+
+
+def _replica_row(replica: ReplicaStatus) -> str:
+    if replica.ping is None:
+        return f"unreachable: {replica.error}"
+    if replica.lag is None:
+        return f"{replica.ping.latency_ms:.1f} ms, {replica.error}"
+    over = " (over REPLICA_MAX_LAG_MS)" if replica.lagging else ""
+    return (
+        f"{replica.ping.latency_ms:.1f} ms, replay lag {replica.lag.seconds:.3f} s / "
+        f"{replica.lag.bytes} B{over}"
+    )

@@ -24,6 +24,12 @@ class DatabaseConfig:
     # lock); None: ``url``.
     direct_url: URL | None = None
     replica_urls: tuple[URL, ...] = field(default_factory=tuple)
+    # Read replicas (conduit.db.replicas): out of the rotation while their replay lag exceeds
+    # replica_max_lag_ms, checked every replica_check_interval_s; each has its own pool of
+    # replica_pool_size connections (None: pool_size) plus max_overflow.
+    replica_max_lag_ms: int = 1_000
+    replica_check_interval_s: float = 1.0
+    replica_pool_size: int | None = None
     pool_size: int = 10
     max_overflow: int = 10
     pool_timeout: float = 2.0

@@ -14,11 +14,18 @@ from starlette.middleware.cors import CORSMiddleware
 from conduit import __version__
 from conduit.db.querylog import QueryLog
 from conduit.db.session import Database
-from conduit.http import errors, openapi
+from conduit.http import errors, openapi, read_after
 from conduit.http.input import storable_input
 from conduit.http.middleware import BodySizeLimit, BodyTimeout, RequestDeadline, TrustedHosts
-from conduit.http.observability import Instrumentation, PoolCollector, RequestIds, RequestMetrics
+from conduit.http.observability import (
+    Instrumentation,
+    PoolCollector,
+    ReplicaCollector,
+    RequestIds,
+    RequestMetrics,
+)
 from conduit.http.ratelimit import AbuseLimits
+from conduit.http.read_after import ReadAfter
 from conduit.http.routes import admin, articles, comments, credits, health, profiles, tags, users
 from conduit.http.routes import metrics as metrics_route
 from conduit.http.security import Passwords, TokenCodec
@@ -39,14 +46,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         owned = database is None
         if owned:
             app.state.database = Database.from_config(settings.database)
+            await app.state.database.start()  # the replicas' first check, then in the background
         db: Database = app.state.database
         if metrics is not None:
             metrics.registry.register(PoolCollector(db.engine))
+            metrics.registry.register(ReplicaCollector(db.replicas))
         # The query log is the service's own: installed here, not in the engine factory, so
         # CLI tools such as `db analyze` do not log their own statements.
         query_log = QueryLog(settings.query_log) if settings.query_log else None
         if query_log is not None:
-            query_log.install(db.engine)
+            for engine in (db.engine, *db.replica_engines()):
+                query_log.install(engine)
         try:
             yield
         finally:
@@ -92,8 +102,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["X-Request-ID"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", read_after.HEADER],
+            expose_headers=["X-Request-ID", read_after.HEADER],
+        )
+    if settings.database.replica_urls:
+        app.add_middleware(
+            ReadAfter,
+            max_lag_ms=settings.replica_max_lag_ms,
+            check_interval_s=settings.replica_check_interval_s,
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(BodyTimeout, timeout_s=settings.body_timeout_s)

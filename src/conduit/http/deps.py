@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.db.session import Database
+from conduit.db.session import Database, commit_position, read_target
 from conduit.domain.users.models import Role
 from conduit.domain.users.service import Identity, get_active_identity
+from conduit.http import read_after
 from conduit.http.errors import ApiError
+from conduit.http.observability import RequestMetrics
 from conduit.http.ratelimit import AbuseLimits
 from conduit.http.security import InvalidToken, Passwords, TokenCodec
 from conduit.settings import Settings
@@ -54,11 +56,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     database: Database = request.app.state.database
     share = _route_share(request)
     if request.method in _READ_ONLY_METHODS:
-        async with database.reader(share=share) as session:
+        after = read_after.requested(request) if database.replicas is not None else None
+        async with database.reader(share=share, after=after) as session:
+            metrics: RequestMetrics | None = request.app.state.metrics
+            if metrics is not None:
+                metrics.reads.labels(read_target(session)).inc()
             yield session
     else:
-        async with database.unit_of_work(share=share) as session:
+        async with database.unit_of_work(share=share, note_position=True) as session:
             yield session
+        read_after.note(request, commit_position(session))
 
 
 def _route_share(request: Request) -> str | None:

@@ -14,12 +14,13 @@ import uuid
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conduit.db.instrument import track
+from conduit.db.replicas import ReplicaSet
 from conduit.log import request_id
 
 UNMATCHED_ROUTE = "<unmatched>"
@@ -53,6 +54,13 @@ class RequestMetrics:
             buckets=(0, 1, 2, 3, 4, 5, 8, 13, 21, 50, 100),
             registry=registry,
         )
+        self.reads = Counter(
+            "conduit_db_reads",
+            "Read-only units of work (GET requests) by the server that served them: "
+            "primary, or a replica's host:port.",
+            ["target"],
+            registry=registry,
+        )
 
 
 class PoolCollector(Collector):
@@ -75,6 +83,41 @@ class PoolCollector(Collector):
                     # QueuePool counts from -pool_size up: negative until the pool has filled.
                     value = max(value, 0.0)
                 yield GaugeMetricFamily(f"conduit_db_pool_{name}", doc, value=value)
+
+
+class ReplicaCollector(Collector):
+    """Each replica's state as the background check last found it, read at scrape time.
+
+    Without replicas it collects nothing.
+    """
+
+    def __init__(self, replicas: ReplicaSet | None) -> None:
+        self.replicas = replicas
+
+    def collect(self) -> Iterable[Metric]:
+        if self.replicas is None:
+            return
+        healthy = GaugeMetricFamily(
+            "conduit_db_replica_healthy",
+            "1 while a replica is in the read rotation (reachable, lag within the limit).",
+            labels=["target"],
+        )
+        lag = GaugeMetricFamily(
+            "conduit_db_replica_lag_seconds",
+            "A replica's replay lag behind the primary at the last check.",
+            labels=["target"],
+        )
+        for replica in self.replicas.replicas:
+            healthy.add_metric([replica.name], 1.0 if replica.state.healthy else 0.0)
+            if replica.state.lag_s is not None:
+                lag.add_metric([replica.name], replica.state.lag_s)
+        yield healthy
+        yield lag
+        yield CounterMetricFamily(
+            "conduit_db_replica_checks",
+            "Rounds of the replicas' background check completed.",
+            value=float(self.replicas.rounds),
+        )
 
 
 class Instrumentation:

@@ -52,6 +52,22 @@ async def test_cors_headers_are_on_answers_to_a_configured_origin_errors_include
     assert response.headers["access-control-allow-origin"] == FRONT_END
 
 
+async def test_cors_lets_a_front_end_send_and_read_the_read_after_position(cors_client):
+    preflight = await cors_client.options(
+        "/api/articles",
+        headers={
+            "Origin": FRONT_END,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "conduit-read-after",
+        },
+    )
+    answer = await cors_client.get("/api/tags", headers={"Origin": FRONT_END})
+
+    assert preflight.status_code == 200
+    assert "conduit-read-after" in preflight.headers["access-control-allow-headers"].lower()
+    assert "conduit-read-after" in answer.headers["access-control-expose-headers"].lower()
+
+
 async def test_cors_does_not_allow_an_unconfigured_origin(cors_client):
     response = await cors_client.options(
         "/api/user",

@@ -69,16 +69,23 @@ def test_check_reports_a_live_database_at_head(head_url: str) -> None:
         assert report["extensions"]["pg_stat_statements"]["available"] is True
 
 
-def test_check_reports_read_replicas_and_fails_on_an_unreachable_one(
+def test_check_fails_on_a_replica_that_is_unreachable_or_not_a_replica(
     head_url: str, closed_port: int
 ) -> None:
-    reachable = conduit(head_url, "db", "check", "--json")
-    env_ok = {"DATABASE_URL": head_url, "DATABASE_REPLICA_URLS": head_url, "COLUMNS": "200"}
-    ok = CliRunner().invoke(root, ["db", "check", "--json"], env=env_ok)
-    assert ok.exit_code == 0, ok.output
-    [replica] = json.loads(ok.stdout)["replicas"]
-    assert replica["reachable"] is True
-    assert reachable.exit_code == 0
+    if not head_url.startswith("postgresql"):
+        # Replicas are PostgreSQL's: the settings refuse them next to a SQLite database.
+        env = {"DATABASE_URL": head_url, "DATABASE_REPLICA_URLS": "postgresql://r/conduit"}
+        refused = CliRunner().invoke(root, ["db", "check"], env=env)
+        assert refused.exit_code == 1
+        assert "DATABASE_REPLICA_URLS: needs a PostgreSQL DATABASE_URL" in one_error_line(refused)
+        return
+    # The primary itself answers, but it is not in recovery: no replica to read from.
+    env_primary = {"DATABASE_URL": head_url, "DATABASE_REPLICA_URLS": head_url, "COLUMNS": "200"}
+    primary = CliRunner().invoke(root, ["db", "check", "--json"], env=env_primary)
+    assert primary.exit_code == 1
+    [replica] = json.loads(primary.stdout)["replicas"]
+    assert (replica["reachable"], replica["lag_s"]) == (True, None)
+    assert replica["error"] == "not in recovery: a primary, not a replica"
 
     dead = f"postgresql://conduit:hunter2@127.0.0.1:{closed_port}/conduit"
     env_dead = {"DATABASE_URL": head_url, "DATABASE_REPLICA_URLS": dead, "COLUMNS": "200"}
