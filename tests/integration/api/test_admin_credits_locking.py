@@ -18,19 +18,14 @@ from conduit.db.model import uuid7
 from conduit.domain.users.models import User
 from tests.conftest import patient_app
 from tests.factories import PASSWORD_HASH, make_user
+from tests.locks import wait_for_lock_waiters
 
 WAIT_SECONDS = 10.0
 
 
 async def wait_for_a_blocked_update(database) -> None:
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        " AND wait_event_type = 'Lock' AND query LIKE 'UPDATE users%'"
-    )
-    async with asyncio.timeout(WAIT_SECONDS), database.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        while not (await conn.execute(query)).scalar_one():  # noqa: ASYNC110 - polls the server
-            await asyncio.sleep(0.01)
+    async with database.engine.connect() as conn:
+        await wait_for_lock_waiters(conn, query_like="UPDATE users%")
 
 
 async def test_a_grant_locks_in_id_order_so_a_concurrent_transfer_cannot_deadlock(

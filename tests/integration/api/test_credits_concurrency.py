@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import or_, select, update
 
 from conduit.db.migrations import Migrations
 from conduit.db.session import Database
@@ -28,10 +28,10 @@ from conduit.domain.credits.models import CreditTransfer
 from conduit.domain.users.models import User
 from tests.conftest import MIGRATIONS_DIR, PATIENT_WAITS, make_settings, patient_app
 from tests.factories import MadeUser, make_user
+from tests.locks import wait_for_lock_waiters
 from tests.pool import peak_connections
 
 INSUFFICIENT = {"errors": {"amount": ["insufficient credits"]}}
-BLOCKED_TIMEOUT_SECONDS = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -109,15 +109,8 @@ async def balances(database: Database, users: list[MadeUser]) -> dict[str, int]:
 
 async def wait_for_blocked_transfers(database: Database, count: int) -> None:
     """Return once ``count`` sessions wait on a row lock in a transfer's locking read."""
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        " AND wait_event_type = 'Lock' AND query LIKE '%FOR NO KEY UPDATE%'"
-    )
-    async with asyncio.timeout(BLOCKED_TIMEOUT_SECONDS), database.engine.connect() as conn:
-        # pg_stat_activity is a snapshot per transaction: poll in autocommit to see it change.
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        while (await conn.execute(query)).scalar_one() < count:  # noqa: ASYNC110 - polls the server
-            await asyncio.sleep(0.01)
+    async with database.engine.connect() as conn:
+        await wait_for_lock_waiters(conn, count=count, query_like="%FOR NO KEY UPDATE%")
 
 
 @contextmanager

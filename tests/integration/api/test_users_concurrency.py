@@ -13,16 +13,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 
 from conduit.db.model import uuid7
 from conduit.db.session import Database
 from conduit.domain.users.models import User
 from tests.conftest import patient_app
 from tests.factories import PASSWORD_HASH
+from tests.locks import wait_for_lock_waiters
 
 TAKEN = {"errors": {"username": ["has already been taken"]}}
-BLOCKED_TIMEOUT_SECONDS = 10.0
 
 
 @pytest.fixture
@@ -52,16 +52,8 @@ async def usernames(database: Database, username: str) -> list[str]:
 
 async def wait_for_a_blocked_insert(database: Database) -> None:
     """Return once some session waits on a lock inside an INSERT INTO users."""
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO users%'"
-    )
-    async with asyncio.timeout(BLOCKED_TIMEOUT_SECONDS), database.engine.connect() as conn:
-        # pg_stat_activity is a snapshot per transaction: a transaction per poll sees it change
-        # (and, unlike autocommit, keeps each poll on one server connection behind PgBouncer).
-        while not (await conn.execute(query)).scalar_one():
-            await conn.rollback()
-            await asyncio.sleep(0.01)
+    async with database.engine.connect() as conn:
+        await wait_for_lock_waiters(conn, query_like="INSERT INTO users%")
 
 
 async def test_simultaneous_registrations_of_one_username_give_one_201_and_one_409(

@@ -19,20 +19,16 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import httpx
-from sqlalchemy import Executable, text
+from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from conduit.db.session import Database
 from conduit.domain.articles import counts
+from tests.locks import wait_for_lock_waiters
 from tests.pool import peak_connections
 
 # How many identical requests a race test fires at once.
 FIRED = 20
-BLOCKED_TIMEOUT_SECONDS = 20.0
-_BLOCKED = text(
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-    " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-)
 
 
 async def drift(database: Database) -> list[counts.Drift]:
@@ -85,8 +81,4 @@ async def fire_same(
 
 
 async def _wait_for_blocked(watcher: AsyncConnection, count: int) -> None:
-    # pg_stat_activity is a snapshot per transaction: poll in autocommit to see it change.
-    await watcher.execution_options(isolation_level="AUTOCOMMIT")
-    async with asyncio.timeout(BLOCKED_TIMEOUT_SECONDS):
-        while (await watcher.execute(_BLOCKED)).scalar_one() < count:  # noqa: ASYNC110 - polls the server
-            await asyncio.sleep(0.01)
+    await wait_for_lock_waiters(watcher, count=count)

@@ -1,0 +1,35 @@
+"""Waiting until other sessions are blocked on a lock, as PostgreSQL reports it."""
+
+import asyncio
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+LOCK_WAIT_TIMEOUT_SECONDS = 20.0
+
+_WAITERS = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND query LIKE :query"
+)
+
+
+async def wait_for_lock_waiters(
+    conn: AsyncConnection,
+    *,
+    count: int = 1,
+    query_like: str = "%",
+    timeout: float = LOCK_WAIT_TIMEOUT_SECONDS,
+) -> None:
+    """Return once ``count`` sessions whose statement matches ``query_like`` wait on a lock.
+
+    pg_stat_activity is a snapshot per transaction, so each poll is a transaction of its own.
+    Not autocommit: behind PgBouncer in transaction mode an autocommit statement's prepare and
+    execute may land on different server connections.
+    """
+    async with asyncio.timeout(timeout):
+        while True:
+            found = (await conn.execute(_WAITERS, {"query": query_like})).scalar_one()
+            await conn.rollback()
+            if found >= count:
+                return
+            await asyncio.sleep(0.01)
