@@ -73,8 +73,14 @@ def analyze_command(
 ) -> None:
     """Advise on indexes and queries: catalog checks, activity, and plans from a query log.
 
-    Any PostgreSQL database works, Conduit's or another project's: DATABASE_URL=postgresql://...
-    conduit db analyze [--query-log FILE].
+    Catalog: foreign keys without an index, duplicate, unused and invalid indexes, tables read
+    mostly by sequential scans. Activity: the slowest statements (pg_stat_statements),
+    connections, long-running and blocked queries. Plans: EXPLAIN of the logged statements,
+    re-planned with hypothetical indexes when hypopg is installed. Each finding has a
+    severity, the reason and, where one exists, the SQL that fixes it; nothing is changed.
+
+    PostgreSQL only (exit 2 elsewhere). Any PostgreSQL database works, Conduit's or another
+    project's: DATABASE_URL=postgresql://... conduit db analyze [--query-log FILE].
     """
     current = settings()
     config = current.database

@@ -10,7 +10,10 @@ PLAIN_HELP = None
 
 root = typer.Typer(
     name="conduit",
-    help="Conduit: serve the API and run its database toolkit.",
+    help="Conduit: serve the API and run its database toolkit.\n\n"
+    "Every command reads its settings from the environment and from ./.env (DATABASE_URL, "
+    "SECRET_KEY, ...; .env.example lists them). A failure prints one line on stderr with a "
+    "hint; the exit status is 0 on success, 1 on failure, 2 on a usage error.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -23,12 +26,15 @@ migrate_app = typer.Typer(
     rich_markup_mode=PLAIN_HELP,
 )
 db_app = typer.Typer(
-    help="Check, analyse, seed and recount the database.",
+    help="Inspect and maintain the database: check it, analyse its indexes and queries, seed "
+    "demo data, recount the kept counts.",
     no_args_is_help=True,
     rich_markup_mode=PLAIN_HELP,
 )
 users_app = typer.Typer(
-    help="Administer user accounts.", no_args_is_help=True, rich_markup_mode=PLAIN_HELP
+    help="Administer user accounts: what the API deliberately cannot do (roles).",
+    no_args_is_help=True,
+    rich_markup_mode=PLAIN_HELP,
 )
 
 root.add_typer(migrate_app, name="migrate")

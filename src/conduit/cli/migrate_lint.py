@@ -61,8 +61,10 @@ def lint(
 ) -> None:
     """Render every revision's upgrade to PostgreSQL SQL and check it with squawk.
 
-    Any project's Alembic migrations work, offline: --dir path/to/migrations, or conduit
-    migrate --config path/to/alembic.ini lint.
+    Flags locking, table-rewriting and destructive operations, each with its safe alternative,
+    and exits 1 when there is one (or when the folder holds no revision). Any project's Alembic
+    migrations work, offline: --dir path/to/migrations, or conduit migrate --config
+    path/to/alembic.ini lint.
     """
     with handled():
         if directory is not None:

@@ -38,10 +38,12 @@ def recount(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Recompute the counts of live articles (in total, per author, per tag) from the rows.
+    """Recompute the kept counts of live articles from the rows, after writes around Conduit.
 
-    With --check, print each kept count that differs (table, key, kept, actual) instead, and
-    exit 1 when there is one.
+    The counts: live articles in total, per author, per tag and favorited per user; and the
+    copies of each article's created_at on its tag links and favorites. With --check, change
+    nothing: print each kept count that differs (table, key, kept, actual), and exit 1 when
+    there is one.
     """
     config = settings()
     if not check:

@@ -108,7 +108,9 @@ async def _seed(config: Settings, spec: SeedSpec, *, mode: Mode, bars: _Bars) ->
 def seed(
     *,
     users: Annotated[int, typer.Option(min=0, help="Accounts (each with a profile).")] = 25,
-    articles: Annotated[int, typer.Option(min=0, help="Articles.")] = 100,
+    articles: Annotated[
+        int, typer.Option(min=0, help="Articles (a few prolific authors write most).")
+    ] = 100,
     comments: Annotated[
         int | None, typer.Option(min=0, help="Comments. [default: 3 per article]")
     ] = None,
@@ -142,7 +144,9 @@ def seed(
 ) -> None:
     """Fill the database with deterministic, realistic demo data (password: "password").
 
-    Refuses to touch a database that has users unless --reset, --append or --if-empty says how.
+    Refuses to touch a database that has users unless --reset, --append or --if-empty says how,
+    and a schema that is not at head. Rows are loaded in one transaction (COPY on PostgreSQL,
+    batched inserts elsewhere); the first account of a fresh data set is demo@example.com.
     """
     mode = _mode(reset=reset, append=append, if_empty=if_empty)
     config = settings()

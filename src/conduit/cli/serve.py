@@ -20,9 +20,13 @@ APP_FACTORY = "conduit.http.app:create_app"
 
 @root.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface to bind (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to bind.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes, each with its own connection pool.")
+    ] = 1,
     no_migrate: Annotated[
         bool, typer.Option("--no-migrate", help="Do not apply pending migrations first.")
     ] = False,
@@ -30,7 +34,13 @@ def serve(
         bool, typer.Option("--reload", help="Restart on code changes (development only).")
     ] = False,
 ) -> None:
-    """Serve the API (after applying pending migrations, unless --no-migrate)."""
+    """Serve the API with uvicorn, after applying pending migrations (unless --no-migrate).
+
+    Instances may start at once: on PostgreSQL one applies the migrations under an advisory
+    lock and the others find nothing to do. Without SECRET_KEY the workers share one random
+    signing key (tokens end with the process; production refuses to start). X-Forwarded-For
+    and -Proto are believed only from FORWARDED_ALLOW_IPS.
+    """
     if reload and workers > 1:
         raise typer.BadParameter("--reload runs a single worker", param_hint="--workers")
     config = settings()

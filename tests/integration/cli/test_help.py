@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import typer
+from typer.testing import CliRunner
 
 from conduit.cli.apps import root
 from tests.integration.cli.support import conduit
@@ -77,3 +78,48 @@ def test_the_installed_command_prints_flags_as_flags() -> None:
     assert "<bool>" not in result.stdout
     assert "--reset " in result.stdout
     assert "Empty every table first." in result.stdout
+
+
+def _flat(text: str) -> str:
+    """``text`` with every run of whitespace made one space: help is compared, not its wrapping."""
+    return " ".join(text.split())
+
+
+def _help_page(path: tuple[str, ...]) -> str:
+    """``conduit PATH --help`` as printed by the real command tree, wide enough not to wrap."""
+    result = CliRunner().invoke(
+        root, [*path, "--help"], terminal_width=1000, max_content_width=1000
+    )
+    assert result.exit_code == 0, result.output
+    return _flat(result.output)
+
+
+@pytest.mark.parametrize(
+    ("path", "command"), COMMANDS, ids=[" ".join(path) or "conduit" for path, _ in COMMANDS]
+)
+def test_help_prints_the_whole_description_and_every_parameters_help(
+    path: tuple[str, ...], command: Any
+) -> None:
+    page = _help_page(path)
+    assert command.help, f"conduit {' '.join(path)} has no description"
+    assert _flat(command.help) in page
+    for param in command.params:
+        if param.name == "help":
+            continue
+        # Options and arguments alike: Typer keeps an argument's help on the parameter too.
+        text = getattr(param, "help", None) or ""
+        assert len(text.split()) >= 2, f"conduit {' '.join(path)}: {param.name} has no help"
+        assert _flat(text) in page, f"conduit {' '.join(path)}: {param.name}"
+
+
+@pytest.mark.parametrize(
+    ("path", "group"),
+    [(path, command) for path, command in COMMANDS if getattr(command, "commands", None)],
+    ids=lambda value: " ".join(value) or "conduit" if isinstance(value, tuple) else "",
+)
+def test_a_groups_help_lists_each_command_with_what_it_does(
+    path: tuple[str, ...], group: Any
+) -> None:
+    page = _help_page(path)
+    for name, child in group.commands.items():
+        assert f"{name} {_flat(child.get_short_help_str(limit=1000))}" in page
