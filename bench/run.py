@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import dataclasses
 import datetime as dt
+import os
 import shlex
 import signal
 import subprocess
@@ -26,7 +27,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from harness import compare, dataset, machine, profile, report, scale, suite, targets
-from harness.common import RESULTS, ROOT, dsn, say, secret, server_url
+from harness.common import BIN, RESULTS, ROOT, dsn, say, secret, server_url
 from harness.servers import Config, Pair
 
 PORT = 18_100
@@ -87,6 +88,19 @@ def load_of(args: argparse.Namespace) -> suite.Load:
         pause=1.0 if quick else 2.0,
         connections=args.connections,
     )
+
+
+def drift(workers: int, url: str) -> report.Drift:
+    """``conduit db recount --check`` on the database the writes ran on: the kept counts exact?"""
+    env = {**os.environ, "DATABASE_URL": url}
+    done = subprocess.run(  # noqa: S603 - our own CLI
+        [str(BIN / "conduit"), "db", "recount", "--check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return report.Drift(workers, done.returncode, (done.stdout + done.stderr).strip())
 
 
 class Bench:
@@ -188,6 +202,7 @@ class Bench:
                         pair, writes, self.load, workers=workers, only_conduit=args.conduit_only
                     )
                     self.profile(pair, [t for t in profiled if t.write])
+                run.drift.append(drift(workers, scratch))
 
     def floor(self, article: targets.Target) -> None:
         """The baseline against the minimal one-route server, single article, one worker."""

@@ -19,6 +19,15 @@ from harness.suite import Load, PathResult
 from harness.targets import Picks
 
 
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """``conduit db recount --check`` after the write paths ran with ``workers`` workers."""
+
+    workers: int
+    status: int
+    output: str
+
+
 @dataclass
 class Run:
     """Everything one run produced, as the report needs it."""
@@ -40,6 +49,7 @@ class Run:
     results: list[PathResult] = field(default_factory=list)
     # The baseline measured against the minimal server (bench/baseline/minimal.py).
     floor: PathResult | None = None
+    drift: list[Drift] = field(default_factory=list)
     scale: list[SizeResult] = field(default_factory=list)
     seeding: Script | None = None
     seed_articles: int = 100_000
@@ -133,6 +143,13 @@ def targets_section(run: Run) -> list[str]:
             verdict = all(r.met for r in measured)
             detail = ", ".join(f"{r.target.name} {num(r.ratio, 2)}x" for r in measured)
             lines.append(f"- {title}, {label}: {yes(verdict)} ({detail})")
+        lines.extend(
+            f"- Kept counts exact after the writes (`conduit db recount --check`), {label}: "
+            f"{yes(found.status == 0)}"
+            + ("" if found.status == 0 else f" (exit {found.status}: {found.output[:300]})")
+            for found in run.drift
+            if found.workers == workers
+        )
         tails = [r for r in by_name.values() if r.tail_met is not None and not r.target.write]
         if tails:
             failing = [r.target.name for r in tails if not r.tail_met]
