@@ -18,8 +18,8 @@ import os
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -215,6 +215,28 @@ def viewer(request: Request) -> uuid.UUID | None:
         raise PermissionError from None
 
 
+Handler = Callable[[Request, uuid.UUID | None], Awaitable[Response]]
+
+
+def signed(*, required: bool) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """The route gets the token's subject (None without a token); a bad token is 401, and so
+    is none where one is ``required``."""
+
+    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                who = viewer(request)
+            except PermissionError:
+                return error(401, "token", "is invalid")
+            if required and who is None:
+                return error(401, "token", "is missing")
+            return await handler(request, who)
+
+        return endpoint
+
+    return wrap
+
+
 async def fetch(request: Request, sql: str, *args: Any) -> str | None:
     pool: asyncpg.Pool = request.app.state.pool
     async with pool.acquire() as conn:
@@ -232,11 +254,8 @@ def page(request: Request) -> tuple[int, int]:
     return int(request.query_params.get("limit", 20)), int(request.query_params.get("offset", 0))
 
 
-async def list_articles(request: Request) -> Response:
-    try:
-        who = viewer(request)
-    except PermissionError:
-        return error(401, "token", "is invalid")
+@signed(required=False)
+async def list_articles(request: Request, who: uuid.UUID | None) -> Response:
     limit, offset = page(request)
     params = request.query_params
     for name in ("tag", "author", "favorited"):
@@ -245,30 +264,19 @@ async def list_articles(request: Request) -> Response:
     return json(await fetch(request, LIST_SQL[None], who, limit, offset), "")
 
 
-async def feed(request: Request) -> Response:
-    try:
-        who = viewer(request)
-    except PermissionError:
-        return error(401, "token", "is invalid")
-    if who is None:
-        return error(401, "token", "is missing")
+@signed(required=True)
+async def feed(request: Request, who: uuid.UUID | None) -> Response:
     limit, offset = page(request)
     return json(await fetch(request, LIST_SQL["feed"], who, limit, offset), "")
 
 
-async def article(request: Request) -> Response:
-    try:
-        who = viewer(request)
-    except PermissionError:
-        return error(401, "token", "is invalid")
+@signed(required=False)
+async def article(request: Request, who: uuid.UUID | None) -> Response:
     return json(await fetch(request, ARTICLE_SQL, who, request.path_params["slug"]), "article")
 
 
-async def profile(request: Request) -> Response:
-    try:
-        who = viewer(request)
-    except PermissionError:
-        return error(401, "token", "is invalid")
+@signed(required=False)
+async def profile(request: Request, who: uuid.UUID | None) -> Response:
     username = request.path_params["username"]
     return json(await fetch(request, PROFILE_SQL, who, username), "profile")
 
@@ -277,36 +285,21 @@ async def tags(request: Request) -> Response:
     return json(await fetch(request, TAGS_SQL), "")
 
 
-async def favorite(request: Request) -> Response:
-    try:
-        who = viewer(request)
-    except PermissionError:
-        return error(401, "token", "is invalid")
-    if who is None:
-        return error(401, "token", "is missing")
+@signed(required=True)
+async def favorite(request: Request, who: uuid.UUID | None) -> Response:
     slug = request.path_params["slug"]
     return json(await fetch(request, FAVORITE_SQL, who, slug), "article")
 
 
-async def comment(request: Request) -> Response:
-    try:
-        who = viewer(request)
-    except PermissionError:
-        return error(401, "token", "is invalid")
-    if who is None:
-        return error(401, "token", "is missing")
+@signed(required=True)
+async def comment(request: Request, who: uuid.UUID | None) -> Response:
     body = (await request.json())["comment"]["body"]
     found = await fetch(request, COMMENT_SQL, who, request.path_params["slug"], body)
     return json(found, "article", status=201)
 
 
-async def create_article(request: Request) -> Response:
-    try:
-        who = viewer(request)
-    except PermissionError:
-        return error(401, "token", "is invalid")
-    if who is None:
-        return error(401, "token", "is missing")
+@signed(required=True)
+async def create_article(request: Request, who: uuid.UUID | None) -> Response:
     data = (await request.json())["article"]
     names = sorted({name.strip() for name in data.get("tagList") or ()})
     args = (who, uuid7(), slug(data["title"]), data["title"].strip(), data["description"].strip())
@@ -332,19 +325,24 @@ async def no_reset(_conn: asyncpg.Connection) -> None:
     """Nothing to reset: no statement leaves session state behind, so skip the round trip."""
 
 
-@asynccontextmanager
-async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    app.state.pool = await asyncpg.create_pool(
-        DSN,
-        min_size=POOL_SIZE,
-        max_size=POOL_SIZE,
-        reset=no_reset,
-        server_settings={"jit": "off", "application_name": "conduit-bench-baseline"},
-    )
-    try:
-        yield
-    finally:
-        await app.state.pool.close()
+def pooled(name: str) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """A lifespan that keeps an asyncpg pool of ``POOL_SIZE`` in ``app.state.pool``."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.pool = await asyncpg.create_pool(
+            DSN,
+            min_size=POOL_SIZE,
+            max_size=POOL_SIZE,
+            reset=no_reset,
+            server_settings={"jit": "off", "application_name": name},
+        )
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    return lifespan
 
 
 app = Starlette(
@@ -358,5 +356,5 @@ app = Starlette(
         Route("/api/profiles/{username}", profile),
         Route("/api/tags", tags),
     ],
-    lifespan=lifespan,
+    lifespan=pooled("conduit-bench-baseline"),
 )

@@ -11,11 +11,7 @@ measured against it would flatter Conduit.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-import asyncpg
-from app import ARTICLE_SQL, DSN, POOL_SIZE, no_reset
+from app import ARTICLE_SQL, pooled
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,19 +23,6 @@ async def article(request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
-@asynccontextmanager
-async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    app.state.pool = await asyncpg.create_pool(
-        DSN,
-        min_size=POOL_SIZE,
-        max_size=POOL_SIZE,
-        reset=no_reset,
-        server_settings={"jit": "off", "application_name": "conduit-bench-minimal"},
-    )
-    try:
-        yield
-    finally:
-        await app.state.pool.close()
-
-
-app = Starlette(routes=[Route("/api/articles/{slug}", article)], lifespan=lifespan)
+app = Starlette(
+    routes=[Route("/api/articles/{slug}", article)], lifespan=pooled("conduit-bench-minimal")
+)
