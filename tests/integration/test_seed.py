@@ -24,7 +24,9 @@ from conduit.db.migrations import Migrations
 from conduit.db.session import Database
 from conduit.domain.articles.slugs import SUFFIX_LENGTH, slug_base
 from conduit.domain.schema import metadata
-from conduit.domain.seed import (
+from conduit.http.app import create_app
+from conduit.settings import Settings
+from conduit.tooling.seed import (
     DEMO_EMAIL,
     DEMO_PASSWORD,
     DatabaseNotEmpty,
@@ -34,8 +36,6 @@ from conduit.domain.seed import (
     SeedSpecError,
     seed_database,
 )
-from conduit.http.app import create_app
-from conduit.settings import Settings
 from tests.conftest import MIGRATIONS_DIR, make_settings
 from tests.unit.test_seed_avatar import assert_local_svg
 
