@@ -33,8 +33,9 @@ from sqlalchemy import Integer, Select, Subquery, bindparam, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db import documents as doc
-from conduit.db.documents import Document
+from conduit.db.documents import DOCUMENT, Document
 from conduit.db.pagination import KeyValue, after, more_after_offset, position, split_lookahead
+from conduit.db.rows import column
 from conduit.domain.articles.cursor import ID_KEY, ListOrder, list_order
 from conduit.domain.articles.filters import (
     LINK_KEY,
@@ -48,7 +49,7 @@ from conduit.domain.articles.filters import (
 )
 from conduit.domain.articles.models import Article
 from conduit.domain.articles.search import Search, search
-from conduit.domain.articles.views import ArticleView, projection, view, with_author
+from conduit.domain.articles.views import ArticleView, projection, reader, with_author
 from conduit.domain.profiles.models import Follow
 from conduit.domain.viewer import VIEWER, viewer_param
 
@@ -244,6 +245,8 @@ class PageQuery:
 @dataclass(frozen=True, slots=True)
 class _Rows:
     rows: list[Any]
+    # The labels of the rows' columns.
+    keys: list[str]
     total: int
     next_after: tuple[KeyValue, ...] | None
 
@@ -277,9 +280,11 @@ async def _read_page(
     if linked is not None:
         key = (await connection.execute(linked.resolve, values)).scalar_one_or_none()
         if key is None:  # an unknown tag or reader: nothing matches
-            return _Rows(rows=[], total=0, next_after=None)
+            return _Rows(rows=[], keys=[], total=0, next_after=None)
         values[LINK_KEY] = key
-    rows: list[Any] = list((await connection.execute(statement, values)).all())
+    result = await connection.execute(statement, values)
+    keys = list(result.keys())
+    rows: list[Any] = list(result.all())
     carried = not cursor or keeps_total(query.shape, searching=found is not None)
     if cursor:
         rows, more = split_lookahead(rows, limit=query.limit)
@@ -297,7 +302,7 @@ async def _read_page(
     if more and rows:
         last = rows[-1]._mapping
         next_after = tuple(last[name] for name in order.names)
-    return _Rows(rows=rows, total=total, next_after=next_after)
+    return _Rows(rows=rows, keys=keys, total=total, next_after=next_after)
 
 
 async def _count(
@@ -321,7 +326,8 @@ async def list_page(session: AsyncSession, *, query: PageQuery) -> ArticlePage:
     or favorited filter looks its key up first: 1 more (and only that one for an unknown key).
     """
     page = await _read_page(session, query, document=None)
-    articles = [view(row) for row in page.rows]
+    # No rows, no labels (an unknown tag or reader: no statement read them).
+    articles = list(map(reader(page.keys), page.rows)) if page.rows else []
     return ArticlePage(articles=articles, articles_count=page.total, next_after=page.next_after)
 
 
@@ -331,7 +337,8 @@ async def list_page_documents(
     """:func:`list_page` with each article as JSON that ``document`` writes from its columns,
     built by PostgreSQL: the same statements."""
     page = await _read_page(session, query, document=document)
-    articles = doc.array_of([row.document for row in page.rows])
+    written = list(map(column(page.keys, DOCUMENT), page.rows)) if page.rows else []
+    articles = doc.array_of(written)
     return ArticleDocuments(
         articles=articles, articles_count=page.total, next_after=page.next_after
     )

@@ -13,12 +13,12 @@ import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, select
+from sqlalchemy import CursorResult, Select, String, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.documents import Document
 from conduit.domain.articles.models import Article
-from conduit.domain.articles.views import ArticleView, projection, view, with_author
+from conduit.domain.articles.views import ArticleView, projection, reader, with_author
 from conduit.domain.viewer import VIEWER
 
 _SLUG = "slug"
@@ -32,21 +32,24 @@ def _article_statement(*, viewer: bool, document: Document | None) -> Select[Any
     )
 
 
-async def _article_row(
+async def _article_result(
     session: AsyncSession, *, slug: str, viewer_id: uuid.UUID | None, document: Document | None
-) -> Any:
+) -> CursorResult[Any]:
     statement = _article_statement(viewer=viewer_id is not None, document=document)
     connection = await session.connection()
-    result = await connection.execute(statement, {_SLUG: slug, VIEWER: viewer_id})
-    return result.one_or_none()
+    result: CursorResult[Any] = await connection.execute(
+        statement, {_SLUG: slug, VIEWER: viewer_id}
+    )
+    return result
 
 
 async def get_article(
     session: AsyncSession, *, slug: str, viewer_id: uuid.UUID | None
 ) -> ArticleView | None:
     """The live article with ``slug`` as ``viewer_id`` sees it, or None: 1 statement."""
-    row = await _article_row(session, slug=slug, viewer_id=viewer_id, document=None)
-    return view(row) if row is not None else None
+    result = await _article_result(session, slug=slug, viewer_id=viewer_id, document=None)
+    row = result.one_or_none()
+    return reader(result.keys())(row) if row is not None else None
 
 
 async def get_article_document(
@@ -54,5 +57,6 @@ async def get_article_document(
 ) -> str | None:
     """:func:`get_article` as JSON that ``document`` writes from the article's columns, built by
     PostgreSQL: 1 statement."""
-    row = await _article_row(session, slug=slug, viewer_id=viewer_id, document=document)
-    return str(row.document) if row is not None else None
+    result = await _article_result(session, slug=slug, viewer_id=viewer_id, document=document)
+    written = result.scalar_one_or_none()
+    return str(written) if written is not None else None

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, false, func, null, select
 
+from conduit.db import rows as labelled
 from conduit.db.documents import DOCUMENT, Document
 from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.profiles.models import Follow, Profile
-from conduit.domain.profiles.service import ProfileView, profile_view
+from conduit.domain.profiles.service import ProfileView, profile_reader
 from conduit.domain.tags.service import tag_list_of
 from conduit.domain.users.models import User
 from conduit.domain.viewer import viewer_param
@@ -101,21 +103,18 @@ def projection(viewer: bool, *, with_body: bool, document: Document | None) -> t
     return tuple(column.label(name) for name, column in selected.items())
 
 
-def view(row: Any) -> ArticleView:
-    return ArticleView(
-        id=row.id,
-        author_id=row.author_id,
-        slug=row.slug,
-        title=row.title,
-        description=row.description,
-        body=row.body,
-        tag_list=row.tag_list,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        favorited=bool(row.favorited),
-        favorites_count=row.favorites_count,
-        author=profile_view(row),
-    )
+# The article's own fields (the author's come last): labels of projection().
+_ARTICLE_FIELDS = tuple(field.name for field in fields(ArticleView) if field.name != "author")
+
+
+def reader(keys: Iterable[str]) -> Callable[[Sequence[Any]], ArticleView]:
+    """The view in each row of a result of :func:`projection`'s columns, whose labels are
+    ``keys``: the labels are looked up once, not per row."""
+    labels = list(keys)
+    article = labelled.columns(labels, _ARTICLE_FIELDS)
+    author = profile_reader(labels)
+    # mypy cannot count the getter's tuple: every field of the view but the author.
+    return lambda row: ArticleView(*article(row), author(row))  # type: ignore[call-arg]
 
 
 def with_author(statement: Select[Any]) -> Select[Any]:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import functools
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import (
@@ -33,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conduit.db import rows as labelled
 from conduit.db.documents import DOCUMENT, Document
 from conduit.domain.errors import InvalidError, NotFoundError
 from conduit.domain.profiles.models import Follow, Profile
@@ -54,11 +56,14 @@ class ProfileView:
     following: bool
 
 
-def profile_view(row: Any) -> ProfileView:
-    """The profile in a row that selects the fields of :class:`ProfileView` by label."""
-    return ProfileView(
-        username=row.username, bio=row.bio, image=row.image, following=bool(row.following)
-    )
+_FIELDS = tuple(field.name for field in fields(ProfileView))
+
+
+def profile_reader(keys: Iterable[str]) -> Callable[[Sequence[Any]], ProfileView]:
+    """The profile in each row of a result whose columns are labelled ``keys``, among them the
+    fields of :class:`ProfileView`: the labels are looked up once, not per row."""
+    read = labelled.columns(keys, _FIELDS)
+    return lambda row: ProfileView(*read(row))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +129,9 @@ async def search_profiles(
         .limit(limit)
         .offset(offset)
     )
-    rows = (await session.execute(statement, {VIEWER: viewer_id})).all()
+    result = await session.execute(statement, {VIEWER: viewer_id})
+    view = profile_reader(result.keys())
+    rows = result.all()
     if rows:
         total: int = rows[0].total
     elif offset == 0:
@@ -133,7 +140,7 @@ async def search_profiles(
         count = select(func.count()).select_from(User).where(matches)
         total = (await session.execute(count)).scalar_one()
     return ProfilePage(
-        profiles=[profile_view(row) for row in rows],
+        profiles=[view(row) for row in rows],
         profiles_count=total,
     )
 
@@ -190,7 +197,7 @@ async def get_profile(
     One statement, the follow check included as an EXISTS column. Anonymous viewers follow no one.
     """
     row = await _profile_row(session, username=username, viewer_id=viewer_id, document=None)
-    return profile_view(row)
+    return ProfileView(**row._mapping)
 
 
 async def get_profile_document(

@@ -80,6 +80,19 @@ _IDENTITY_COLUMNS = (
 )
 
 
+def _identity(row: Any) -> Identity:
+    """The identity in a row that selects ``_IDENTITY_COLUMNS`` (named for its fields)."""
+    return Identity(
+        id=row.id,
+        email=row.email,
+        username=row.username,
+        role=row.role,
+        bio=row.bio,
+        image=row.image,
+        token_version=row.token_version,
+    )
+
+
 # Every authenticated request runs this: built once, the id and version bound when it runs.
 _ACTIVE_IDENTITY = (
     select(*_IDENTITY_COLUMNS)
@@ -106,7 +119,7 @@ async def get_active_identity(
             _ACTIVE_IDENTITY, {"user_id": user_id, "token_version": token_version}
         )
     ).one_or_none()
-    return Identity(*row) if row is not None else None
+    return _identity(row) if row is not None else None
 
 
 async def find_credentials(session: AsyncSession, *, email: str) -> Credentials | None:
@@ -123,7 +136,7 @@ async def find_credentials(session: AsyncSession, *, email: str) -> Credentials 
     ).one_or_none()
     if row is None:
         return None
-    return Credentials(identity=Identity(*row[:-1]), password_hash=row.password_hash)
+    return Credentials(identity=_identity(row), password_hash=row.password_hash)
 
 
 async def register(
