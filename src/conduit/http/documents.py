@@ -27,14 +27,9 @@ from starlette.responses import Response
 
 from conduit.db import documents as doc
 from conduit.db.documents import Document, JsonText
-from conduit.http.schemas.articles import (
-    Article,
-    ArticleListItem,
-    MultipleArticlesResponse,
-    SingleArticleResponse,
-)
+from conduit.http.schemas.articles import MultipleArticlesResponse, SingleArticleResponse
 from conduit.http.schemas.common import iso_millis
-from conduit.http.schemas.profiles import Profile, ProfileResponse
+from conduit.http.schemas.profiles import ProfileResponse
 
 
 class JSONText(Response):
@@ -98,23 +93,29 @@ def document_of(model: type[BaseModel]) -> Document:
 class Envelope:
     """A response around documents, written from its model's fields in their order.
 
-    A field holding a model or a list of models takes JSON text (the database's documents);
-    every other field takes a value, which pydantic serialises as the model would.
+    A field holding a model, or a list of models, takes JSON text: the database's documents,
+    written by :attr:`documents` (by field name), the SQL generated from that model. Every
+    other field takes a value, which pydantic serialises as the model would.
     """
 
     def __init__(self, model: type[BaseModel]) -> None:
         self.model = model
+        self.documents: dict[str, Document] = {}
         self._fields: list[tuple[str, bytes, TypeAdapter[Any] | None]] = []
         for index, (name, field) in enumerate(model.model_fields.items()):
             annotation: Any = field.annotation
             opening = ("{" if index == 0 else ",") + json.dumps(key(name, field)) + ":"
-            adapter = None if _holds_documents(annotation) else TypeAdapter(annotation)
+            held = _document_model(annotation)
+            if held is not None:
+                self.documents[name] = document_of(held)
+            adapter = None if held is not None else TypeAdapter(annotation)
             self._fields.append((name, opening.encode(), adapter))
+        self._names = {name for name, _, _ in self._fields}
 
     def __call__(self, **values: Any) -> JSONText:
         """The response; ``values`` by field name, one for every field."""
-        if values.keys() != {name for name, _, _ in self._fields}:
-            raise TypeError(f"{self.model.__name__} takes {[n for n, _, _ in self._fields]}")
+        if values.keys() != self._names:
+            raise TypeError(f"{self.model.__name__} takes {sorted(self._names)}")
         parts: list[bytes] = []
         for name, opening, adapter in self._fields:
             parts.append(opening)
@@ -124,17 +125,20 @@ class Envelope:
         return JSONText(b"".join(parts))
 
 
-def _holds_documents(annotation: Any) -> bool:
+def _document_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of the documents a field holds (itself, or its list's items), if any."""
     if _is_model(annotation):
-        return True
+        return annotation
     arguments: Sequence[Any] = getattr(annotation, "__args__", ())
-    return getattr(annotation, "__origin__", None) is list and _is_model(arguments[0])
+    if getattr(annotation, "__origin__", None) is list and _is_model(arguments[0]):
+        return arguments[0]
+    return None
 
 
-# The documents and envelopes of the reads PostgreSQL writes.
-ARTICLE = document_of(Article)
-ARTICLE_LIST_ITEM = document_of(ArticleListItem)
-PROFILE = document_of(Profile)
+# The responses whose documents PostgreSQL writes, and those documents.
 ARTICLE_RESPONSE = Envelope(SingleArticleResponse)
 ARTICLES_RESPONSE = Envelope(MultipleArticlesResponse)
 PROFILE_RESPONSE = Envelope(ProfileResponse)
+ARTICLE = ARTICLE_RESPONSE.documents["article"]
+ARTICLE_LIST_ITEM = ARTICLES_RESPONSE.documents["articles"]
+PROFILE = PROFILE_RESPONSE.documents["profile"]

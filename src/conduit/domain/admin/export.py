@@ -26,7 +26,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from conduit.db import rows as labelled
+from conduit.db import rows as by_label
 from conduit.db.engine import transaction_statement_timeout
 from conduit.db.errors import translate
 from conduit.domain.articles.models import Article, Favorite
@@ -98,7 +98,7 @@ async def export_articles(
         async with snapshot(engine, statement_timeout_ms=statement_timeout_ms) as conn:
             statement = export_statement().execution_options(yield_per=batch_size)
             result = await conn.stream(statement)
-            read = labelled.columns(result.keys(), ExportedArticle._fields)
+            read = by_label.columns(result.keys(), ExportedArticle._fields)
             async for batch in result.partitions():
                 yield [ExportedArticle(*read(row)) for row in batch]
     # Everything in the block is database work, so an OSError here is the driver's.

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, false, func, null, select
 
-from conduit.db import rows as labelled
+from conduit.db import rows as by_label
 from conduit.db.documents import DOCUMENT, Document
 from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.profiles.models import Follow, Profile
@@ -100,7 +100,7 @@ def projection(viewer: bool, *, with_body: bool, document: Document | None) -> t
     selected = columns(viewer, with_body=with_body)
     if document is not None:
         return (document(selected).label(DOCUMENT),)
-    return tuple(column.label(name) for name, column in selected.items())
+    return by_label.select_list(selected)
 
 
 # The article's own fields (the author's come last): labels of projection().
@@ -111,7 +111,7 @@ def reader(keys: Iterable[str]) -> Callable[[Sequence[Any]], ArticleView]:
     """The view in each row of a result of :func:`projection`'s columns, whose labels are
     ``keys``: the labels are looked up once, not per row."""
     labels = list(keys)
-    article = labelled.columns(labels, _ARTICLE_FIELDS)
+    article = by_label.columns(labels, _ARTICLE_FIELDS)
     author = profile_reader(labels)
     # mypy cannot count the getter's tuple: every field of the view but the author.
     return lambda row: ArticleView(*article(row), author(row))  # type: ignore[call-arg]

@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.db import rows as labelled
+from conduit.db import rows as by_label
 from conduit.db.documents import DOCUMENT, Document
 from conduit.domain.errors import InvalidError, NotFoundError
 from conduit.domain.profiles.models import Follow, Profile
@@ -62,7 +62,7 @@ _FIELDS = tuple(field.name for field in fields(ProfileView))
 def profile_reader(keys: Iterable[str]) -> Callable[[Sequence[Any]], ProfileView]:
     """The profile in each row of a result whose columns are labelled ``keys``, among them the
     fields of :class:`ProfileView`: the labels are looked up once, not per row."""
-    read = labelled.columns(keys, _FIELDS)
+    read = by_label.columns(keys, _FIELDS)
     return lambda row: ProfileView(*read(row))
 
 
@@ -117,10 +117,7 @@ async def search_profiles(
         folded = folded.collate("C")
     statement = (
         select(
-            User.username,
-            Profile.bio,
-            Profile.image,
-            _following(viewer_id is not None).label("following"),
+            *by_label.select_list(columns(viewer_id is not None)),
             func.count().over().label("total"),
         )
         .outerjoin(Profile, Profile.user_id == User.id)
@@ -148,7 +145,7 @@ async def search_profiles(
 _USERNAME = "username"
 
 
-def _columns(viewer: bool) -> dict[str, ColumnElement[Any]]:
+def columns(viewer: bool) -> dict[str, ColumnElement[Any]]:
     """What a profile read selects, by label: the fields of :class:`ProfileView`."""
     return {
         "username": User.username.expression,
@@ -160,12 +157,12 @@ def _columns(viewer: bool) -> dict[str, ColumnElement[Any]]:
 
 @functools.lru_cache(maxsize=8)
 def _profile_statement(*, viewer: bool, document: Document | None) -> Select[Any]:
-    selected = _columns(viewer)
+    selected = columns(viewer)
     projection: tuple[Any, ...]
     if document is not None:
         projection = (document(selected).label(DOCUMENT),)
     else:
-        projection = tuple(column.label(name) for name, column in selected.items())
+        projection = by_label.select_list(selected)
     return (
         select(*projection)
         .select_from(User)
