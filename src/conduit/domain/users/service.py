@@ -80,17 +80,13 @@ _IDENTITY_COLUMNS = (
 )
 
 
+_IDENTITY_FIELDS = tuple(field.name for field in dataclasses.fields(Identity))
+
+
 def _identity(row: Any) -> Identity:
-    """The identity in a row that selects ``_IDENTITY_COLUMNS`` (named for its fields)."""
-    return Identity(
-        id=row.id,
-        email=row.email,
-        username=row.username,
-        role=row.role,
-        bio=row.bio,
-        image=row.image,
-        token_version=row.token_version,
-    )
+    """The identity in a row of ``_IDENTITY_COLUMNS``, which are named for its fields."""
+    values = row._mapping
+    return Identity(**{name: values[name] for name in _IDENTITY_FIELDS})
 
 
 # Every authenticated request runs this: built once, the id and version bound when it runs.
