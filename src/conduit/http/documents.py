@@ -46,7 +46,7 @@ _Writer = Callable[[Columns], JsonText]
 _SCALARS: tuple[Any, ...] = (str, int, bool, str | None, int | None, bool | None)
 
 
-def key(field_name: str, field: FieldInfo) -> str:
+def _key(field_name: str, field: FieldInfo) -> str:
     """The key ``field`` is written under (the routes serialise by alias)."""
     return field.serialization_alias or field_name
 
@@ -72,17 +72,22 @@ def _writer(model: type[BaseModel], name: str, field: FieldInfo) -> _Writer:
     )
 
 
-def fields_of(model: type[BaseModel]) -> list[tuple[str, _Writer]]:
+def _fields_of(model: type[BaseModel]) -> list[tuple[str, _Writer]]:
     """The keys of ``model``'s JSON in its order, each with how its value is written."""
+    decorators = model.__pydantic_decorators__
+    if decorators.field_serializers or decorators.model_serializers:
+        raise TypeError(f"{model.__name__}: the database cannot run its serializers")
+    if any(field.exclude for field in model.model_fields.values()):
+        raise TypeError(f"{model.__name__}: the database cannot write its excluded fields")
     return [
-        (key(name, field), _writer(model, name, field))
+        (_key(name, field), _writer(model, name, field))
         for name, field in model.model_fields.items()
     ]
 
 
 def _object_writer(model: type[BaseModel]) -> _Writer:
-    fields = fields_of(model)
-    return lambda columns: doc.obj([(name, write(columns)) for name, write in fields])
+    fields = _fields_of(model)
+    return lambda columns: doc.obj([(key, write(columns)) for key, write in fields])
 
 
 def document_of(model: type[BaseModel]) -> Document:
@@ -104,7 +109,7 @@ class Envelope:
         self._fields: list[tuple[str, bytes, TypeAdapter[Any] | None]] = []
         for index, (name, field) in enumerate(model.model_fields.items()):
             annotation: Any = field.annotation
-            opening = ("{" if index == 0 else ",") + json.dumps(key(name, field)) + ":"
+            opening = ("{" if index == 0 else ",") + json.dumps(_key(name, field)) + ":"
             held = _document_model(annotation)
             if held is not None:
                 self.documents[name] = document_of(held)

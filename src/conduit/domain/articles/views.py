@@ -1,7 +1,7 @@
 """What an article read shows, as one statement's select list.
 
 Everything comes from the same statement as the article rows themselves: the author's profile
-through joins, and ``tagList``, ``favoritesCount``, ``favorited`` and ``following`` as correlated
+through joins, and ``tag_list``, ``favorites_count``, ``favorited`` and ``following`` as correlated
 subqueries (evaluated, in a page, for the page's rows only). Two projections: columns labelled
 with the fields of :class:`ArticleView` (every dialect, and the writes' responses), or on
 PostgreSQL one JSON column that a :data:`~conduit.db.documents.Document` writes from those
