@@ -83,10 +83,11 @@ def analyze_command(
     mostly by sequential scans. Activity: the slowest statements (pg_stat_statements),
     connections, long-running and blocked queries. Plans: EXPLAIN of the logged statements,
     re-planned with hypothetical indexes when hypopg is installed. Each finding has a
-    severity, the reason and, where one exists, the SQL that fixes it; nothing is changed.
+    severity, the reason and, where one exists, the SQL that fixes it; nothing is changed. On
+    SQLite it exits 2.
 
-    PostgreSQL only (exit 2 elsewhere). Any PostgreSQL database works, Conduit's or another
-    project's: DATABASE_URL=postgresql://... conduit db analyze [--query-log FILE].
+    Any PostgreSQL database works, Conduit's or another project's: DATABASE_URL=postgresql://...
+    conduit db analyze [--query-log FILE].
     """
     current = settings()
     config = current.database
