@@ -3,6 +3,11 @@ server itself reports each connection in ``pg_stat_ssl``."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
@@ -12,7 +17,7 @@ from conduit.db import tls
 from conduit.db.config import DatabaseConfig
 from conduit.db.engine import create_engine, create_probe_engine
 from conduit.db.migrations import Migrations
-from tests.conftest import MIGRATIONS_DIR, ScratchPostgres, make_settings
+from tests.conftest import MIGRATIONS_DIR, PROJECT_ROOT, ScratchPostgres, make_settings
 
 ENCRYPTED = text("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
 
@@ -84,6 +89,30 @@ async def test_migrations_connect_with_the_url_sslmode(scratch_postgres: Scratch
     try:
         config = make_settings(url.update_query_dict({"sslmode": "disable"})).database
         await Migrations(config, script_location=MIGRATIONS_DIR).upgrade()
+        assert (await Migrations(config, script_location=MIGRATIONS_DIR).state()).is_current
+    finally:
+        await scratch_postgres.drop(url)
+
+
+async def test_the_bare_alembic_command_takes_the_url_sslmode(
+    scratch_postgres: ScratchPostgres,
+) -> None:
+    url = await scratch_postgres.create("conduit_tls")
+    try:
+        with_mode = url.update_query_dict({"sslmode": "disable"})
+        env = {**os.environ, "DATABASE_URL": with_mode.render_as_string(hide_password=False)}
+        env.pop("MIGRATIONS_DIR", None)
+        alembic = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "alembic"),
+            "upgrade",
+            "head",
+            cwd=PROJECT_ROOT,
+            env=env,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await asyncio.wait_for(alembic.communicate(), timeout=120)
+        assert alembic.returncode == 0, stderr.decode()
+        config = make_settings(url).database
         assert (await Migrations(config, script_location=MIGRATIONS_DIR).state()).is_current
     finally:
         await scratch_postgres.drop(url)

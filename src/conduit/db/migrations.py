@@ -242,8 +242,7 @@ class Migrations:
             connect_args["server_settings"] = {
                 "application_name": f"{self.config.application_name}-migrations"
             }
-            connect_args["ssl"] = tls.mode_for(url, setting=self.config.sslmode)
-            url = tls.without_mode(url)
+            url, connect_args["ssl"] = tls.for_asyncpg(url, setting=self.config.sslmode)
         return create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
 
     async def _online(self, run: Callable[[Config], None]) -> None:

@@ -53,6 +53,11 @@ def without_mode(url: URL) -> URL:
     return url.difference_update_query(_QUERY_KEYS)
 
 
+def for_asyncpg(url: URL, *, setting: SslMode | None) -> tuple[URL, SslMode]:
+    """``url`` as asyncpg's engine takes it (without its mode), and the mode to pass it."""
+    return without_mode(url), mode_for(url, setting=setting)
+
+
 def _hosts(url: URL) -> list[str]:
     """The host names of ``url``: its host, or each ``host=`` of a multi-host URL."""
     listed = url.query.get("host")
