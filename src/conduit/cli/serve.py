@@ -39,7 +39,8 @@ def serve(
     Instances may start at once: on PostgreSQL one applies the migrations under an advisory
     lock and the others find nothing to do. Without SECRET_KEY the workers share one random
     signing key (tokens end with the process; production refuses to start). X-Forwarded-For
-    and -Proto are believed only from FORWARDED_ALLOW_IPS.
+    and -Proto are believed only from FORWARDED_ALLOW_IPS. Requests get an access log line only
+    with ACCESS_LOG=true.
     """
     if reload and workers > 1:
         raise typer.BadParameter("--reload runs a single worker", param_hint="--workers")
