@@ -115,7 +115,7 @@ class Favorite(Base):
 
 
 class Counter(Base):
-    """A named count, kept exact by the writes that change it (``domain/articles/counts.py``).
+    """A named count, kept exact by the writes that change it (``domain/articles/kept_counts.py``).
 
     One row per count that belongs to no other row: ``live_articles``, the total the unfiltered
     list shows. Counts that belong to a row live on it (``users.articles_count``,

@@ -24,7 +24,7 @@ class Tag(Base):
         BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True
     )
     name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
-    # Live articles carrying the tag (conduit.domain.articles.counts keeps it exact).
+    # Live articles carrying the tag (conduit.domain.articles.kept_counts keeps it exact).
     articles_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
     articles: Mapped[list[Article]] = relationship(

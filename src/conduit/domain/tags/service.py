@@ -122,7 +122,7 @@ def _links(article_id: uuid.UUID, names: Sequence[str]) -> Select[uuid.UUID, int
 async def list_live(session: AsyncSession) -> list[str]:
     """Names of the tags used by at least one live article, sorted: 1 statement.
 
-    ``articles_count`` is kept by the writes (:mod:`conduit.domain.articles.counts`), so this
+    ``articles_count`` is kept by the writes (:mod:`conduit.domain.articles.kept_counts`), so this
     reads the tags table alone instead of probing the articles of every tag.
     """
     result = await session.execute(

@@ -49,7 +49,7 @@ class User(UUIDv7PrimaryKey, Timestamps, Base):
     role: Mapped[str] = mapped_column(String(16), default=Role.USER, server_default=Role.USER)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     credits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # Live articles by the user (conduit.domain.articles.counts keeps it exact).
+    # Live articles by the user (conduit.domain.articles.kept_counts keeps it exact).
     articles_count: Mapped[int] = mapped_column(Integer, server_default="0")
     # Moved on by every password change; a token issued under an older version is refused.
     token_version: Mapped[int] = mapped_column(Integer, server_default="0")
