@@ -76,22 +76,21 @@ def _live_by_author() -> Subquery:
 def _live_favorites_by_user() -> Subquery:
     """``key``: a user's id, ``n``: the live articles they favorited (users with none are
     absent)."""
-    return (
-        select(Favorite.user_id.label("key"), func.count().label("n"))
-        .join(Article, Article.id == Favorite.article_id)
-        .where(_LIVE)
-        .group_by(Favorite.user_id)
-        .subquery()
-    )
+    return _live_per(Favorite.user_id, article_id=Favorite.article_id)
 
 
 def _live_by_tag() -> Subquery:
     """``key``: a tag's id, ``n``: the live articles carrying it (unused tags are absent)."""
+    return _live_per(ArticleTag.tag_id, article_id=ArticleTag.article_id)
+
+
+def _live_per(key: Any, *, article_id: Any) -> Subquery:
+    """``key``: one end of a link to articles, ``n``: the live articles it links to."""
     return (
-        select(ArticleTag.tag_id.label("key"), func.count().label("n"))
-        .join(Article, Article.id == ArticleTag.article_id)
+        select(key.label("key"), func.count().label("n"))
+        .join(Article, Article.id == article_id)
         .where(_LIVE)
-        .group_by(ArticleTag.tag_id)
+        .group_by(key)
         .subquery()
     )
 
