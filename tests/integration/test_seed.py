@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,8 +17,6 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import func, select, text
 
-from conduit.db import url as db_url
-from conduit.db.migrations import Migrations
 from conduit.db.session import Database
 from conduit.domain.articles.slugs import SUFFIX_LENGTH, slug_base
 from conduit.domain.schema import metadata
@@ -36,7 +32,8 @@ from conduit.domain.seed import (
 )
 from conduit.http.app import create_app
 from conduit.settings import Settings
-from tests.conftest import MIGRATIONS_DIR, make_settings
+from tests.conftest import make_settings
+from tests.scratch import Scratch
 from tests.unit.test_seed_avatar import assert_local_svg
 
 UNTIL = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
@@ -67,25 +64,6 @@ EXPECTED = {
 IN_TABLES = {**EXPECTED, "counters": 1}
 
 
-@asynccontextmanager
-async def throwaway_database(
-    request: pytest.FixtureRequest, folder: Path, *, migrate: bool = True
-) -> AsyncIterator[str]:
-    """A new database of ``request.param``'s dialect (migrated to head), dropped afterwards."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'seed.db'}"
-    else:
-        scratch = request.getfixturevalue("scratch_postgres")
-        url = (await scratch.create("conduit_seed")).render_as_string(hide_password=False)
-    try:
-        if migrate:
-            await Migrations(make_settings(url).database, script_location=MIGRATIONS_DIR).upgrade()
-        yield url
-    finally:
-        if request.param != "sqlite":
-            await scratch.drop(db_url.parse(url))
-
-
 @dataclasses.dataclass
 class Seeded:
     settings: Settings
@@ -94,11 +72,10 @@ class Seeded:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 async def seeded(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, scratch_databases: Scratch
 ) -> AsyncIterator[Seeded]:
     """A migrated throwaway database of one dialect."""
-    path: Path = tmp_path_factory.mktemp("seed")
-    async with throwaway_database(request, path) as url:
+    async with scratch_databases.url(request.param, prefix="conduit_seed") as url:
         settings = make_settings(url)
         database = Database.from_config(settings.database)
         try:

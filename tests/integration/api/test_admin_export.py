@@ -10,17 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete, insert, text, update
-from sqlalchemy.engine import URL
 
-from conduit.db import url as db_url
 from conduit.db.engine import create_engine
-from conduit.db.migrations import Migrations
 from conduit.db.model import uuid7
 from conduit.db.session import Database, make_sessionmaker
 from conduit.domain.admin.export import export_articles, snapshot
@@ -29,15 +25,13 @@ from conduit.domain.tags.models import Tag
 from conduit.domain.users.models import User
 from conduit.http.app import create_app
 from tests.conftest import (
-    MIGRATIONS_DIR,
-    ScratchPostgres,
     dialects,
     make_settings,
-    postgres_server_url,
 )
 from tests.factories import MadeUser, make_user
 from tests.integration.api.admin_support import insert_article, insert_comment, insert_favorites
 from tests.integration.api.articles_support import TIMESTAMP
+from tests.scratch import Scratch
 from tests.statements import assert_max_statements
 
 EXPORT = "/api/admin/export/articles"
@@ -58,29 +52,11 @@ START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 @pytest.fixture(scope="module", params=dialects())
 async def export_database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, scratch_databases: Scratch
 ) -> AsyncIterator[Database]:
     """A migrated database of this module's own, per dialect, whose units of work commit."""
-    scratch: ScratchPostgres | None = None
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("export") / "export.db"
-        url: URL = db_url.parse(f"sqlite:///{path}")
-    else:
-        server = postgres_server_url()
-        assert server is not None
-        scratch = ScratchPostgres(server)
-        url = await scratch.create("conduit_export")
-    settings = make_settings(url)
-    try:
-        await Migrations(settings.database, script_location=MIGRATIONS_DIR).upgrade()
-        database = Database.from_config(settings.database)
-        try:
-            yield database
-        finally:
-            await database.dispose()
-    finally:
-        if scratch is not None:
-            await scratch.drop(url)
+    async with scratch_databases.database(request.param, prefix="conduit_export") as database:
+        yield database
 
 
 @pytest.fixture

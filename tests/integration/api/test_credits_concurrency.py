@@ -22,31 +22,23 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import or_, select, update
 
-from conduit.db.migrations import Migrations
 from conduit.db.session import Database
 from conduit.domain.credits.models import CreditTransfer
 from conduit.domain.users.models import User
-from tests.conftest import MIGRATIONS_DIR, PATIENT_WAITS, make_settings, patient_app
+from tests.conftest import PATIENT_WAITS, patient_app
 from tests.factories import MadeUser, make_user
 from tests.locks import wait_for_lock_waiters
 from tests.pool import peak_connections
+from tests.scratch import Scratch
 
 INSUFFICIENT = {"errors": {"amount": ["insufficient credits"]}}
 
 
 @pytest.fixture(scope="module")
-async def sqlite_committing_database(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Database]:
+async def sqlite_committing_database(scratch_databases: Scratch) -> AsyncIterator[Database]:
     """A migrated SQLite file of the module's own (a file, so that it runs in WAL mode)."""
-    path = tmp_path_factory.mktemp("credits_race") / "conduit.db"
-    settings = make_settings(f"sqlite:///{path}", **PATIENT_WAITS)
-    await Migrations(settings.database, script_location=MIGRATIONS_DIR).upgrade()
-    database = Database.from_config(settings.database)
-    try:
+    async with scratch_databases.database("sqlite", **PATIENT_WAITS) as database:
         yield database
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture(scope="module", params=["postgresql", "sqlite"])

@@ -24,8 +24,9 @@ from conduit.db.session import Database
 from conduit.domain.articles.models import Article
 from conduit.domain.users.models import User
 from conduit.http.app import create_app
-from tests.conftest import MIGRATIONS_DIR, ScratchPostgres, make_settings
+from tests.conftest import MIGRATIONS_DIR, make_settings
 from tests.factories import PASSWORD_HASH
+from tests.scratch import Scratch
 
 USERS = 3000
 ARTICLES = 3000
@@ -39,12 +40,9 @@ def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture
-async def fresh_postgres(scratch_postgres: ScratchPostgres) -> AsyncIterator[URL]:
-    url = await scratch_postgres.create("conduit_search")
-    try:
+async def fresh_postgres(scratch_databases: Scratch) -> AsyncIterator[URL]:
+    async with scratch_databases.url("postgresql", prefix="conduit_search", migrated=False) as url:
         yield url
-    finally:
-        await scratch_postgres.drop(url)
 
 
 async def fill(url: URL) -> None:
@@ -114,7 +112,6 @@ async def plans_of(url: URL, path: str) -> list[dict[str, Any]]:
         await database.dispose()
 
 
-@pytest.mark.usefixtures("scratch_postgres")
 async def test_searches_use_their_gin_indexes(fresh_postgres: URL) -> None:
     await Migrations(
         make_settings(fresh_postgres).database, script_location=MIGRATIONS_DIR
@@ -130,7 +127,6 @@ async def test_searches_use_their_gin_indexes(fresh_postgres: URL) -> None:
     assert "ix_users_username_trgm" in used, json.dumps(profiles_plan, indent=1)
 
 
-@pytest.mark.usefixtures("scratch_postgres")
 async def test_the_search_revision_backfills_existing_articles(fresh_postgres: URL) -> None:
     migrations = Migrations(make_settings(fresh_postgres).database, script_location=MIGRATIONS_DIR)
     before = next(r.down_revision for r in migrations.history() if r.revision == SEARCH_REVISION)
@@ -164,7 +160,6 @@ async def test_the_search_revision_backfills_existing_articles(fresh_postgres: U
     assert body["articlesCount"] == ARTICLES // 100
 
 
-@pytest.mark.usefixtures("scratch_postgres")
 async def test_the_drift_check_compares_the_postgresql_only_search_objects(
     fresh_postgres: URL,
 ) -> None:
