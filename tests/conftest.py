@@ -144,7 +144,7 @@ async def committing_database(scratch_databases: Scratch) -> AsyncIterator[Datab
     invariants under bursts larger than a shared test machine serves within the production
     bounds, which have tests of their own (tests/integration/test_bounded_waits.py).
     """
-    async with scratch_databases.database("postgresql", **PATIENT_WAITS) as database:
+    async with scratch_databases.database("postgresql", settings=PATIENT_WAITS) as database:
         yield database
 
 

@@ -8,7 +8,7 @@ the test; a configured server that cannot create the database skips it too, or f
 that server is required (``REQUIRE_POSTGRES=1``)::
 
     async with scratch_databases.url("postgresql", prefix="conduit_uow") as url: ...
-    async with scratch_databases.database(dialect, **PATIENT_WAITS) as database: ...
+    async with scratch_databases.database(dialect, settings=PATIENT_WAITS) as database: ...
 """
 
 from __future__ import annotations
@@ -92,14 +92,14 @@ class Scratch:
         *,
         prefix: str = "conduit_test",
         migrated: bool = True,
-        **settings: object,
+        settings: Mapping[str, object] | None = None,
     ) -> AsyncIterator[Database]:
         """A :class:`Database` on a scratch database whose units of work commit.
 
         ``settings`` override the test settings it is configured with.
         """
         async with self.url(dialect, prefix=prefix, migrated=migrated) as url:
-            database = Database.from_config(self.settings(url, **settings).database)
+            database = Database.from_config(self.settings(url, **(settings or {})).database)
             try:
                 yield database
             finally:

@@ -214,7 +214,7 @@ async def test_seeded_rows_keep_every_invariant_the_api_relies_on(database):
     assert _aware(newest) <= UNTIL
 
 
-def _aware(value: Any) -> dt.datetime:
+def _aware(value: dt.datetime | str) -> dt.datetime:
     if isinstance(value, str):  # SQLite hands raw text back through text()
         value = dt.datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
@@ -300,7 +300,7 @@ async def test_the_api_writes_tags_and_comments_after_seeding(seeded, database):
         )
         assert login.status_code == 200, login.text
         auth = {"Authorization": f"Token {login.json()['user']['token']}"}
-        article = {"title": "After the seed", "description": "d", "body": "b"}
+        article: dict[str, object] = {"title": "After the seed", "description": "d", "body": "b"}
         article["tagList"] = ["brand-new-tag", "another-new-tag"]
         created = await client.post("/api/articles", json={"article": article}, headers=auth)
         assert created.status_code == 201, created.text

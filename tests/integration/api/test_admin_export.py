@@ -184,12 +184,12 @@ async def test_closing_the_export_early_hands_its_connection_back(export_app, ex
     admin = await make_user(export_app, role="admin")
     await many_articles(export_app, admin, 30)
     pool = export_database.engine.pool
-    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert pool.checkedout() == 0
     export = export_articles(export_database.engine, batch_size=10)
     assert len(await anext(export)) == 10
-    assert pool.checkedout() == 1  # type: ignore[attr-defined]
+    assert pool.checkedout() == 1
     await export.aclose()
-    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert pool.checkedout() == 0
 
 
 async def test_the_export_is_one_snapshot_however_the_data_changes_meanwhile(

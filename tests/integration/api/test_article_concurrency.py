@@ -85,7 +85,7 @@ async def test_one_user_favoriting_many_times_at_once_counts_once(
 
 
 async def test_concurrent_articles_with_the_same_new_tags_share_one_row_per_tag(
-    racing_app, racing_client, committing_database
+    racing_app, racing_client: httpx.AsyncClient, committing_database
 ):
     authors = [await make_user(racing_app) for _ in range(20)]
     new_tags = ["race-zeta", "race-alpha", "race-mu"]

@@ -37,7 +37,7 @@ INSUFFICIENT = {"errors": {"amount": ["insufficient credits"]}}
 @pytest.fixture(scope="module")
 async def sqlite_committing_database(scratch_databases: Scratch) -> AsyncIterator[Database]:
     """A migrated SQLite file of the module's own (a file, so that it runs in WAL mode)."""
-    async with scratch_databases.database("sqlite", **PATIENT_WAITS) as database:
+    async with scratch_databases.database("sqlite", settings=PATIENT_WAITS) as database:
         yield database
 
 
@@ -164,11 +164,11 @@ async def test_200_concurrent_random_transfers_among_20_users_conserve_every_cre
     assert len(entries) == len(accepted)
     running: dict[str, int] = defaultdict(lambda: 100)
     for entry in entries:
-        sender, recipient = ids[entry.from_user_id], ids[entry.to_user_id]
-        running[sender] -= entry.amount
-        running[recipient] += entry.amount
-        assert running[sender] >= 0
-        assert accepted[entry.id] == running[sender]
+        payer, payee = ids[entry.from_user_id], ids[entry.to_user_id]
+        running[payer] -= entry.amount
+        running[payee] += entry.amount
+        assert running[payer] >= 0
+        assert accepted[entry.id] == running[payer]
     assert {name: running[name] for name in final} == final
 
 

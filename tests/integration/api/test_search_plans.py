@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -26,17 +26,12 @@ from conduit.domain.users.models import User
 from conduit.http.app import create_app
 from tests.conftest import MIGRATIONS_DIR, make_settings
 from tests.factories import PASSWORD_HASH
+from tests.plans import explain, nodes, sent_statements
 from tests.scratch import Scratch
 
 USERS = 3000
 ARTICLES = 3000
 SEARCH_REVISION = "aa6fa5ba95f0"
-
-
-def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
-    for child in plan.get("Plans", ()):
-        yield from nodes(child)
 
 
 @pytest.fixture
@@ -88,26 +83,17 @@ async def plans_of(url: URL, path: str) -> list[dict[str, Any]]:
     """The plans of the statements the endpoint at ``path`` sends, as it sends them."""
     settings = make_settings(url)
     database = Database.from_config(settings.database)
-    sent: list[tuple[str, Any]] = []
-
-    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
     try:
         app = create_app(settings, database=database)
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
-            response = await client.get(path)
+        with sent_statements(database.engine) as sent:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://conduit.test"
+            ) as client:
+                response = await client.get(path)
         assert response.status_code == 200, response.text
-        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
-        plans = []
         async with database.engine.connect() as conn:
-            for sql, params in sent:
-                result = await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}", params)
-                document = result.scalar_one()
-                plans.append(json.loads(document) if isinstance(document, str) else document)
-        return [plan[0]["Plan"] for plan in plans]
+            return [await explain(conn, sql, params) for sql, params in sent]
     finally:
         await database.dispose()
 

@@ -23,7 +23,7 @@ TAKEN = ["has already been taken"]
 
 
 def new_user(**fields: Any) -> dict[str, Any]:
-    user = {"username": "jake", "email": "jake@jake.jake", "password": "jakejake"}
+    user: dict[str, Any] = {"username": "jake", "email": "jake@jake.jake", "password": "jakejake"}
     user.update(fields)
     return {"user": {key: value for key, value in user.items() if value is not ...}}
 

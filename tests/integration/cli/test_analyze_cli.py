@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 from sqlalchemy import text
 from sqlalchemy.engine import URL
+from typer.testing import Result
 
-import conduit.cli.main  # registers every verb on the command tree
 from tests.integration.cli.support import conduit
 from tests.integration.test_analyze import Shop, engine_for, require_hypopg
 from tests.scratch import Scratch

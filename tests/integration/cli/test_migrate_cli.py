@@ -15,7 +15,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import conduit.cli.main
 from conduit.db import url as db_url
 from tests.conftest import MIGRATIONS_DIR
 from tests.integration.cli.support import conduit, one_error_line

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-import conduit.cli.main  # registers every verb on the command tree
 from conduit.db.engine import create_engine
 from conduit.domain.schema import metadata
 from tests.conftest import make_settings
