@@ -135,6 +135,16 @@ async def migrated_url(
         yield url
 
 
+@pytest.fixture(scope="module", params=dialects())
+async def own_database(
+    request: pytest.FixtureRequest, scratch_databases: Scratch
+) -> AsyncIterator[Database]:
+    """A migrated database of each dialect that only the test module writes to, whose units
+    of work commit (the per-test fixtures below roll every test back instead)."""
+    async with scratch_databases.database(request.param) as database:
+        yield database
+
+
 @pytest.fixture(scope="module")
 async def committing_database(scratch_databases: Scratch) -> AsyncIterator[Database]:
     """A migrated PostgreSQL database of the test module's own, whose units of work commit.

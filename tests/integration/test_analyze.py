@@ -305,8 +305,9 @@ async def test_project_schema_at_head_has_no_warnings(scratch_url: URL):
     assert findings(report, "duplicate_index") == []
 
 
-async def test_invalid_index_is_an_error_with_drop_and_recreate(scratch_url: URL):
-    engine = engine_for(scratch_url)
+async def make_invalid_index(url: URL) -> None:
+    """Leave ``ix_t_v`` invalid: a unique index built concurrently over duplicates fails."""
+    engine = engine_for(url)
     try:
         async with engine.connect() as conn:
             await conn.execute(text("CREATE TABLE t (v int)"))
@@ -315,6 +316,10 @@ async def test_invalid_index_is_an_error_with_drop_and_recreate(scratch_url: URL
                 await conn.execute(text("CREATE UNIQUE INDEX CONCURRENTLY ix_t_v ON t (v)"))
     finally:
         await engine.dispose()
+
+
+async def test_invalid_index_is_an_error_with_drop_and_recreate(scratch_url: URL):
+    await make_invalid_index(scratch_url)
     report = await run_analyze(scratch_url)
     (finding,) = findings(report, "invalid_index")
     assert finding.severity is Severity.ERROR

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,19 +18,9 @@ from conduit.db.errors import Conflict, DatabaseError, NotFound, Unavailable
 from conduit.db.session import Database, make_sessionmaker, statement_stats, unit_of_work
 from conduit.domain.users.models import User
 from tests.conftest import (
-    dialects,
     make_settings,
 )
 from tests.scratch import Scratch
-
-
-@pytest.fixture(scope="module", params=dialects())
-async def own_database(
-    request: pytest.FixtureRequest, scratch_databases: Scratch
-) -> AsyncIterator[Database]:
-    """A migrated database that only this module writes to, with real commits."""
-    async with scratch_databases.database(request.param, prefix="conduit_uow") as database:
-        yield database
 
 
 def new_user(name: str | None = None) -> User:

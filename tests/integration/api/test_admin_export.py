@@ -25,13 +25,11 @@ from conduit.domain.tags.models import Tag
 from conduit.domain.users.models import User
 from conduit.http.app import create_app
 from tests.conftest import (
-    dialects,
     make_settings,
 )
 from tests.factories import MadeUser, make_user
 from tests.integration.api.admin_support import insert_article, insert_comment, insert_favorites
 from tests.integration.api.articles_support import TIMESTAMP
-from tests.scratch import Scratch
 from tests.statements import assert_max_statements
 
 EXPORT = "/api/admin/export/articles"
@@ -50,20 +48,11 @@ LINE_KEYS = {
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
-@pytest.fixture(scope="module", params=dialects())
-async def export_database(
-    request: pytest.FixtureRequest, scratch_databases: Scratch
-) -> AsyncIterator[Database]:
-    """A migrated database of this module's own, per dialect, whose units of work commit."""
-    async with scratch_databases.database(request.param, prefix="conduit_export") as database:
-        yield database
-
-
 @pytest.fixture
-async def export_app(export_database: Database) -> AsyncIterator[FastAPI]:
-    yield create_app(make_settings(export_database.engine.url), database=export_database)
+async def export_app(own_database: Database) -> AsyncIterator[FastAPI]:
+    yield create_app(make_settings(own_database.engine.url), database=own_database)
     # Deleting the users and tags cascades to everything else.
-    async with export_database.unit_of_work() as session:
+    async with own_database.unit_of_work() as session:
         await session.execute(delete(User))
         await session.execute(delete(Tag))
 
@@ -108,7 +97,7 @@ async def many_articles(app: FastAPI, author: MadeUser, count: int) -> list[str]
 
 
 async def test_export_streams_each_live_article_as_one_json_line(
-    export_app, export_client, export_database
+    export_app, export_client, own_database
 ):
     admin = await make_user(export_app, role="admin")
     ann = await make_user(export_app, username="ann")
@@ -126,9 +115,9 @@ async def test_export_streams_each_live_article_as_one_json_line(
     await insert_comment(export_app, ann, first)
     await insert_comment(export_app, ann, first, deleted_at=START)
 
-    with assert_max_statements(export_statements(export_database)) as stats:
+    with assert_max_statements(export_statements(own_database)) as stats:
         response = await export_client.get(EXPORT, headers=admin.auth)
-    assert stats.count == export_statements(export_database)
+    assert stats.count == export_statements(own_database)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/x-ndjson"
     exported = lines(response)
@@ -160,32 +149,32 @@ async def test_export_of_a_platform_without_articles_is_empty(export_app, export
 
 
 async def test_export_of_several_batches_has_every_article_once_oldest_first(
-    export_app, export_client, export_database
+    export_app, export_client, own_database
 ):
     admin = await make_user(export_app, role="admin")
     slugs = await many_articles(export_app, admin, 2_345)
-    with assert_max_statements(export_statements(export_database)):
+    with assert_max_statements(export_statements(own_database)):
         response = await export_client.get(EXPORT, headers=admin.auth)
     assert [line["slug"] for line in lines(response)] == slugs
 
 
-async def test_the_export_reads_in_batches_of_its_batch_size(export_app, export_database):
+async def test_the_export_reads_in_batches_of_its_batch_size(export_app, own_database):
     admin = await make_user(export_app, role="admin")
     slugs = await many_articles(export_app, admin, 25)
     batches = [
         [row.slug for row in batch]
-        async for batch in export_articles(export_database.engine, batch_size=10)
+        async for batch in export_articles(own_database.engine, batch_size=10)
     ]
     assert [len(batch) for batch in batches] == [10, 10, 5]
     assert [slug for batch in batches for slug in batch] == slugs
 
 
-async def test_closing_the_export_early_hands_its_connection_back(export_app, export_database):
+async def test_closing_the_export_early_hands_its_connection_back(export_app, own_database):
     admin = await make_user(export_app, role="admin")
     await many_articles(export_app, admin, 30)
-    pool = export_database.engine.pool
+    pool = own_database.engine.pool
     assert pool.checkedout() == 0
-    export = export_articles(export_database.engine, batch_size=10)
+    export = export_articles(own_database.engine, batch_size=10)
     assert len(await anext(export)) == 10
     assert pool.checkedout() == 1
     await export.aclose()
@@ -193,14 +182,14 @@ async def test_closing_the_export_early_hands_its_connection_back(export_app, ex
 
 
 async def test_the_export_is_one_snapshot_however_the_data_changes_meanwhile(
-    export_app, export_database
+    export_app, own_database
 ):
     admin = await make_user(export_app, role="admin")
     slugs = await many_articles(export_app, admin, 30)
-    export = export_articles(export_database.engine, batch_size=10)
+    export = export_articles(own_database.engine, batch_size=10)
     seen = [row.slug for row in await anext(export)]
     # Committed while the export is under way: a deletion, an edit and a new article.
-    async with export_database.unit_of_work() as session:
+    async with own_database.unit_of_work() as session:
         await session.execute(
             update(Article).where(Article.slug == slugs[-1]).values(deleted_at=START)
         )
@@ -213,8 +202,8 @@ async def test_the_export_is_one_snapshot_however_the_data_changes_meanwhile(
     assert rest[-2].title == f"Bulk {len(slugs) - 2}"
 
 
-async def test_the_export_transaction_is_a_read_only_snapshot(export_database):
-    async with snapshot(export_database.engine) as conn:
+async def test_the_export_transaction_is_a_read_only_snapshot(own_database):
+    async with snapshot(own_database.engine) as conn:
         assert conn.in_transaction()
         if conn.dialect.name == "sqlite":
             # A read transaction in WAL mode sees the database as of its first read.
@@ -226,7 +215,7 @@ async def test_the_export_transaction_is_a_read_only_snapshot(export_database):
             "on",
         ]
     # The pooled connection comes back with the defaults.
-    async with export_database.engine.connect() as conn:
+    async with own_database.engine.connect() as conn:
         assert [(await conn.execute(text(sql))).scalar() for sql in show] == [
             "read committed",
             "off",

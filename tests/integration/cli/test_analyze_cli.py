@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import URL
 from typer.testing import Result
 
 from tests.integration.cli.support import conduit
-from tests.integration.test_analyze import Shop, engine_for, require_hypopg
+from tests.integration.test_analyze import Shop, make_invalid_index, require_hypopg
 from tests.scratch import Scratch
 
 
@@ -43,16 +42,8 @@ async def invalid_index_url(scratch_databases: Scratch) -> AsyncIterator[URL]:
     async with scratch_databases.url(
         "postgresql", prefix="conduit_analyze_cli", migrated=False
     ) as url:
-        engine = engine_for(url)
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text("CREATE TABLE t (v int)"))
-                await conn.execute(text("INSERT INTO t VALUES (1), (1)"))
-                with pytest.raises(Exception, match="could not create unique index"):
-                    await conn.execute(text("CREATE UNIQUE INDEX CONCURRENTLY ix_t_v ON t (v)"))
-            yield url
-        finally:
-            await engine.dispose()
+        await make_invalid_index(url)
+        yield url
 
 
 @pytest.fixture(scope="module")
