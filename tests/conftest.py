@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -97,6 +99,15 @@ def make_settings(database_url: str | URL, **overrides: object) -> Settings:
             **overrides,
         },
     )
+
+
+@asynccontextmanager
+async def asgi_client(app: FastAPI, **transport: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that calls ``app`` in-process; ``transport``: more ``ASGITransport`` options."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, **transport), base_url="http://conduit.test"
+    ) as client:
+        yield client
 
 
 def patient_app(database: Database) -> FastAPI:
@@ -200,8 +211,7 @@ def app(settings: Settings, database: Database) -> FastAPI:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(app) as client:
         yield client
 
 

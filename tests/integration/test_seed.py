@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -32,7 +31,7 @@ from conduit.domain.seed import (
 )
 from conduit.http.app import create_app
 from conduit.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import asgi_client, make_settings
 from tests.scratch import Scratch
 from tests.unit.test_seed_avatar import assert_local_svg
 
@@ -293,8 +292,7 @@ async def test_the_api_writes_tags_and_comments_after_seeding(seeded, database):
     """Explicit ids were loaded: the identities must have moved past them."""
     await seed_database(database, SPEC, mode=Mode.RESET)
     app = create_app(seeded.settings, database=database)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(app) as client:
         login = await client.post(
             "/api/users/login", json={"user": {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}}
         )

@@ -25,6 +25,7 @@ from conduit.domain.tags.models import Tag
 from conduit.domain.users.models import User
 from conduit.http.app import create_app
 from tests.conftest import (
+    asgi_client,
     make_settings,
 )
 from tests.factories import MadeUser, make_user
@@ -59,8 +60,7 @@ async def export_app(own_database: Database) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def export_client(export_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=export_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(export_app) as client:
         yield client
 
 

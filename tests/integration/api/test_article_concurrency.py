@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from conduit.domain.articles.models import Favorite
 from conduit.domain.tags.models import Tag
-from tests.conftest import patient_app
+from tests.conftest import asgi_client, patient_app
 from tests.factories import make_user
 from tests.integration.api.articles_support import post_article
 from tests.pool import peak_connections
@@ -33,8 +33,7 @@ def racing_app(committing_database) -> FastAPI:
 
 @pytest.fixture
 async def racing_client(racing_app) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=racing_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(racing_app) as client:
         yield client
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import or_, select, update
 from conduit.db.session import Database
 from conduit.domain.credits.models import CreditTransfer
 from conduit.domain.users.models import User
-from tests.conftest import PATIENT_WAITS, patient_app
+from tests.conftest import PATIENT_WAITS, asgi_client, patient_app
 from tests.factories import MadeUser, make_user
 from tests.locks import wait_for_lock_waiters
 from tests.pool import peak_connections
@@ -49,35 +49,25 @@ def racing_database(request: pytest.FixtureRequest) -> Database:
     return database
 
 
-def _app(database: Database) -> FastAPI:
-    return patient_app(database)
-
-
-async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
-        yield client
-
-
 @pytest.fixture
 def racing_app(racing_database: Database) -> FastAPI:
-    return _app(racing_database)
+    return patient_app(racing_database)
 
 
 @pytest.fixture
 async def racing_client(racing_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _client(racing_app):
+    async with asgi_client(racing_app) as client:
         yield client
 
 
 @pytest.fixture
 def postgres_app(committing_database: Database) -> FastAPI:
-    return _app(committing_database)
+    return patient_app(committing_database)
 
 
 @pytest.fixture
 async def postgres_client(postgres_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _client(postgres_app):
+    async with asgi_client(postgres_app) as client:
         yield client
 
 

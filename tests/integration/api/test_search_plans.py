@@ -24,7 +24,7 @@ from conduit.db.session import Database
 from conduit.domain.articles.models import Article
 from conduit.domain.users.models import User
 from conduit.http.app import create_app
-from tests.conftest import MIGRATIONS_DIR, make_settings
+from tests.conftest import MIGRATIONS_DIR, asgi_client, make_settings
 from tests.factories import PASSWORD_HASH
 from tests.plans import explain, nodes, sent_statements
 from tests.scratch import Scratch
@@ -138,8 +138,7 @@ async def test_the_search_revision_backfills_existing_articles(fresh_postgres: U
     settings = make_settings(fresh_postgres)
     database = Database.from_config(settings.database)
     try:
-        transport = httpx.ASGITransport(app=create_app(settings, database=database))
-        async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+        async with asgi_client(create_app(settings, database=database)) as client:
             body = (await client.get("/api/articles?q=wyvern&limit=1")).json()
     finally:
         await database.dispose()
