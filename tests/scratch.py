@@ -53,7 +53,7 @@ class Scratch:
         """The server of ``dialect``; skips the test when none is configured."""
         server = self.servers.get(dialect)
         if server is None:
-            pytest.skip(f"{dialect} tests need its server's URL (TEST_DATABASE_URL)")
+            pytest.skip(f"no {dialect} server to test on (TEST_DATABASE_URL is PostgreSQL's)")
         return server
 
     @asynccontextmanager
