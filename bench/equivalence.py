@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from functools import partial
 
 from harness import compare, dataset, targets
 from harness.common import RESULTS, say, secret, server_url
@@ -63,13 +64,14 @@ async def main() -> int:
         return show(outcomes)
     config = Config(workers=1, pool=4)
     logs = RESULTS / "logs.tmp"
-    with Pair(built.url, config=config, secret=key, logs=logs, port=PORT) as pair:
+    pair_of = partial(Pair.conduit_and_baseline, config=config, secret=key, logs=logs, port=PORT)
+    with pair_of(built.url) as pair:
         outcomes = await compare.compare_reads(
             pair.conduit.base, pair.baseline.base, picks, token, spec.articles
         )
     if args.writes:
         async with dataset.scratch_copy(server, spec) as scratch:
-            with Pair(scratch, config=config, secret=key, logs=logs, port=PORT) as pair:
+            with pair_of(scratch) as pair:
                 say("writes, on a copy of the data set")
                 outcomes += await compare.compare_writes(
                     pair.conduit.base, pair.baseline.base, picks, token

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
+import os
 import shlex
 import signal
 import subprocess
@@ -25,7 +27,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from harness import compare, dataset, machine, profile, report, scale, suite, targets
-from harness.common import RESULTS, ROOT, dsn, say, secret, server_url
+from harness.common import BIN, RESULTS, ROOT, dsn, say, secret, server_url
 from harness.servers import Config, Pair
 
 PORT = 18_100
@@ -41,8 +43,16 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--seconds", type=float, help="per run (default 10)")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2, help="per server (default 2)")
-    parser.add_argument("--pool", type=int, default=10, help="connections per worker")
+    parser.add_argument(
+        "--workers", default="1,2", help="comma-separated worker counts per server (default 1,2)"
+    )
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=10,
+        help="baseline connections per worker",
+    )
+    parser.add_argument("--no-floor", action="store_true", help="skip baseline vs minimal server")
     parser.add_argument("--conduit-only", action="store_true", help="no baseline runs, no ratio")
     parser.add_argument("--no-writes", action="store_true", help="skip create and favorite")
     parser.add_argument("--profile", help="comma-separated paths to profile with py-spy")
@@ -80,6 +90,19 @@ def load_of(args: argparse.Namespace) -> suite.Load:
     )
 
 
+def drift(workers: int, url: str) -> report.Drift:
+    """``conduit db recount --check`` on the database the writes ran on: the kept counts exact?"""
+    env = {**os.environ, "DATABASE_URL": url}
+    done = subprocess.run(  # noqa: S603 - our own CLI
+        [str(BIN / "conduit"), "db", "recount", "--check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return report.Drift(workers, done.returncode, (done.stdout + done.stderr).strip())
+
+
 class Bench:
     """One invocation: its options, the report it fills, and the servers it starts."""
 
@@ -87,12 +110,15 @@ class Bench:
         self.args = args
         self.server = server_url(args.url)
         self.key = secret()
-        self.config = Config(workers=args.workers, pool=args.pool)
+        self.worker_counts = [int(n) for n in args.workers.split(",")]
+        self.config = Config(workers=self.worker_counts[0], pool=args.pool)
         self.load = load_of(args)
         now = dt.datetime.now(dt.UTC)
         partial = args.quick or bool(args.paths)
-        name = f"{now:%Y-%m-%d}" + ("-partial.tmp" if partial else ".md")
-        self.out: Path = args.out or RESULTS / name
+        # A full run fills bench/results/<date>/ (report, numbers, charts); a partial one writes
+        # a .tmp directory beside it, which git ignores.
+        name = f"{now:%Y-%m-%d}" + ("-partial.tmp" if partial else "")
+        self.out: Path = args.out or RESULTS / name / "report.md"
         self.run = report.Run(
             command="python bench/run.py " + shlex.join(sys.argv[1:]),
             started=f"{now:%Y-%m-%d %H:%M} UTC",
@@ -100,11 +126,15 @@ class Bench:
             load_before=machine.load_average(),
             busy=machine.busy_processes(),
             config=self.config,
+            worker_counts=self.worker_counts,
             load=self.load,
         )
 
-    def pair(self, url: str) -> AbstractContextManager[Pair]:
-        return Pair(url, config=self.config, secret=self.key, logs=RESULTS / "logs.tmp", port=PORT)
+    def pair(self, url: str, workers: int | None = None) -> AbstractContextManager[Pair]:
+        config = Config(workers=workers or self.config.workers, pool=self.config.pool)
+        return Pair.conduit_and_baseline(
+            url, config=config, secret=self.key, logs=RESULTS / "logs.tmp", port=PORT
+        )
 
     def chosen(self, every: list[targets.Target]) -> list[targets.Target]:
         names = self.args.paths.split(",") if self.args.paths else None
@@ -122,32 +152,72 @@ class Bench:
         run.built = await dataset.ensure(self.server, spec)
         run.machine = await machine.describe(run.built.url)
         picks = run.picks = await targets.pick(run.built.url)
-        token = targets.token(picks.reader_id, self.key)
-        every = targets.targets(picks, token)
+        self.token = targets.token(picks.reader_id, self.key)
+        every = targets.targets(picks, self.token)
         selected = self.chosen(every)
         profiled = [t for t in every if args.profile and t.name in args.profile.split(",")]
         reads = [t for t in selected if not t.write]
         writes = [t for t in selected if t.write]
+        for workers in self.worker_counts:
+            first = workers == self.worker_counts[0]
+            await self.phase(spec, workers, reads, writes, profiled if first else [], check=first)
+        if not args.no_floor and any(t.name == "article" for t in every):
+            self.floor(next(t for t in every if t.name == "article"))
+
+    async def phase(
+        self,
+        spec: dataset.DataSpec,
+        workers: int,
+        reads: list[targets.Target],
+        writes: list[targets.Target],
+        profiled: list[targets.Target],
+        *,
+        check: bool,
+    ) -> None:
+        """Every chosen path with ``workers`` workers per server; equivalence once (``check``)."""
+        run, args = self.run, self.args
+        assert run.built is not None
+        assert run.picks is not None
         if reads or profiled:
-            with self.pair(run.built.url) as pair:
-                say("equivalence: reads")
-                run.outcomes += await compare.compare_reads(
-                    pair.conduit.base, pair.baseline.base, picks, token, spec.articles
+            with self.pair(run.built.url, workers) as pair:
+                if check:
+                    say("equivalence: reads")
+                    run.outcomes += await compare.compare_reads(
+                        pair.conduit.base, pair.baseline.base, run.picks, self.token, spec.articles
+                    )
+                run.results += suite.measure(
+                    pair, reads, self.load, workers=workers, only_conduit=args.conduit_only
                 )
-                run.results += suite.measure(pair, reads, self.load, only_conduit=args.conduit_only)
                 self.profile(pair, [t for t in profiled if not t.write])
         if writes or any(t.write for t in profiled):
             # On a copy: the data set stays as seeded for the next run.
             async with dataset.scratch_copy(self.server, spec) as scratch:
-                with self.pair(scratch) as pair:
-                    say("equivalence: writes")
-                    run.outcomes += await compare.compare_writes(
-                        pair.conduit.base, pair.baseline.base, picks, token
-                    )
+                with self.pair(scratch, workers) as pair:
+                    if check:
+                        say("equivalence: writes")
+                        run.outcomes += await compare.compare_writes(
+                            pair.conduit.base, pair.baseline.base, run.picks, self.token
+                        )
                     run.results += suite.measure(
-                        pair, writes, self.load, only_conduit=args.conduit_only
+                        pair, writes, self.load, workers=workers, only_conduit=args.conduit_only
                     )
                     self.profile(pair, [t for t in profiled if t.write])
+                run.drift.append(drift(workers, scratch))
+
+    def floor(self, article: targets.Target) -> None:
+        """The baseline against the minimal one-route server, single article, one worker."""
+        assert self.run.built is not None
+        with Pair.baseline_and_minimal(
+            self.run.built.url,
+            config=Config(workers=1, pool=self.config.pool),
+            secret=self.key,
+            logs=RESULTS / "logs.tmp",
+            port=PORT + 2,
+            ready_path=article.urls[0],
+        ) as pair:
+            say("floor: the baseline against the minimal server (single article, 1 worker)")
+            plain = dataclasses.replace(article, token=False, headers={})
+            self.run.floor = suite.measure(pair, [plain], self.load, workers=1)[0]
 
     def profile(self, pair: Pair, chosen: list[targets.Target]) -> None:
         for target in chosen:

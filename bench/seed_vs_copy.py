@@ -40,7 +40,8 @@ from conduit.db.config import DatabaseConfig
 from conduit.db.migrations import Migrations
 from conduit.db.session import Database
 from conduit.domain.schema import metadata
-from conduit.domain.seed import (
+from conduit.migrations import location as bundled_migrations
+from conduit.tooling.seed import (
     DataSet,
     Mode,
     SeedSpec,
@@ -48,8 +49,7 @@ from conduit.domain.seed import (
     demo_password_hash,
     seed_database,
 )
-from conduit.domain.seed import load as loader
-from conduit.migrations import location as bundled_migrations
+from conduit.tooling.seed import load as loader
 
 Rows = list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]]
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"

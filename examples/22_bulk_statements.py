@@ -5,7 +5,7 @@ of parameter sets, ``update()`` and ``delete()`` with a WHERE clause, ``RETURNIN
 touched rows back in the same round trip, ``rowcount`` when only the number matters. Conduit's
 admin operations are written this way (``domain/admin/bulk.py``: one ``UPDATE ... RETURNING``
 deactivates, one ``UPDATE ... RETURNING`` plus one multi-row ledger INSERT grants credits), and
-the seed loads its rows in batches (``domain/seed/load.py``).
+the seed loads its rows in batches (``tooling/seed/load.py``).
 """
 
 from __future__ import annotations

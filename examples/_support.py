@@ -28,9 +28,9 @@ from conduit.db.migrations import Migrations
 from conduit.db.scratch import scratch_database
 from conduit.db.session import Database
 from conduit.domain.articles.models import Article
-from conduit.domain.seed import SeedSpec, seed_database
 from conduit.domain.users.models import User
 from conduit.settings import Settings, load_settings
+from conduit.tooling.seed import SeedSpec, seed_database
 
 SCRATCH_PREFIX = "conduit_example"
 

@@ -21,7 +21,8 @@ from harness.targets import Picks
 IDENTICAL = "identical"
 SAME_JSON = "same JSON"
 DIFFERENT = "DIFFERENT"
-_MASKED = ("slug", "createdAt", "updatedAt")
+# What differs between two writes of the same thing: the new row's slug or id, and its times.
+_MASKED = ("slug", "id", "createdAt", "updatedAt")
 # Conduit's lists end with a signed ``nextCursor`` (an extension the baseline does not have):
 # it is cut from Conduit's bytes before they are compared, and the verdict says so.
 _CURSOR = re.compile(rb',"nextCursor":(?:null|"[^"]*")}$')
@@ -73,6 +74,9 @@ def masked(document: Any) -> Any:
                 out.append(masked(item))
         return out
     return document
+
+
+NEW_COMMENT = {"comment": {"body": "An equivalence check's comment."}}
 
 
 def verdict(a: httpx.Response, b: httpx.Response, *, mask: bool = False) -> tuple[str, str]:
@@ -151,13 +155,18 @@ NEW_ARTICLE = {
 
 
 async def compare_writes(conduit: str, baseline: str, picks: Picks, token: str) -> list[Outcome]:
-    """Create one article on each server, and favorite two articles on both, in both orders."""
+    """Create one article and one comment on each server, and favorite two articles on both,
+    in both orders."""
     auth = {"Authorization": f"Token {token}"}
     outcomes = []
     async with httpx.AsyncClient(timeout=60, headers=auth) as client:
         a = await client.post(conduit + "/api/articles", json=NEW_ARTICLE)
         b = await client.post(baseline + "/api/articles", json=NEW_ARTICLE)
         outcomes.append(Outcome("POST", "/api/articles", True, *verdict(a, b, mask=True)))
+        url = f"/api/articles/{quote(picks.slugs[0])}/comments"
+        a = await client.post(conduit + url, json=NEW_COMMENT)
+        b = await client.post(baseline + url, json=NEW_COMMENT)
+        outcomes.append(Outcome("POST", url, True, *verdict(a, b, mask=True)))
         # The first server to favorite inserts; the second finds it done: same answer both ways.
         for first, second, slug in ((conduit, baseline, picks.slugs[1]),
                                     (baseline, conduit, picks.slugs[2])):  # fmt: skip

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import charts
 from harness.compare import CURSOR_NOTE, DIFFERENT, IDENTICAL, SAME_JSON, Outcome
 from harness.dataset import Built
 from harness.profile import Profile
@@ -16,6 +17,15 @@ from harness.scale import Script, SizeResult
 from harness.servers import Config
 from harness.suite import Load, PathResult
 from harness.targets import Picks
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """``conduit db recount --check`` after the write paths ran with ``workers`` workers."""
+
+    workers: int
+    status: int
+    output: str
 
 
 @dataclass
@@ -31,11 +41,15 @@ class Run:
     load_after: str = ""
     busy: list[str] = field(default_factory=list)
     config: Config = field(default_factory=Config)
+    worker_counts: list[int] = field(default_factory=lambda: [1, 2])
     load: Load = field(default_factory=Load)
     built: Built | None = None
     picks: Picks | None = None
     outcomes: list[Outcome] = field(default_factory=list)
     results: list[PathResult] = field(default_factory=list)
+    # The baseline measured against the minimal server (bench/baseline/minimal.py).
+    floor: PathResult | None = None
+    drift: list[Drift] = field(default_factory=list)
     scale: list[SizeResult] = field(default_factory=list)
     seeding: Script | None = None
     seed_articles: int = 100_000
@@ -53,9 +67,10 @@ def num(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
-def throughput(results: Sequence[PathResult], load: Load) -> list[str]:
+def throughput(results: Sequence[PathResult], load: Load, workers: int) -> list[str]:
     lines = [
-        f"## Throughput ({load.connections} connections, {load.rounds} round(s) of "
+        f"## Throughput, {workers} worker{'s' if workers > 1 else ''} per server "
+        f"({load.connections} connections, {load.rounds} round(s) of "
         f"{load.seconds:g} s per server, A B alternating, {load.pause:g} s pauses)",
         "",
         "req/s, p50 and p99 are medians over the rounds; the ratio is the median of the "
@@ -96,29 +111,53 @@ def throughput(results: Sequence[PathResult], load: Load) -> list[str]:
     return lines + cost
 
 
+GROUPS = [
+    ("Every list (unfiltered, token, tags, author, favorited, feed) ≥ 1.0x",
+     ["list", "list_token", "list_tag", "list_rare_tag", "list_author", "list_favorited", "feed"]),
+    ("Single article, profile, tag list ≥ 0.5x", ["article", "profile", "tags"]),
+    ("Writes (create with 3 tags, favorite, comment) ≥ 0.5x", ["create", "favorite", "comment"]),
+]  # fmt: skip
+
+
+def floor_line(run: Run) -> str:
+    if run.floor is None or run.floor.ratio is None:
+        return "- Baseline within 10% of the minimal one-route server: not measured"
+    f = run.floor
+    return (
+        f"- Baseline within 10% of the minimal one-route server (single article, 1 worker): "
+        f"{yes(f.ratio >= 0.9)} ({num(f.median(f.conduit, 'rps'))} vs "
+        f"{num(f.median(f.baseline, 'rps'))} req/s: {f.ratio:.2f}x)"
+    )
+
+
 def targets_section(run: Run) -> list[str]:
-    lines = ["## Targets", ""]
-    by_name = {r.target.name: r for r in run.results}
-    groups = [
-        ("List, tag, author, favorited filters, feed ≥ 1.0x",
-         ["list", "list_token", "list_tag", "list_author", "list_favorited", "feed"]),
-        ("Single article, profile, tag list ≥ 0.5x", ["article", "profile", "tags"]),
-    ]  # fmt: skip
-    for title, names in groups:
-        measured = [by_name[n] for n in names if n in by_name]
-        if not measured:
-            lines.append(f"- {title}: not measured in this run")
-            continue
-        verdict = all(r.met for r in measured)
-        detail = ", ".join(f"{r.target.name} {num(r.ratio, 2)}x" for r in measured)
-        lines.append(f"- {title}: {yes(verdict)} ({detail})")
-    if run.results:
-        tails = [r for r in run.results if r.tail_met is not None]
-        failing = [r.target.name for r in tails if not r.tail_met]
-        lines.append(
-            f"- p99 ≤ 3x p50 at {run.load.connections} connections on every path (Conduit): "
-            f"{yes(not failing)}" + (f" (not on: {', '.join(failing)})" if failing else "")
+    lines = ["## Targets", "", floor_line(run)]
+    for workers in run.worker_counts:
+        by_name = {r.target.name: r for r in run.results if r.workers == workers}
+        label = f"{workers} worker{'s' if workers > 1 else ''}"
+        for title, names in GROUPS:
+            measured = [by_name[n] for n in names if n in by_name]
+            if not measured:
+                lines.append(f"- {title}, {label}: not measured in this run")
+                continue
+            verdict = all(r.met for r in measured)
+            detail = ", ".join(f"{r.target.name} {num(r.ratio, 2)}x" for r in measured)
+            lines.append(f"- {title}, {label}: {yes(verdict)} ({detail})")
+        lines.extend(
+            f"- Kept counts exact after the writes (`conduit db recount --check`), {label}: "
+            f"{yes(found.status == 0)}"
+            + ("" if found.status == 0 else f" (exit {found.status}: {found.output[:300]})")
+            for found in run.drift
+            if found.workers == workers
         )
+        tails = [r for r in by_name.values() if r.tail_met is not None and not r.target.write]
+        if tails:
+            failing = [r.target.name for r in tails if not r.tail_met]
+            lines.append(
+                f"- p99 ≤ 3x p50 at {run.load.connections} connections on every read path "
+                f"(Conduit), {label}: {yes(not failing)}"
+                + (f" (not on: {', '.join(failing)})" if failing else "")
+            )
     lines += scale_targets(run)
     return [*lines, ""]
 
@@ -277,16 +316,19 @@ def markdown(run: Run) -> str:
     if run.busy:
         lines += ["Other busy processes at the start: " + "; ".join(run.busy) + ".", ""]
     lines += [*run.notes, ""] if run.notes else []
+    counts = " and ".join(str(w) for w in run.worker_counts)
     lines += [
         "## Servers",
         "",
-        f"Both servers run as real processes with {run.config.workers} workers each and "
-        f"{run.config.pool} database connections per worker, on the same machine as "
-        "PostgreSQL and wrk: Conduit as `conduit serve --no-migrate --workers "
-        f"{run.config.workers}` (`DB_POOL_SIZE={run.config.pool}`, `DB_MAX_OVERFLOW=0`, "
-        "`LOG_LEVEL=WARNING`), the baseline (bench/baseline/app.py) under uvicorn with the "
-        "same workers, uvloop and httptools, an asyncpg pool of the same size, no access log "
-        "on either. Both are up for the whole phase; only one is loaded at a time.",
+        f"Both servers run as real processes with {counts} worker(s) each (one phase per "
+        "count), on the same machine as PostgreSQL and wrk: Conduit as `conduit serve "
+        "--no-migrate --workers W` on its **default settings** (only `DATABASE_URL` and "
+        "`SECRET_KEY` set; pool, log level and access log as shipped), the baseline "
+        "(bench/baseline/app.py) under uvicorn with the same workers, uvloop and httptools, "
+        f"an asyncpg pool of {run.config.pool} connections per worker with no reset round "
+        "trip, and no access log. Both are up for the whole phase; only one is loaded at a "
+        "time. The baseline itself is measured against bench/baseline/minimal.py (one route, "
+        "one `fetchval`) under Targets.",
         "",
     ]
     if run.built is not None:
@@ -304,20 +346,36 @@ def markdown(run: Run) -> str:
             "",
         ]
     lines += equivalence(run.outcomes)
-    if run.results:
-        lines += [*throughput(run.results, run.load), ""]
+    for workers in run.worker_counts:
+        measured = [r for r in run.results if r.workers == workers]
+        if measured:
+            lines += [*throughput(measured, run.load, workers), ""]
     lines += targets_section(run)
+    if run.results:
+        lines += [
+            "## Charts",
+            "",
+            f"![Conduit ÷ baseline per path]({charts.RATIOS})",
+            "",
+            f"![Latency percentiles per path]({charts.LATENCY})",
+            "",
+        ]
+    if run.scale:
+        lines += [f"![Latency against data size]({charts.SCALE})", ""]
     lines += scale(run)
     lines += profiles(run)
     if run.results:
-        lines += ["<details><summary>Every run</summary>", "", "| path | round | server | req/s "
-                  "| p50 ms | p99 ms | max ms | non-2xx | socket errors |",
-                  "|---|--:|---|--:|--:|--:|--:|--:|--:|"]  # fmt: skip
-        for r in run.results:
-            for name, runs in (("conduit", r.conduit), ("baseline", r.baseline)):
+        lines += ["<details><summary>Every run</summary>", "", "| path | workers | round "
+                  "| server | req/s | p50 ms | p99 ms | max ms | non-2xx | socket errors |",
+                  "|---|--:|--:|---|--:|--:|--:|--:|--:|--:|"]  # fmt: skip
+        every = [*run.results, *([run.floor] if run.floor else [])]
+        for r in every:
+            names = ("baseline", "minimal") if r is run.floor else ("conduit", "baseline")
+            for name, runs in zip(names, (r.conduit, r.baseline), strict=True):
                 for i, x in enumerate(runs, 1):
                     lines.append(
-                        f"| {r.target.name} | {i} | {name} | {x.rps:,.1f} | {x.p50_ms:.2f} | "
+                        f"| {r.target.name} | {r.workers} | {i} | {name} | {x.rps:,.1f} | "
+                        f"{x.p50_ms:.2f} | "
                         f"{x.p99_ms:.2f} | {x.max_ms:.1f} | {x.status_errors} | "
                         f"{x.socket_errors} |"
                     )
@@ -354,3 +412,4 @@ def write(run: Run, path: Path) -> None:
     # Beside a .tmp report (a partial run) the numbers are a .tmp too, which git ignores.
     numbers = path.with_suffix(".json" if path.suffix == ".md" else ".json.tmp")
     numbers.write_text(json.dumps(raw, indent=1))
+    charts.draw(run, path.parent)

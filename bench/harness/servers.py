@@ -1,10 +1,11 @@
-"""The two servers under test, started as real processes under the same conditions.
+"""The servers under test, started as real processes under the same conditions.
 
-Conduit runs as it ships: `conduit serve --no-migrate --workers W`. The baseline runs under
-uvicorn with the same worker count, the same event loop and HTTP parser (uvloop, httptools),
-no access log on either (Conduit's is silenced by ``LOG_LEVEL=WARNING``), and the same number
-of database connections per worker (Conduit: ``DB_POOL_SIZE=P``, ``DB_MAX_OVERFLOW=0``; the
-baseline: an asyncpg pool of P). Each server gets its own process group, stopped by its id.
+Conduit runs as users run it: `conduit serve --no-migrate --workers W` on its default
+settings (only ``DATABASE_URL`` and ``SECRET_KEY`` are set: pool, log level and access log are
+Conduit's defaults). The baseline runs under uvicorn with the same worker count, uvloop and
+httptools, no access log, and an asyncpg pool of P connections per worker with no reset round
+trip: as fast as raw can be. The minimal server (bench/baseline/minimal.py) is the same with one
+route, to show it. Each server gets its own process group, stopped by its id.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from conduit.settings import Settings
 from harness.common import BIN, ROOT, say
 
 
@@ -34,6 +36,8 @@ class Server:
     command: list[str]
     env: dict[str, str]
     log: Path
+    ready_path: str = "/api/tags"
+    cwd: Path = ROOT
     process: subprocess.Popen[bytes] | None = None
     _log_handle: IO[bytes] | None = field(default=None, repr=False)
 
@@ -45,7 +49,7 @@ class Server:
         self._log_handle = self.log.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own commands
             self.command,
-            cwd=ROOT,
+            cwd=self.cwd,
             env=self.env,
             stdout=self._log_handle,
             stderr=subprocess.STDOUT,
@@ -56,7 +60,7 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited at start; see {self.log}")
             try:
-                with urllib.request.urlopen(f"{self.base}/api/tags", timeout=5) as response:  # noqa: S310
+                with urllib.request.urlopen(f"{self.base}{self.ready_path}", timeout=5) as response:  # noqa: S310
                     if response.status == 200:
                         return
             except OSError:
@@ -89,7 +93,13 @@ class Server:
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DATABASE_"))}
+    # Conduit reads its settings from the environment: none of the caller's may leak in.
+    settings = {name.upper() for name in Settings.model_fields}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k.upper() not in settings and not k.startswith(("DB_", "DATABASE_", "BASELINE_"))
+    }
     return {**env, **extra}
 
 
@@ -98,14 +108,12 @@ def conduit(url: str, *, port: int, config: Config, secret: str, logs: Path) -> 
         {
             "DATABASE_URL": url,
             "SECRET_KEY": secret,
-            "LOG_LEVEL": "WARNING",
-            "DB_POOL_SIZE": str(config.pool),
-            "DB_MAX_OVERFLOW": "0",
         }
     )
     command = [str(BIN / "conduit"), "serve", "--no-migrate", "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(config.workers)]  # fmt: skip
-    return Server("conduit", port, command, env, logs / "conduit.log")
+    # Started outside the checkout: a developer's .env there must not change its settings.
+    return Server("conduit", port, command, env, logs / "conduit.log", cwd=logs)
 
 
 def baseline(url: str, *, port: int, config: Config, secret: str, logs: Path) -> Server:
@@ -119,17 +127,56 @@ def baseline(url: str, *, port: int, config: Config, secret: str, logs: Path) ->
     return Server("baseline", port, command, env, logs / "baseline.log")
 
 
-class Pair:
-    """Conduit and the baseline over one database, started together and stopped together."""
+def minimal(url: str, *, port: int, config: Config, logs: Path, ready_path: str) -> Server:
+    """bench/baseline/minimal.py; ``ready_path`` is an article it serves (its only route)."""
+    env = _env({"BASELINE_DATABASE_URL": url, "BASELINE_POOL_SIZE": str(config.pool)})
+    command = [str(BIN / "uvicorn"), "--app-dir", "bench/baseline", "minimal:app",
+               "--host", "127.0.0.1", "--port", str(port), "--workers", str(config.workers),
+               "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
+               "--no-access-log"]  # fmt: skip
+    return Server("minimal", port, command, env, logs / "minimal.log", ready_path=ready_path)
 
-    def __init__(self, url: str, *, config: Config, secret: str, logs: Path, port: int) -> None:
+
+class Pair:
+    """Two servers over one database, started together and stopped together.
+
+    ``conduit`` is the server measured and ``baseline`` the one it is measured against: Conduit
+    and the raw baseline (:meth:`conduit_and_baseline`), or the baseline and the minimal server
+    when the baseline itself is checked (:meth:`baseline_and_minimal`).
+    """
+
+    def __init__(self, measured: Server, reference: Server, *, database: str) -> None:
+        self.conduit = measured
+        self.baseline = reference
+        self.database = database
+
+    @classmethod
+    def conduit_and_baseline(
+        cls, url: str, *, config: Config, secret: str, logs: Path, port: int
+    ) -> Pair:
         logs.mkdir(parents=True, exist_ok=True)
-        self.database = url.rsplit("/", 1)[1].split("?", maxsplit=1)[0]
-        self.conduit = conduit(url, port=port, config=config, secret=secret, logs=logs)
-        self.baseline = baseline(url, port=port + 1, config=config, secret=secret, logs=logs)
+        return cls(
+            conduit(url, port=port, config=config, secret=secret, logs=logs),
+            baseline(url, port=port + 1, config=config, secret=secret, logs=logs),
+            database=_database(url),
+        )
+
+    @classmethod
+    def baseline_and_minimal(
+        cls, url: str, *, config: Config, secret: str, logs: Path, port: int, ready_path: str
+    ) -> Pair:
+        logs.mkdir(parents=True, exist_ok=True)
+        return cls(
+            baseline(url, port=port, config=config, secret=secret, logs=logs),
+            minimal(url, port=port + 1, config=config, logs=logs, ready_path=ready_path),
+            database=_database(url),
+        )
 
     def __enter__(self) -> Pair:
-        say(f"starting conduit on :{self.conduit.port} and the baseline on :{self.baseline.port}")
+        say(
+            f"starting {self.conduit.name} on :{self.conduit.port} and "
+            f"{self.baseline.name} on :{self.baseline.port}"
+        )
         try:
             self.conduit.start()
             self.baseline.start()
@@ -141,3 +188,7 @@ class Pair:
     def __exit__(self, *_exc: object) -> None:
         self.conduit.stop()
         self.baseline.stop()
+
+
+def _database(url: str) -> str:
+    return url.rsplit("/", 1)[1].split("?", maxsplit=1)[0]

@@ -34,6 +34,7 @@ class Load:
 @dataclass
 class PathResult:
     target: Target
+    workers: int = 1
     conduit: list[wrk.Run] = field(default_factory=list)
     baseline: list[wrk.Run] = field(default_factory=list)
 
@@ -91,9 +92,14 @@ def timed(server: Server, target: Target, load: Load, database: str) -> wrk.Run:
 
 
 def measure(
-    pair: Pair, targets: Sequence[Target], load: Load, *, only_conduit: bool = False
+    pair: Pair,
+    targets: Sequence[Target],
+    load: Load,
+    *,
+    workers: int,
+    only_conduit: bool = False,
 ) -> list[PathResult]:
-    results = [PathResult(t) for t in targets]
+    results = [PathResult(t, workers) for t in targets]
     servers = [pair.conduit] if only_conduit else [pair.conduit, pair.baseline]
     if load.warmup > 0:
         for target in targets:
@@ -108,7 +114,7 @@ def measure(
                 (result.conduit if server is pair.conduit else result.baseline).append(run)
                 errors = f", {run.status_errors} non-2xx" if run.status_errors else ""
                 say(
-                    f"round {round_ + 1}/{load.rounds} {result.target.name:<15} "
+                    f"{workers}w round {round_ + 1}/{load.rounds} {result.target.name:<15} "
                     f"{server.name:<8} {run.rps:8.1f} req/s  p50 {run.p50_ms:7.2f} ms  "
                     f"p99 {run.p99_ms:7.2f} ms  cpu/req app {run.app_cpu_ms or 0:5.2f} ms "
                     f"db {run.db_cpu_ms or 0:5.2f} ms{errors}"

@@ -30,6 +30,8 @@ class Picks:
     reader_follows: int
     tag: str
     tag_articles: int
+    rare_tag: str
+    rare_tag_articles: int
     author: str
     author_articles: int
     fan: str
@@ -73,6 +75,14 @@ async def pick(url: str) -> Picks:
             GROUP BY t.name ORDER BY n DESC, t.name LIMIT 1
             """
         )
+        # The tag whose live article count is nearest to 10: a filter that matches a handful.
+        rare = await conn.fetchrow(
+            """
+            SELECT t.name, count(*) AS n FROM article_tags at JOIN tags t ON t.id = at.tag_id
+            JOIN articles a ON a.id = at.article_id WHERE a.deleted_at IS NULL
+            GROUP BY t.name ORDER BY abs(count(*) - 10), t.name LIMIT 1
+            """
+        )
         author = await conn.fetchrow(
             """
             SELECT u.username, count(*) AS n FROM articles a JOIN users u ON u.id = a.author_id
@@ -110,6 +120,8 @@ async def pick(url: str) -> Picks:
         reader_follows=reader["n"],
         tag=tag["name"],
         tag_articles=tag["n"],
+        rare_tag=rare["name"],
+        rare_tag_articles=rare["n"],
         author=author["username"],
         author_articles=author["n"],
         fan=fan["username"],
@@ -133,6 +145,9 @@ CREATE_BODY = (
 )
 
 
+COMMENT_BODY = '{"comment":{"body":"Benchmark comment %d."}}'
+
+
 def targets(picks: Picks, token_value: str) -> list[Target]:
     auth = {"Authorization": f"Token {token_value}"}
     q = quote
@@ -144,6 +159,9 @@ def targets(picks: Picks, token_value: str) -> list[Target]:
                headers=auth),
         Target("list_tag", f"list, tag={picks.tag} ({picks.tag_articles:,} articles)",
                [f"/api/articles?tag={q(picks.tag)}"], 1.0),
+        Target("list_rare_tag",
+               f"list, tag={picks.rare_tag} ({picks.rare_tag_articles:,} articles)",
+               [f"/api/articles?tag={q(picks.rare_tag)}"], 1.0),
         Target("list_author", f"list, author ({picks.author_articles:,} articles)",
                [f"/api/articles?author={q(picks.author)}"], 1.0),
         Target("list_favorited", f"list, favorited ({picks.fan_favorites:,} favorites)",
@@ -158,12 +176,16 @@ def targets(picks: Picks, token_value: str) -> list[Target]:
         Target("create", "create article with 3 tags", ["/api/articles"], None, token=True,
                method="POST", body=CREATE_BODY.replace("%s", tags), write=True,
                headers={**auth, "Content-Type": "application/json"}),
+        Target("comment", f"comment ({len(picks.slugs):,} rotating)",
+               [f"/api/articles/{q(s)}/comments" for s in picks.slugs], 0.5, token=True,
+               method="POST", body=COMMENT_BODY, write=True,
+               headers={**auth, "Content-Type": "application/json"}),
         Target("favorite", f"favorite ({len(picks.slugs):,} rotating)",
                [f"/api/articles/{q(s)}/favorite" for s in picks.slugs], None, token=True,
                method="POST", write=True, headers=auth),
     ]  # fmt: skip
 
 
-NAMES = ("list", "list_token", "list_tag", "list_author", "list_favorited", "feed", "article",
-         "profile", "tags", "create", "favorite")  # fmt: skip
+NAMES = ("list", "list_token", "list_tag", "list_rare_tag", "list_author", "list_favorited",
+         "feed", "article", "profile", "tags", "create", "favorite", "comment")  # fmt: skip
 QUICK = ("list", "list_tag", "article", "tags")

@@ -21,7 +21,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from conduit.db.analyze import (
+from conduit.db.migrations import Migrations
+from conduit.db.querylog import QueryLog
+from conduit.tooling.advisor.analyze import (
     AnalysisNeedsPostgres,
     AnalysisOptions,
     Finding,
@@ -29,8 +31,6 @@ from conduit.db.analyze import (
     Severity,
     analyze,
 )
-from conduit.db.migrations import Migrations
-from conduit.db.querylog import QueryLog
 from tests.conftest import (
     MIGRATIONS_DIR,
     make_settings,

@@ -22,6 +22,8 @@ DB_NEUTRAL = (
 )
 DOMAIN_NO_WEB = "conduit.domain knows no web framework"
 LAYERS = "Layers: cli and http above domain above db"
+SERVICE_NO_TOOLING = "The service (http, domain, db) never imports conduit.tooling"
+DRIVERS = "Database drivers are conduit.db's alone"
 
 
 def lint_imports(tmp_path: Path, module: str, line: str) -> subprocess.CompletedProcess[str]:
@@ -59,6 +61,8 @@ def lint_imports(tmp_path: Path, module: str, line: str) -> subprocess.Completed
         ("conduit.db.url", "import click", DB_NEUTRAL),
         ("conduit.domain.tags.service", "import starlette", DOMAIN_NO_WEB),
         ("conduit.domain.tags.service", "import conduit.http.app", LAYERS),
+        ("conduit.db.url", "import conduit.tooling.seed", SERVICE_NO_TOOLING),
+        ("conduit.domain.tags.service", "import asyncpg", DRIVERS),
     ],
 )
 def test_a_forbidden_import_breaks_its_contract(
@@ -74,5 +78,5 @@ def test_the_package_as_it_is_keeps_every_contract(tmp_path: Path) -> None:
     result = lint_imports(tmp_path, "conduit.db.url", "")
     assert result.returncode == 0, result.stdout + result.stderr
     report = " ".join(result.stdout.split())
-    for contract in (DB_NEUTRAL, DOMAIN_NO_WEB, LAYERS):
+    for contract in (DB_NEUTRAL, DOMAIN_NO_WEB, LAYERS, SERVICE_NO_TOOLING, DRIVERS):
         assert f"{contract} KEPT" in report

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conduit.db.migration_lint import (
+from conduit.db.migrations import MigrationError
+from conduit.migrations import squawk_config
+from conduit.tooling.migration_lint import (
     LintError,
     RenderedRevision,
     SquawkMissing,
@@ -21,8 +23,6 @@ from conduit.db.migration_lint import (
     lint_revisions,
     render_revisions,
 )
-from conduit.db.migrations import MigrationError
-from conduit.migrations import squawk_config
 from tests.conftest import MIGRATIONS_DIR, PROJECT_ROOT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "lint_migrations"

@@ -17,12 +17,12 @@ from sqlalchemy.engine import URL
 from conduit.db.engine import create_engine
 from conduit.db.instrument import NPlusOneDetected, allow_repeats
 from conduit.db.migrations import Migrations
-from conduit.db.querylog import read_query_log
 from conduit.db.session import Database, make_sessionmaker
 from conduit.domain.profiles.models import Profile
 from conduit.domain.tags.models import Tag
 from conduit.http.app import create_app
 from conduit.settings import Settings
+from conduit.tooling.querylog import read_query_log
 from tests.conftest import MIGRATIONS_DIR, make_settings
 from tests.factories import make_user
 

@@ -17,17 +17,11 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conduit.db.engine import create_engine
-from conduit.db.querylog import (
-    QueryLog,
-    QueryLogError,
-    decode_params,
-    encode_params,
-    normalise_sql,
-    read_query_log,
-)
+from conduit.db.querylog import QueryLog, decode_params, encode_params, normalise_sql
 from conduit.domain.articles.models import Article
 from conduit.domain.users.models import User
 from conduit.settings import Settings
+from conduit.tooling.querylog import QueryLogError, read_query_log
 
 
 @pytest.fixture

@@ -19,7 +19,9 @@ from sqlalchemy import func, select, text
 from conduit.db.session import Database
 from conduit.domain.articles.slugs import SUFFIX_LENGTH, slug_base
 from conduit.domain.schema import metadata
-from conduit.domain.seed import (
+from conduit.http.app import create_app
+from conduit.settings import Settings
+from conduit.tooling.seed import (
     DEMO_EMAIL,
     DEMO_PASSWORD,
     DatabaseNotEmpty,
@@ -29,8 +31,6 @@ from conduit.domain.seed import (
     SeedSpecError,
     seed_database,
 )
-from conduit.http.app import create_app
-from conduit.settings import Settings
 from tests.conftest import asgi_client, make_settings
 from tests.scratch import Scratch
 from tests.unit.test_seed_avatar import assert_local_svg

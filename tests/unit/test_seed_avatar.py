@@ -6,7 +6,7 @@ import base64
 import uuid
 import xml.etree.ElementTree as ET
 
-from conduit.domain.seed.avatar import identicon
+from conduit.tooling.seed.avatar import identicon
 
 _SVG = "{http://www.w3.org/2000/svg}"
 

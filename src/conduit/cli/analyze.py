@@ -25,10 +25,16 @@ from conduit.cli.runner import (
     run,
     settings,
 )
-from conduit.db.analyze import AnalysisNeedsPostgres, AnalysisOptions, Report, Severity, analyze
 from conduit.db.config import DatabaseConfig
 from conduit.db.engine import create_engine
-from conduit.db.querylog import QueryLogError
+from conduit.tooling.advisor.analyze import (
+    AnalysisNeedsPostgres,
+    AnalysisOptions,
+    Report,
+    Severity,
+    analyze,
+)
+from conduit.tooling.querylog import QueryLogError
 
 STYLES = {Severity.INFO: "cyan", Severity.WARNING: "yellow", Severity.ERROR: "bold red"}
 

@@ -1,7 +1,7 @@
 """`conduit migrate lint`: check that every revision is safe to apply to a live PostgreSQL.
 
-A thin verb over :mod:`conduit.db.migration_lint`: it renders each revision offline (no database
-needed) and runs squawk on it with the rules shipped in the package
+A thin verb over :mod:`conduit.tooling.migration_lint`: it renders each revision offline (no
+database needed) and runs squawk on it with the rules shipped in the package
 (``conduit/migrations/squawk.toml``). Exit 0 when clean, 1 on any violation or when squawk is
 missing.
 """
@@ -18,14 +18,14 @@ from rich.text import Text
 from conduit.cli.apps import migrate_app
 from conduit.cli.migrate import migrations_for
 from conduit.cli.runner import CommandFailed, console, fail, handled, print_json, settings
-from conduit.db.migration_lint import (
+from conduit.migrations import squawk_config
+from conduit.tooling.migration_lint import (
     LintReport,
     SquawkMissing,
     Violation,
     find_squawk,
     lint_migrations,
 )
-from conduit.migrations import squawk_config
 
 STATEMENT_WIDTH = 72
 

@@ -25,7 +25,8 @@ from conduit.cli.apps import db_app
 from conduit.cli.migrate import UPGRADE_HINT, migrations_for
 from conduit.cli.runner import EXIT_USAGE, CommandFailed, console, fail, print_json, run, settings
 from conduit.db.session import Database
-from conduit.domain.seed import (
+from conduit.settings import Settings
+from conduit.tooling.seed import (
     DEMO_PASSWORD,
     DatabaseNotEmpty,
     Mode,
@@ -36,7 +37,6 @@ from conduit.domain.seed import (
     seed_database,
     today,
 )
-from conduit.settings import Settings
 
 NOT_EMPTY_HINT = (
     "pass --reset to replace its data, --append to add to it, or --if-empty to leave it alone"
@@ -99,7 +99,7 @@ async def _seed(config: Settings, spec: SeedSpec, *, mode: Mode, bars: _Bars) ->
     except DatabaseNotEmpty as exc:
         raise CommandFailed(str(exc), hint=NOT_EMPTY_HINT) from None
     except SchemaMismatch as exc:
-        raise CommandFailed(str(exc), hint="teach conduit.domain.seed to fill it") from None
+        raise CommandFailed(str(exc), hint="teach conduit.tooling.seed to fill it") from None
     finally:
         await database.dispose()
 

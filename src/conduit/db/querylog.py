@@ -1,7 +1,12 @@
 """The query log: every statement an engine runs, with its bound parameters, as JSON lines.
 
-``conduit db analyze --query-log PATH`` re-plans these statements with ``EXPLAIN`` (and with
-hypothetical indexes) to advise on indexes from the queries the service really runs.
+The service writes it (the app installs :class:`QueryLog` on its engines when ``QUERY_LOG`` is
+set); ``conduit db analyze --query-log PATH`` reads it back (:mod:`conduit.tooling.querylog`) and
+re-plans the statements with ``EXPLAIN`` (and with hypothetical indexes) to advise on indexes from
+the queries the service really runs. This module is the running service's half: the hook that
+writes, and the line format both ways (:func:`encode_params`, :func:`decode_params`), so the
+writer and the reader cannot disagree; :func:`normalise_sql` also names statements in the slow
+log and the N+1 detector (``instrument.py``).
 
 The log is opt-in and meant for a bounded diagnostic window: **parameter values are written as
 they were bound, so the file can hold secrets** (password hashes, e-mail addresses, tokens).
@@ -31,7 +36,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from decimal import Decimal
@@ -51,10 +55,6 @@ _STARTED = "_conduit_querylog_started"
 _TRANSACTION_CONTROL = re.compile(
     r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE\b|START TRANSACTION)", re.IGNORECASE
 )
-
-
-class QueryLogError(Exception):
-    """The query log file cannot be read; the message names it and says why."""
 
 
 class Unreplayable(ValueError):
@@ -147,99 +147,6 @@ class QueryLog:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LoggedStatement:
-    """One distinct (normalised) statement of the log, with its slowest recorded run."""
-
-    sql: str
-    params: Any
-    normalised: str
-    dialect: str
-    driver: str
-    paramstyle: str
-    calls: int
-    total_ms: float
-    max_ms: float
-    unreplayable: str | None = None  # why the parameters cannot be rebuilt, if they cannot
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QueryLogContents:
-    statements: list[LoggedStatement]
-    lines: int
-    invalid_lines: int
-
-
-def read_query_log(path: Path) -> QueryLogContents:
-    """The distinct statements of ``path``, most total time first; bad lines are counted."""
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    # Runs of one statement share its text exactly (only parameters differ): normalise each
-    # distinct text once.
-    normalised: dict[str, str] = {}
-    lines = invalid = 0
-    try:
-        with Path(path).open(encoding="utf-8") as handle:
-            for raw in handle:
-                if not raw.strip():
-                    continue
-                lines += 1
-                entry = _parse(raw)
-                if entry is None:
-                    invalid += 1
-                    continue
-                sql = entry["sql"]
-                if sql not in normalised:
-                    normalised[sql] = normalise_sql(sql)
-                key = (str(entry.get("dialect", "")), normalised[sql])
-                seen = found.setdefault(
-                    key, {"entry": entry, "calls": 0, "total": 0.0, "max": -1.0}
-                )
-                seen["calls"] += 1
-                seen["total"] += entry["ms"]
-                if entry["ms"] > seen["max"]:
-                    seen["entry"], seen["max"] = entry, entry["ms"]
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise QueryLogError(f"cannot read the query log {path}: {reason}") from None
-    statements = [_statement(key[1], seen) for key, seen in found.items()]
-    statements.sort(key=lambda s: (-s.total_ms, s.normalised))
-    return QueryLogContents(statements=statements, lines=lines, invalid_lines=invalid)
-
-
-def _parse(raw: str) -> dict[str, Any] | None:
-    try:
-        entry = json.loads(raw)
-        entry["sql"] = str(entry["sql"])
-        entry["ms"] = float(entry.get("ms") or 0.0)
-    except (ValueError, KeyError, TypeError):
-        return None
-    return entry if isinstance(entry, dict) else None
-
-
-def _statement(normalised: str, seen: dict[str, Any]) -> LoggedStatement:
-    entry = seen["entry"]
-    params: Any = None
-    reason: str | None = None
-    try:
-        params = decode_params(entry.get("params"))
-    except Unreplayable as exc:
-        reason = str(exc)
-    if entry.get("params") is None and "params" in entry and _has_placeholders(entry["sql"]):
-        reason = "its parameters were not logged (too many)"
-    return LoggedStatement(
-        sql=str(entry["sql"]),
-        params=params,
-        normalised=normalised,
-        dialect=str(entry.get("dialect", "")),
-        driver=str(entry.get("driver", "")),
-        paramstyle=str(entry.get("paramstyle", "")),
-        calls=seen["calls"],
-        total_ms=round(seen["total"], 3),
-        max_ms=round(max(seen["max"], 0.0), 3),
-        unreplayable=reason,
-    )
-
-
 _COMMENTS = re.compile(r"/\*.*?\*/|--[^\n]*", re.DOTALL)
 _STRINGS = re.compile(r"'(?:[^']|'')*'")
 _PLACEHOLDERS = re.compile(r"\$\d+|%\(\w+\)s|%s|(?<![\w:]):\w+|\?")
@@ -268,7 +175,8 @@ def normalise_sql(sql: str) -> str:
     return _REPEATED_GROUPS.sub(r"\1", text)
 
 
-def _has_placeholders(sql: str) -> bool:
+def has_placeholders(sql: str) -> bool:
+    """Whether ``sql`` takes parameters (placeholders inside string literals do not count)."""
     return bool(_PLACEHOLDERS.search(_STRINGS.sub("", sql)))
 
 

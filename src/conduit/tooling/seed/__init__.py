@@ -2,18 +2,21 @@
 
 Every seeded account signs in with the password ``password``; the first one of a fresh data
 set is ``demo@example.com``.
+
+Tooling, not service: the app never seeds. The rows follow the schema and the rules of
+``conduit.domain`` (its tables, slugs, kept counts); COPY goes through :mod:`conduit.db.bulk_load`.
 """
 
-from conduit.domain.seed.generate import DataSet
-from conduit.domain.seed.load import Loaded, Progress, SchemaMismatch
-from conduit.domain.seed.service import (
+from conduit.tooling.seed.generate import DataSet
+from conduit.tooling.seed.load import Loaded, Progress, SchemaMismatch
+from conduit.tooling.seed.service import (
     DatabaseNotEmpty,
     Mode,
     SeedReport,
     demo_password_hash,
     seed_database,
 )
-from conduit.domain.seed.spec import (
+from conduit.tooling.seed.spec import (
     DEMO_EMAIL,
     DEMO_PASSWORD,
     SeedSpec,

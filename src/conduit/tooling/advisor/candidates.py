@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from conduit.db.advisor.sql import IndexColumn, qualified
+from conduit.tooling.advisor.sql import IndexColumn, qualified
 
 SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
 MAX_CANDIDATES = 12

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from conduit.db.advisor.report import Finding, Section, Severity
-from conduit.db.advisor.sql import concurrently, drop_index, qualified
+from conduit.tooling.advisor.report import Finding, Section, Severity
+from conduit.tooling.advisor.sql import concurrently, drop_index, qualified
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from conduit.domain.articles.slugs import SUFFIX_LENGTH, slug_base
-from conduit.domain.seed import shape
-from conduit.domain.seed.avatar import identicon
-from conduit.domain.seed.spec import DEMO_EMAIL, DEMO_USERNAME, SeedSpec, Start, TableRows
-from conduit.domain.seed.text import FIRST_NAMES, LAST_NAMES, Prose, tag_names
+from conduit.tooling.seed import shape
+from conduit.tooling.seed.avatar import identicon
+from conduit.tooling.seed.spec import DEMO_EMAIL, DEMO_USERNAME, SeedSpec, Start, TableRows
+from conduit.tooling.seed.text import FIRST_NAMES, LAST_NAMES, Prose, tag_names
 
 _DAY_MS = 86_400_000
 _EMAIL_DOMAINS = ("example.com", "example.org", "example.net")

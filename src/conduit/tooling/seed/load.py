@@ -1,5 +1,8 @@
 """Writing generated rows fast: COPY on PostgreSQL, batched inserts on SQLite.
 
+COPY itself is the database layer's (:mod:`conduit.db.bulk_load`, the only code that touches
+the driver); this module decides what goes where, in which order, and reports progress.
+
 Everything runs on one connection inside the caller's transaction, table after table, each
 table streamed from its generator: memory stays flat whatever the size.
 """
@@ -12,15 +15,13 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Protocol
 
-import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import Table, func, insert, select, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from conduit.db.engine import transaction_statement_timeout
+from conduit.db.bulk_load import Copier, copier
 from conduit.domain.schema import metadata
-from conduit.domain.seed.spec import DEMO_EMAIL, DEMO_USERNAME, Start, TableRows
 from conduit.domain.tags.models import Tag
+from conduit.tooling.seed.spec import DEMO_EMAIL, DEMO_USERNAME, Start, TableRows
 
 BATCH_ROWS = 5_000
 # How many rows between two progress updates when rows stream through COPY.
@@ -75,7 +76,7 @@ async def load(
     """Write every table's rows in order; returns what each table took."""
     check_columns(tables)
     progress = progress or NoProgress()
-    copy = await _copier(conn)
+    copy = await copier(conn)
     loaded: list[Loaded] = []
     for rows in tables:
         progress.start(rows.table, rows.count)
@@ -88,31 +89,9 @@ async def load(
     return loaded
 
 
-async def _copier(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under ``conn`` on PostgreSQL, else None."""
-    if conn.dialect.name != "postgresql":
-        return None
-    # COPY must join the transaction SQLAlchemy opened, which asyncpg only begins with the
-    # first statement: make sure one has run. It lifts the engine's statement timeout (a
-    # request's) for this transaction: a COPY of millions of rows runs for minutes.
-    await conn.execute(transaction_statement_timeout(0))
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    assert driver.is_in_transaction()
-    return driver
-
-
-async def _copy(driver: Any, rows: TableRows, progress: Progress) -> int:
+async def _copy(copy: Copier, rows: TableRows, progress: Progress) -> int:
     counter = _Counter(rows.table, progress)
-    try:
-        await driver.copy_records_to_table(
-            rows.table, records=counter.wrap(rows.rows), columns=list(rows.columns)
-        )
-    except asyncpg.PostgresError as exc:
-        # Raised by the driver itself, not through SQLAlchemy: wrap it as SQLAlchemy would, so
-        # the unit of work translates it like any other database error.
-        raise DBAPIError(f"COPY {rows.table}", None, exc) from exc
+    await copy.copy_rows(table=rows.table, columns=rows.columns, rows=counter.wrap(rows.rows))
     return counter.total
 
 

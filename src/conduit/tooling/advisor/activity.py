@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from conduit.db.advisor.report import Finding, Section, Severity
-from conduit.db.advisor.sql import TAG, ident, one_line, q
+from conduit.tooling.advisor.report import Finding, Section, Severity
+from conduit.tooling.advisor.sql import TAG, ident, one_line, q
 
 # Server-wide connection use above this share of max_connections is a warning: the next
 # deploy or traffic spike will be refused connections.

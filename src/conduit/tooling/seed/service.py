@@ -17,10 +17,10 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 
 from conduit.db.session import Database
 from conduit.domain.articles import counts
-from conduit.domain.seed import load
-from conduit.domain.seed.generate import DataSet
-from conduit.domain.seed.load import Loaded, Progress
-from conduit.domain.seed.spec import DEMO_EMAIL, DEMO_PASSWORD, SeedSpec, Start
+from conduit.tooling.seed import load
+from conduit.tooling.seed.generate import DataSet
+from conduit.tooling.seed.load import Loaded, Progress
+from conduit.tooling.seed.spec import DEMO_EMAIL, DEMO_PASSWORD, SeedSpec, Start
 
 
 class Mode(StrEnum):

@@ -11,15 +11,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from conduit.db.advisor.indexes import (
+from conduit.tooling.advisor.indexes import (
     ForeignKey,
     Index,
     duplicate_indexes,
     invalid_indexes,
     unused_indexes,
 )
-from conduit.db.advisor.report import Finding, Section, Severity
-from conduit.db.advisor.sql import IndexColumn, create_index, q, qualified
+from conduit.tooling.advisor.report import Finding, Section, Severity
+from conduit.tooling.advisor.sql import IndexColumn, create_index, q, qualified
 
 # A handful of sequential scans is normal (a dump, a one-off report); the check is for tables
 # read this way routinely.

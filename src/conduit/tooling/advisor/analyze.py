@@ -5,11 +5,11 @@ returns a :class:`Report` in sections; every finding carries a severity, the obj
 matters and, where one exists, the SQL that fixes it::
 
     catalog      foreign keys without an index, duplicate, unused and invalid indexes,
-                 tables read mostly by sequential scans            (advisor/catalog.py)
+                 tables read mostly by sequential scans            (catalog.py)
     activity     slowest statements (pg_stat_statements), connections, long-running and
-                 blocked queries                                    (advisor/activity.py)
+                 blocked queries                                    (activity.py)
     plans        EXPLAIN of the query log's statements, re-planned with hypothetical
-                 indexes when hypopg is available                   (advisor/plans.py)
+                 indexes when hypopg is available                   (plans.py)
 
 The advisor only reads: it never creates an index, and it plans logged statements without
 running them, each in a transaction that is rolled back. SQLite has none of the statistics
@@ -24,11 +24,11 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from conduit.db.advisor import activity, catalog, plans
-from conduit.db.advisor.report import Finding, Report, Section, Severity
-from conduit.db.advisor.sql import q
 from conduit.db.errors import DatabaseError, translate
-from conduit.db.querylog import QueryLogContents, read_query_log
+from conduit.tooling.advisor import activity, catalog, plans
+from conduit.tooling.advisor.report import Finding, Report, Section, Severity
+from conduit.tooling.advisor.sql import q
+from conduit.tooling.querylog import QueryLogContents, read_query_log
 
 __all__ = [
     "AnalysisNeedsPostgres",

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from conduit.db.advisor.candidates import Candidate, Relation, candidates, sequential_relations
-from conduit.db.advisor.report import Finding, Section, Severity
-from conduit.db.advisor.sql import TAG, create_index, one_line, q
-from conduit.db.querylog import LoggedStatement, QueryLogContents
+from conduit.tooling.advisor.candidates import Candidate, Relation, candidates, sequential_relations
+from conduit.tooling.advisor.report import Finding, Section, Severity
+from conduit.tooling.advisor.sql import TAG, create_index, one_line, q
+from conduit.tooling.querylog import LoggedStatement, QueryLogContents
 
 _EXPLAINABLE = re.compile(
     r"^(?:\s|/\*.*?\*/|--[^\n]*\n)*\(*\s*(SELECT|WITH|INSERT|UPDATE|DELETE|VALUES|TABLE|MERGE)\b",

@@ -10,6 +10,9 @@ no finding could name its file.
 Alembic's bookkeeping (the version table) is left out, as it is not the revision's doing. A
 violation points back to the revision file and to the statement squawk flagged, with the safe
 alternative. No database is needed: the URL only picks the dialect to render for.
+
+Tooling, not service: ``conduit migrate lint`` and CI run it; applying migrations stays in
+:mod:`conduit.db.migrations`, whose facade this renders through.
 """
 
 from __future__ import annotations

@@ -1,1 +1,0 @@
-"""The parts of the index and query advisor; :mod:`conduit.db.analyze` puts them together."""
