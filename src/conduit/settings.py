@@ -13,8 +13,10 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL
 
+from conduit.db import tls
 from conduit.db import url as db_url
 from conduit.db.config import DatabaseConfig
+from conduit.db.tls import SslMode
 from conduit.migrations import location as bundled_migrations
 
 logger = logging.getLogger(__name__)
@@ -51,11 +53,14 @@ class Settings(BaseSettings):
     access_token_ttl_minutes: int = Field(default=60 * 24 * 7, ge=1)
     initial_credits: int = Field(default=100, ge=0)
 
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
+    # Held, not churned: see docs/operations.md, "Sizing the connection pool".
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=0, ge=0)
     db_pool_recycle: int = Field(default=1800, ge=-1)
     db_pool_ping_idle_s: float = Field(default=5.0, ge=0)
     db_connect_timeout: float = Field(default=10.0, gt=0)
+    # TLS to PostgreSQL; unset: the URL's sslmode, else disable on loopback, prefer elsewhere.
+    database_sslmode: SslMode | None = None
     # Behind PgBouncer (transaction mode): DATABASE_URL is PgBouncer's, DATABASE_DIRECT_URL the
     # primary's, for migrations and other session-level work (docs/operations.md).
     db_pgbouncer: bool = False
@@ -78,6 +83,8 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # One line per request on uvicorn.access (at INFO); off by default, its cost is throughput.
+    access_log: bool = False
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     migrations_dir: Path = Field(default_factory=bundled_migrations)
@@ -173,12 +180,21 @@ class Settings(BaseSettings):
             db_url.parse(value)
         return value
 
+    @field_validator("database_url", "database_direct_url")
+    @classmethod
+    def _valid_url_sslmode(cls, value: str) -> str:
+        if value:
+            tls.url_mode(db_url.parse(value))
+        return value
+
     @field_validator("database_replica_urls")
     @classmethod
     def _valid_replicas(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for item in value:
-            if db_url.parse(item).get_backend_name() != "postgresql":
+            replica = db_url.parse(item)
+            if replica.get_backend_name() != "postgresql":
                 raise ValueError("replicas are PostgreSQL streaming replicas (postgresql://...)")
+            tls.url_mode(replica)
         return value
 
     @model_validator(mode="after")
@@ -212,6 +228,7 @@ class Settings(BaseSettings):
             lock_timeout_ms=self.db_lock_timeout_ms,
             share_connections=self.db_route_connections,
             connect_timeout=self.db_connect_timeout,
+            sslmode=self.database_sslmode,
             pgbouncer=self.db_pgbouncer,
             echo=self.sql_echo,
             slow_query_ms=self.slow_query_ms,

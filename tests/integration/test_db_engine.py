@@ -63,7 +63,7 @@ async def test_the_default_waits_are_bounded_on_every_connection_path(
                 assert shown == "5s"
         assert database.engine.pool.timeout() == 2.0  # type: ignore[attr-defined]  # QueuePool
         assert database.bulkhead is not None
-        assert database.bulkhead.limit == 15  # three quarters of 10 + 10
+        assert database.bulkhead.limit == 15  # three quarters of 20 + 0
     finally:
         await database.dispose()
 

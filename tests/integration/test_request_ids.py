@@ -140,7 +140,7 @@ async def test_a_browser_app_may_send_and_read_the_id(
 def test_the_server_log_names_the_request_on_access_and_statement_lines(
     migrated_url: URL, tmp_path: Path
 ) -> None:
-    env = {"LOG_FORMAT": "json", "SLOW_QUERY_MS": "0"}
+    env = {"LOG_FORMAT": "json", "SLOW_QUERY_MS": "0", "ACCESS_LOG": "true"}
     with serving(migrated_url, tmp_path, env=env) as live:
         response = httpx.get(
             f"{live.base_url}/api/tags", headers={"X-Request-ID": "live-1"}, timeout=10
@@ -153,3 +153,12 @@ def test_the_server_log_names_the_request_on_access_and_statement_lines(
     assert any("FROM tags" in line["message"] for line in mine)
     # Lines outside any request (start-up, shut-down) say so.
     assert any(line["request_id"] == "-" and line["logger"] == "uvicorn.error" for line in lines)
+
+
+def test_the_server_writes_no_access_line_by_default(migrated_url: URL, tmp_path: Path) -> None:
+    # The access line is the load balancer's job; /metrics counts requests by route and status.
+    with serving(migrated_url, tmp_path, env={"LOG_FORMAT": "json"}) as live:
+        assert httpx.get(f"{live.base_url}/api/tags", timeout=10).status_code == 200
+    lines = [json.loads(line) for line in live.output().splitlines() if line.startswith("{")]
+    assert lines  # start-up and shut-down are still logged
+    assert not [line for line in lines if line["logger"] == "uvicorn.access"], lines

@@ -51,7 +51,10 @@ def _processes(state: topo.Topology) -> list[tuple[int, int | None]]:
 
 @pytest.fixture(scope="module")
 def topology() -> Iterator[topo.Topology]:
-    with running_topology("--replicas", "1", "--sync", "--instances", "2", ports=PORTS) as state:
+    # The access log (off by default) shows which instance served each request.
+    with running_topology(
+        "--replicas", "1", "--sync", "--instances", "2", "--env", "ACCESS_LOG=true", ports=PORTS
+    ) as state:
         yield state
 
 

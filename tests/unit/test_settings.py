@@ -168,3 +168,35 @@ def test_database_direct_url_is_optional_and_validated(monkeypatch: pytest.Monke
         load_settings(_env_file=None)
     assert str(caught.value).startswith("DATABASE_DIRECT_URL: ")
     assert PASSWORD not in str(caught.value)
+
+
+def test_the_default_pool_holds_its_connections_with_the_same_ceiling() -> None:
+    config = load_settings(_env_file=None).database
+    # No overflow: nothing opened under load to be closed on return; the ceiling stays 20.
+    assert (config.pool_size, config.max_overflow, config.pool_capacity) == (20, 0, 20)
+    assert config.connections_per_share == 15
+
+
+def test_database_sslmode_is_one_of_libpqs_modes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_SSLMODE", "verify-full")
+    assert load_settings(_env_file=None).database.sslmode == "verify-full"
+    monkeypatch.setenv("DATABASE_SSLMODE", "on")
+    with pytest.raises(SettingsError, match=r"^DATABASE_SSLMODE: "):
+        load_settings(_env_file=None)
+
+
+def test_an_unknown_sslmode_in_a_url_names_its_variable() -> None:
+    with pytest.raises(SettingsError, match=r"^DATABASE_URL: 'yes' is not an sslmode"):
+        load_settings(_env_file=None, database_url="postgresql://u@db/app?sslmode=yes")
+    with pytest.raises(SettingsError, match=r"^DATABASE_REPLICA_URLS: 'on' is not an sslmode"):
+        load_settings(
+            _env_file=None,
+            database_url="postgresql://u@db/app",
+            database_replica_urls="postgresql://u@replica/app?ssl=on",
+        )
+
+
+def test_the_access_log_is_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(_env_file=None).access_log is False
+    monkeypatch.setenv("ACCESS_LOG", "true")
+    assert load_settings(_env_file=None).access_log is True

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from conduit.cli.apps import db_app
 from conduit.cli.migrate import UPGRADE_HINT, describe_revisions, migrations_for, pending
 from conduit.cli.runner import CommandFailed, console, fail, print_json, run, settings
+from conduit.db import tls
 from conduit.db import url as db_url
 from conduit.db.engine import create_engine
 from conduit.db.errors import DatabaseError, translate
@@ -229,6 +230,7 @@ def _pool_settings(config: Settings) -> dict[str, Any]:
         "ping_idle_s": database.pool_ping_idle_s,
         "statement_timeout_ms": database.statement_timeout_ms,
         "pgbouncer": database.pgbouncer,
+        "sslmode": tls.mode_for(database.url, setting=database.sslmode),
     }
 
 

@@ -63,6 +63,8 @@ def serve(
         proxy_headers=True,
         forwarded_allow_ips=config.forwarded_allow_ips,
         log_level=config.log_level.lower(),
+        # Off: uvicorn then builds no access line at all (not even one a level would drop).
+        access_log=config.access_log,
         log_config=log_config(level=config.log_level, fmt=config.log_format),
     )
 

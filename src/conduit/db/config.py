@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import URL
 
+from conduit.db.tls import SslMode
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DatabaseConfig:
@@ -30,8 +32,10 @@ class DatabaseConfig:
     replica_max_lag_ms: int = 1_000
     replica_check_interval_s: float = 1.0
     replica_pool_size: int | None = None
-    pool_size: int = 10
-    max_overflow: int = 10
+    # A pool that holds its connections (no overflow to open and close per request under
+    # load): work beyond pool_size waits for one, at most pool_timeout.
+    pool_size: int = 20
+    max_overflow: int = 0
     pool_timeout: float = 2.0
     pool_recycle: int = 1800
     pool_ping_idle_s: float = 5.0
@@ -39,6 +43,8 @@ class DatabaseConfig:
     lock_timeout_ms: int = 2_000
     share_connections: int | None = None
     connect_timeout: float = 10.0
+    # TLS to PostgreSQL (conduit.db.tls): None decides per server, from its URL or its host.
+    sslmode: SslMode | None = None
     pgbouncer: bool = False
     echo: bool = False
     application_name: str = "conduit"

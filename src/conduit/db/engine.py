@@ -13,6 +13,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
+from conduit.db import tls
 from conduit.db.config import DatabaseConfig
 from conduit.db.instrument import InstrumentConfig
 from conduit.db.instrument import install as install_instrumentation
@@ -32,8 +33,9 @@ def create_engine(config: DatabaseConfig, *, url: URL | None = None) -> AsyncEng
             max_overflow=config.max_overflow,
             pool_timeout=config.pool_timeout,
             pool_recycle=config.pool_recycle,
-            connect_args=_asyncpg_connect_args(config),
+            connect_args=_asyncpg_connect_args(config, target),
         )
+        target = tls.without_mode(target)
     elif backend == "sqlite":
         # SQLite's busy timeout is its lock wait: how long a statement waits for a writer.
         kwargs["connect_args"] = {"timeout": config.lock_timeout_ms / 1000}
@@ -65,13 +67,15 @@ def create_probe_engine(config: DatabaseConfig) -> AsyncEngine:
     connection is itself part of what readiness checks (a server at ``max_connections`` is not
     ready for this instance).
     """
-    backend = config.url.get_backend_name()
+    target = config.url
+    backend = target.get_backend_name()
     connect_args: dict[str, Any] = {}
     if backend == "postgresql":
-        connect_args = _asyncpg_connect_args(config)
+        connect_args = _asyncpg_connect_args(config, target)
+        target = tls.without_mode(target)
     elif backend == "sqlite":
         connect_args = {"timeout": config.lock_timeout_ms / 1000}
-    return create_async_engine(config.url, poolclass=NullPool, connect_args=connect_args)
+    return create_async_engine(target, poolclass=NullPool, connect_args=connect_args)
 
 
 _IDLE_SINCE = "conduit_idle_since"
@@ -121,10 +125,12 @@ def transaction_statement_timeout(ms: int) -> TextClause:
     return text("SELECT set_config('statement_timeout', :ms, true)").bindparams(ms=str(ms))
 
 
-def _asyncpg_connect_args(config: DatabaseConfig) -> dict[str, Any]:
+def _asyncpg_connect_args(config: DatabaseConfig, url: URL) -> dict[str, Any]:
     args: dict[str, Any] = {
         "timeout": config.connect_timeout,
         "command_timeout": None,
+        # Explicit, so that asyncpg neither falls back to PGSSLMODE nor to "prefer".
+        "ssl": tls.mode_for(url, setting=config.sslmode),
         "server_settings": {"application_name": config.application_name},
     }
     if config.pgbouncer:

@@ -38,6 +38,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.schema import DefaultClause
 from sqlalchemy.types import TypeEngine
 
+from conduit.db import tls
 from conduit.db.config import DatabaseConfig
 from conduit.db.migrations import MigrationError, UnregisteredModels
 
@@ -89,7 +90,11 @@ def run(
             context.run_migrations()
 
     async def run_async() -> None:
-        engine = create_async_engine(database_config().url, poolclass=NullPool)
+        database = database_config()
+        url, connect_args = database.url, {}
+        if database.is_postgres:
+            url, connect_args["ssl"] = tls.for_asyncpg(url, setting=database.sslmode)
+        engine = create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
         try:
             async with engine.connect() as connection:
                 await connection.run_sync(run_on)

@@ -34,6 +34,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from conduit.db import tls
 from conduit.db.config import DatabaseConfig
 from conduit.db.errors import DatabaseError, translate
 
@@ -235,12 +236,13 @@ class Migrations:
         # long) and no SQLite pragmas (batch mode copies tables, which foreign keys would
         # refuse), but the same connect timeout, so an unreachable server fails fast.
         connect_args: dict[str, Any] = {"timeout": self.config.connect_timeout}
+        # Session-level work (the advisory lock): past PgBouncer, straight to the primary.
+        url = self.config.direct_url or self.config.url
         if self.config.is_postgres:
             connect_args["server_settings"] = {
                 "application_name": f"{self.config.application_name}-migrations"
             }
-        # Session-level work (the advisory lock): past PgBouncer, straight to the primary.
-        url = self.config.direct_url or self.config.url
+            url, connect_args["ssl"] = tls.for_asyncpg(url, setting=self.config.sslmode)
         return create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
 
     async def _online(self, run: Callable[[Config], None]) -> None:

@@ -29,6 +29,8 @@ from conduit.domain.articles.models import Article
 from conduit.domain.errors import InvalidError
 
 SUBJECT = "cursor"
+# The label of the article id in the sort key (``id`` is the article's own column in a read).
+ID_KEY = "id_key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +65,7 @@ def list_order(
         # Same SQL (the column itself), read and bound as the text SQLite holds.
         created, created_type = type_coerce(created_at, String), str
     columns: tuple[ColumnElement[Any], ...] = (created, article_id)
-    names: tuple[str, ...] = ("created_key", "id")
+    names: tuple[str, ...] = ("created_key", ID_KEY)
     shape: tuple[type, ...] = (created_type, uuid.UUID)
     if rank is not None:
         columns, names, shape = (rank, *columns), ("rank", *names), (float, *shape)

@@ -27,7 +27,7 @@ from conduit.domain.articles.pages import PageQuery
 from conduit.domain.articles.search import QUERY_MAX
 from conduit.domain.errors import InvalidError, NotFoundError
 from conduit.domain.tags.service import NAME_MAX
-from conduit.http import documents as documents_response
+from conduit.http import documents as written_by_database
 from conduit.http.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
 from conduit.http.documents import JSONText
 from conduit.http.routes import API_PREFIX
@@ -121,9 +121,11 @@ async def _page_response(
 ) -> MultipleArticlesResponse | JSONText:
     # PostgreSQL writes the page's JSON itself; elsewhere the response model does.
     if documents.supported(session):
-        written = await pages.list_page_documents(session, query=query)
-        return documents_response.article_page(
-            written.articles,
+        written = await pages.list_page_documents(
+            session, query=query, document=written_by_database.ARTICLE_LIST_ITEM
+        )
+        return written_by_database.ARTICLES_RESPONSE(
+            articles=written.articles,
             articles_count=written.articles_count,
             next_cursor=_next_cursor(codec, written.next_after, scope),
         )
@@ -220,10 +222,12 @@ async def get_article(
 ) -> SingleArticleResponse | JSONText:
     viewer_id = viewer.id if viewer is not None else None
     if documents.supported(session):
-        document = await queries.get_article_document(session, slug=slug, viewer_id=viewer_id)
+        document = await queries.get_article_document(
+            session, slug=slug, viewer_id=viewer_id, document=written_by_database.ARTICLE
+        )
         if document is None:
             raise NotFoundError(articles.SUBJECT)
-        return documents_response.envelope("article", document)
+        return written_by_database.ARTICLE_RESPONSE(article=document)
     view = await queries.get_article(session, slug=slug, viewer_id=viewer_id)
     if view is None:
         raise NotFoundError(articles.SUBJECT)
