@@ -21,6 +21,11 @@ _LIVE = text("deleted_at IS NULL")
 # Schema objects that exist on PostgreSQL only: migrations/env.py leaves them out on SQLite.
 POSTGRESQL_ONLY = {"postgresql_only": True}
 
+TITLE_MAX = 255
+DESCRIPTION_MAX = 1000
+# body is TEXT: the limit is the API's, so one article stays a reasonable read.
+BODY_MAX = 100_000
+
 
 class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
     __tablename__ = "articles"
@@ -58,8 +63,8 @@ class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
     )
 
     slug: Mapped[str] = mapped_column(String(255))
-    title: Mapped[str] = mapped_column(String(255))
-    description: Mapped[str] = mapped_column(String(1000))
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    description: Mapped[str] = mapped_column(String(DESCRIPTION_MAX))
     body: Mapped[str] = mapped_column(Text)
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     # The weighted search document (title A, description B, body C), written by a trigger on
@@ -110,7 +115,7 @@ class Favorite(Base):
 
 
 class Counter(Base):
-    """A named count, kept exact by the writes that change it (``domain/articles/counts.py``).
+    """A named count, kept exact by the writes that change it (``domain/articles/kept_counts.py``).
 
     One row per count that belongs to no other row: ``live_articles``, the total the unfiltered
     list shows. Counts that belong to a row live on it (``users.articles_count``,

@@ -6,7 +6,7 @@ Create Date: 2026-11-22 05:00:00.000000+00:00
 
 Reviewed. The lists show how many articles match; counting the matching rows on every request
 costs PostgreSQL a pass over all of them. From this revision on the counts are kept, exact, by
-the writes that change them (``conduit.domain.articles.counts``):
+the writes that change them (``conduit.domain.articles.kept_counts``):
 
 - ``counters``: a new table of named counts, holding one row, ``live_articles``. Creating a
   table locks nothing that exists.
