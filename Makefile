@@ -88,8 +88,8 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix $(LINT_PATHS)
 	$(BIN)/ruff format $(LINT_PATHS)
 
-typecheck: $(STAMP) ## mypy --strict on src and examples (configured in pyproject.toml)
-	$(BIN)/mypy src examples
+typecheck: $(STAMP) ## mypy --strict on src and examples, and on tests (configured in pyproject.toml)
+	$(BIN)/mypy src examples tests
 
 pytest: $(STAMP) ## pytest under coverage: SQLite always, PostgreSQL when TEST_DATABASE_URL is set
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)

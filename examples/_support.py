@@ -16,22 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-from sqlalchemy import text
-from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from conduit.db.instrument import StatementStats, track
 from conduit.db.migrations import Migrations
+from conduit.db.scratch import scratch_database
 from conduit.db.session import Database
 from conduit.domain.articles.models import Article
 from conduit.domain.users.models import User
@@ -104,37 +98,11 @@ class Example:
             await seed_database(self.database, SeedSpec.scaled(**sizes))
 
 
-@asynccontextmanager
-async def scratch_url(server: URL) -> AsyncIterator[URL]:
-    """A new, empty database of ``server``'s dialect, dropped (or deleted) at the end."""
-    backend = server.get_backend_name()
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}_") as folder:
-            yield server.set(database=str(Path(folder) / "example.db"))
-        return
-    if backend != "postgresql":
-        raise SystemExit(f"the examples run on SQLite and PostgreSQL, not on {backend}")
-    name = f"{SCRATCH_PREFIX}_{secrets.token_hex(6)}"
-    await _admin(server, f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name)
-    finally:
-        await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def _admin(server: URL, sql: str) -> None:
-    # CREATE and DROP DATABASE cannot run inside a transaction block.
-    engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
 async def _run(main: Callable[[Example], Awaitable[None]]) -> int:
     server = load_settings().async_database_url
-    async with scratch_url(server) as url:
+    if server.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise SystemExit(f"the examples run on SQLite and PostgreSQL, not on {server.drivername}")
+    async with scratch_database(server, prefix=SCRATCH_PREFIX) as url:
         # The N+1 detector warns (the lazy-loading example shows it) but never raises here.
         settings = load_settings(
             database_url=url.render_as_string(hide_password=False), n1_strict=False

@@ -12,25 +12,24 @@ and creating and dropping the scratch databases, go past PgBouncer).
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from conduit.db import url as db_url
 from conduit.db.engine import create_engine
-from conduit.db.migrations import Migrations
 from conduit.db.session import Database, make_sessionmaker
 from conduit.http.app import create_app
 from conduit.migrations import location as bundled_migrations
 from conduit.settings import Settings, load_settings
+from tests.scratch import Scratch, ScratchServer
 
 # The checkout (tests, fixtures, scripts) and the package's own migrations folder.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -102,82 +101,63 @@ def make_settings(database_url: str | URL, **overrides: object) -> Settings:
     )
 
 
+@asynccontextmanager
+async def asgi_client(app: FastAPI, **transport: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that calls ``app`` in-process; ``transport``: more ``ASGITransport`` options."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, **transport), base_url="http://conduit.test"
+    ) as client:
+        yield client
+
+
 def patient_app(database: Database) -> FastAPI:
     """The app on a committing ``database``, as patient as any burst a concurrency test fires."""
     return create_app(make_settings(database.engine.url, **PATIENT_WAITS), database=database)
 
 
-class ScratchPostgres:
-    """Creates and drops uniquely named databases on the test server."""
-
-    def __init__(self, server: URL) -> None:
-        self.server = server
-
-    async def create(self, prefix: str = "conduit_test") -> URL:
-        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-        await self._admin(f'CREATE DATABASE "{name}"')
-        return self.server.set(database=name)
-
-    @asynccontextmanager
-    async def migrated(self, prefix: str = "conduit_test") -> AsyncIterator[URL]:
-        """A fresh database migrated to head for the block, dropped after it."""
-        url = await self.create(prefix)
-        try:
-            await Migrations(make_settings(url).database, script_location=MIGRATIONS_DIR).upgrade()
-            yield url
-        finally:
-            await self.drop(url)
-
-    async def drop(self, url: URL) -> None:
-        await self._admin(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-
-    async def _admin(self, sql: str) -> None:
-        server = postgres_direct_url() or self.server
-        engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text(sql))
-        finally:
-            await engine.dispose()
+def scratch_servers() -> dict[str, ScratchServer]:
+    """The servers that scratch databases are made on, per configured server dialect."""
+    servers: dict[str, ScratchServer] = {}
+    postgres = postgres_server_url()
+    if postgres is not None:
+        servers["postgresql"] = ScratchServer(
+            url=postgres, admin=postgres_direct_url(), required=postgres_required()
+        )
+    return servers
 
 
 @pytest.fixture(scope="session")
-def scratch_postgres() -> ScratchPostgres:
-    server = postgres_server_url()
-    if server is None:
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
-    return ScratchPostgres(server)
+def scratch_databases(tmp_path_factory: pytest.TempPathFactory) -> Scratch:
+    """The factory of databases of a test's own (``tests/scratch.py``)."""
+    return Scratch(
+        tmp=tmp_path_factory,
+        servers=scratch_servers(),
+        settings=make_settings,
+        migrations_dir=MIGRATIONS_DIR,
+    )
 
 
 @pytest.fixture(scope="session", params=dialects())
 async def migrated_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, scratch_databases: Scratch
 ) -> AsyncIterator[URL]:
     """A database migrated to head, shared by the tests of one dialect."""
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("sqlite") / "conduit.db"
-        url = db_url.parse(f"sqlite:///{path}")
-        await Migrations(make_settings(url).database, script_location=MIGRATIONS_DIR).upgrade()
+    async with scratch_databases.url(request.param) as url:
         yield url
-        return
-    server = postgres_server_url()
-    assert server is not None
-    scratch = ScratchPostgres(server)
-    try:
-        url = await scratch.create()
-    except Exception as exc:
-        if postgres_required():
-            pytest.fail(f"PostgreSQL at {db_url.mask(server)} is required but unusable: {exc}")
-        pytest.skip(f"PostgreSQL at {db_url.mask(server)} is unreachable: {exc}")
-    try:
-        await Migrations(make_settings(url).database, script_location=MIGRATIONS_DIR).upgrade()
-        yield url
-    finally:
-        await scratch.drop(url)
+
+
+@pytest.fixture(scope="module", params=dialects())
+async def own_database(
+    request: pytest.FixtureRequest, scratch_databases: Scratch
+) -> AsyncIterator[Database]:
+    """A migrated database of each dialect that only the test module writes to, whose units
+    of work commit (the per-test fixtures below roll every test back instead)."""
+    async with scratch_databases.database(request.param) as database:
+        yield database
 
 
 @pytest.fixture(scope="module")
-async def committing_database(scratch_postgres: ScratchPostgres) -> AsyncIterator[Database]:
+async def committing_database(scratch_databases: Scratch) -> AsyncIterator[Database]:
     """A migrated PostgreSQL database of the test module's own, whose units of work commit.
 
     For tests of real concurrency: the per-test fixtures run everything on one connection
@@ -185,17 +165,8 @@ async def committing_database(scratch_postgres: ScratchPostgres) -> AsyncIterato
     invariants under bursts larger than a shared test machine serves within the production
     bounds, which have tests of their own (tests/integration/test_bounded_waits.py).
     """
-    url = await scratch_postgres.create()
-    try:
-        settings = make_settings(url, **PATIENT_WAITS)
-        await Migrations(settings.database, script_location=MIGRATIONS_DIR).upgrade()
-        database = Database.from_config(settings.database)
-        try:
-            yield database
-        finally:
-            await database.dispose()
-    finally:
-        await scratch_postgres.drop(url)
+    async with scratch_databases.database("postgresql", settings=PATIENT_WAITS) as database:
+        yield database
 
 
 @pytest.fixture(scope="session")
@@ -240,8 +211,7 @@ def app(settings: Settings, database: Database) -> FastAPI:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(app) as client:
         yield client
 
 

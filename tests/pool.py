@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event
+from sqlalchemy.pool import QueuePool
 
 from conduit.db.session import Database
 
@@ -14,6 +15,7 @@ from conduit.db.session import Database
 def peak_connections(database: Database) -> Iterator[list[int]]:
     """Track the most connections checked out at once: proof that the requests overlapped."""
     pool = database.engine.sync_engine.pool
+    assert isinstance(pool, QueuePool), "only a pool that keeps connections counts them"
     peak = [0]
 
     def on_checkout(*_args: object) -> None:

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,11 +33,11 @@ from conduit.tooling.advisor.analyze import (
 )
 from tests.conftest import (
     MIGRATIONS_DIR,
-    ScratchPostgres,
     make_settings,
     postgres_required,
     postgres_server_url,
 )
+from tests.scratch import Scratch
 
 SHOP_ROWS = 100_000
 EMAIL_QUERY = "SELECT id, amount FROM orders WHERE email = :email"
@@ -77,10 +78,15 @@ def engine_for(url: URL) -> AsyncEngine:
     return create_async_engine(url, isolation_level="AUTOCOMMIT")
 
 
-async def build_shop(scratch: ScratchPostgres, log_dir: Path) -> Shop:
+@asynccontextmanager
+async def shop_database(scratch: Scratch, log_dir: Path) -> AsyncIterator[Shop]:
     """A scratch database with an unindexed foreign key, a duplicate index and a slow filter
     that the service ran (recorded in a query log) often enough to dominate the table's scans."""
-    url = await scratch.create("conduit_analyze")
+    async with scratch.url("postgresql", prefix="conduit_analyze", migrated=False) as url:
+        yield await build_shop(url, log_dir)
+
+
+async def build_shop(url: URL, log_dir: Path) -> Shop:
     query_log = log_dir / "queries.jsonl"
     engine = engine_for(url)
     try:
@@ -157,28 +163,14 @@ def findings(report: Report, check: str) -> list[Finding]:
 
 
 @pytest.fixture(scope="module")
-async def shop(
-    scratch_postgres: ScratchPostgres, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Shop]:
-    built = await build_shop(scratch_postgres, tmp_path_factory.mktemp("shop"))
-    try:
-        yield built
-    finally:
-        await scratch_postgres.drop(built.url)
-
-
-@pytest.fixture(scope="module")
 async def shop_report(shop: Shop) -> Report:
     return await run_analyze(shop.url, query_log=shop.query_log)
 
 
 @pytest.fixture
-async def scratch_url(scratch_postgres: ScratchPostgres) -> AsyncIterator[URL]:
-    url = await scratch_postgres.create("conduit_analyze")
-    try:
+async def scratch_url(scratch_databases: Scratch) -> AsyncIterator[URL]:
+    async with scratch_databases.url("postgresql", prefix="conduit_analyze", migrated=False) as url:
         yield url
-    finally:
-        await scratch_postgres.drop(url)
 
 
 async def test_unindexed_foreign_key_is_a_warning_with_its_create_index(shop_report: Report):
@@ -271,12 +263,14 @@ async def test_plan_advice_leaves_no_extension_or_index_behind(shop: Shop, shop_
 
 
 async def test_without_hypopg_the_candidates_are_unverified_info(
-    shop: Shop, scratch_postgres: ScratchPostgres
+    shop: Shop, scratch_databases: Scratch
 ):
     # A role that may not create extensions (hypopg is not a trusted extension) sees the
     # degraded path: a note saying why, and the plan's candidates as unverified info.
     role = f"conduit_reader_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(scratch_postgres.server, isolation_level="AUTOCOMMIT")
+    admin = create_async_engine(
+        scratch_databases.server("postgresql").url, isolation_level="AUTOCOMMIT"
+    )
     owner = engine_for(shop.url)
     try:
         async with admin.connect() as conn:
@@ -311,8 +305,9 @@ async def test_project_schema_at_head_has_no_warnings(scratch_url: URL):
     assert findings(report, "duplicate_index") == []
 
 
-async def test_invalid_index_is_an_error_with_drop_and_recreate(scratch_url: URL):
-    engine = engine_for(scratch_url)
+async def make_invalid_index(url: URL) -> None:
+    """Leave ``ix_t_v`` invalid: a unique index built concurrently over duplicates fails."""
+    engine = engine_for(url)
     try:
         async with engine.connect() as conn:
             await conn.execute(text("CREATE TABLE t (v int)"))
@@ -321,6 +316,10 @@ async def test_invalid_index_is_an_error_with_drop_and_recreate(scratch_url: URL
                 await conn.execute(text("CREATE UNIQUE INDEX CONCURRENTLY ix_t_v ON t (v)"))
     finally:
         await engine.dispose()
+
+
+async def test_invalid_index_is_an_error_with_drop_and_recreate(scratch_url: URL):
+    await make_invalid_index(scratch_url)
     report = await run_analyze(scratch_url)
     (finding,) = findings(report, "invalid_index")
     assert finding.severity is Severity.ERROR

@@ -31,8 +31,9 @@ from conduit.db.migrations import Migrations
 from conduit.db.session import Database
 from conduit.http.app import create_app
 from conduit.http.errors import BUSY_RETRY_AFTER_SECONDS
-from tests.conftest import MIGRATIONS_DIR, ScratchPostgres, make_settings
+from tests.conftest import MIGRATIONS_DIR, make_settings
 from tests.live_server import CONDUIT, LiveServer, serving, url_string
+from tests.scratch import Scratch
 
 BUSY = {"errors": {"database": ["busy"]}}
 LIST_REQUESTS = 64
@@ -51,8 +52,8 @@ def assert_busy(response: httpx.Response) -> None:
 
 
 @pytest.fixture(scope="module")
-async def waits_url(scratch_postgres: ScratchPostgres) -> AsyncIterator[URL]:
-    async with scratch_postgres.migrated("conduit_waits") as url:
+async def waits_url(scratch_databases: Scratch) -> AsyncIterator[URL]:
+    async with scratch_databases.url("postgresql", prefix="conduit_waits") as url:
         yield url
 
 

@@ -17,7 +17,8 @@ from conduit.db import tls
 from conduit.db.config import DatabaseConfig
 from conduit.db.engine import create_engine, create_probe_engine
 from conduit.db.migrations import Migrations
-from tests.conftest import MIGRATIONS_DIR, PROJECT_ROOT, ScratchPostgres, make_settings
+from tests.conftest import MIGRATIONS_DIR, PROJECT_ROOT, make_settings
+from tests.scratch import Scratch
 
 ENCRYPTED = text("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
 
@@ -36,14 +37,14 @@ async def server_offers_tls(url: URL) -> bool:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
-            return (await conn.execute(text("SHOW ssl"))).scalar_one() == "on"
+            return bool((await conn.execute(text("SHOW ssl"))).scalar_one() == "on")
     finally:
         await engine.dispose()
 
 
 @pytest.fixture
-def server(scratch_postgres: ScratchPostgres) -> URL:
-    return scratch_postgres.server
+def server(scratch_databases: Scratch) -> URL:
+    return scratch_databases.server("postgresql").url
 
 
 async def test_a_loopback_server_is_connected_to_without_tls_by_default(server: URL) -> None:
@@ -84,21 +85,17 @@ async def test_the_url_sslmode_is_taken_from_the_url_and_the_setting_wins(server
         assert await encrypted(overridden) is False
 
 
-async def test_migrations_connect_with_the_url_sslmode(scratch_postgres: ScratchPostgres) -> None:
-    url = await scratch_postgres.create("conduit_tls")
-    try:
+async def test_migrations_connect_with_the_url_sslmode(scratch_databases: Scratch) -> None:
+    async with scratch_databases.url("postgresql", prefix="conduit_tls", migrated=False) as url:
         config = make_settings(url.update_query_dict({"sslmode": "disable"})).database
         await Migrations(config, script_location=MIGRATIONS_DIR).upgrade()
         assert (await Migrations(config, script_location=MIGRATIONS_DIR).state()).is_current
-    finally:
-        await scratch_postgres.drop(url)
 
 
 async def test_the_bare_alembic_command_takes_the_url_sslmode(
-    scratch_postgres: ScratchPostgres,
+    scratch_databases: Scratch,
 ) -> None:
-    url = await scratch_postgres.create("conduit_tls")
-    try:
+    async with scratch_databases.url("postgresql", prefix="conduit_tls", migrated=False) as url:
         with_mode = url.update_query_dict({"sslmode": "disable"})
         env = {**os.environ, "DATABASE_URL": with_mode.render_as_string(hide_password=False)}
         env.pop("MIGRATIONS_DIR", None)
@@ -114,5 +111,3 @@ async def test_the_bare_alembic_command_takes_the_url_sslmode(
         assert alembic.returncode == 0, stderr.decode()
         config = make_settings(url).database
         assert (await Migrations(config, script_location=MIGRATIONS_DIR).state()).is_current
-    finally:
-        await scratch_postgres.drop(url)

@@ -8,59 +8,19 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from conduit.db import url as db_url
 from conduit.db.errors import Conflict, DatabaseError, NotFound, Unavailable
-from conduit.db.migrations import Migrations
 from conduit.db.session import Database, make_sessionmaker, statement_stats, unit_of_work
 from conduit.domain.users.models import User
 from tests.conftest import (
-    MIGRATIONS_DIR,
-    ScratchPostgres,
-    dialects,
     make_settings,
-    postgres_required,
 )
-
-
-async def create_scratch_database(scratch: ScratchPostgres, prefix: str) -> URL:
-    """A fresh PostgreSQL database; an unusable server skips (or fails under REQUIRE_POSTGRES)."""
-    try:
-        return await scratch.create(prefix)
-    except Exception as exc:
-        message = f"PostgreSQL at {db_url.mask(scratch.server)} is unusable: {exc}"
-        if postgres_required():
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@pytest.fixture(scope="module", params=dialects())
-async def own_database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Database]:
-    """A migrated database that only this module writes to, with real commits."""
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("uow") / "conduit.db"
-        url = db_url.parse(f"sqlite:///{path}")
-    else:
-        scratch: ScratchPostgres = request.getfixturevalue("scratch_postgres")
-        url = await create_scratch_database(scratch, "conduit_uow")
-    config = make_settings(url).database
-    try:
-        await Migrations(config, script_location=MIGRATIONS_DIR).upgrade()
-        database = Database.from_config(config)
-        yield database
-        await database.dispose()
-    finally:
-        if request.param != "sqlite":
-            await scratch.drop(url)
+from tests.scratch import Scratch
 
 
 def new_user(name: str | None = None) -> User:
@@ -229,11 +189,11 @@ async def test_an_unreachable_postgres_server_is_unavailable() -> None:
 
 
 async def test_a_missing_postgres_database_is_unavailable(
-    scratch_postgres: ScratchPostgres,
+    scratch_databases: Scratch,
 ) -> None:
     # Created and dropped: the server is there, the database no longer is.
-    url = await create_scratch_database(scratch_postgres, "conduit_missing")
-    await scratch_postgres.drop(url)
+    async with scratch_databases.url("postgresql", prefix="conduit_missing", migrated=False) as url:
+        pass
     database = Database.from_config(make_settings(url).database)
     try:
         with pytest.raises(Unavailable, match="does not exist"):

@@ -24,9 +24,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from conduit.db.migrations import Migrations
-from tests.conftest import MIGRATIONS_DIR, ScratchPostgres, make_settings
 from tests.live_server import LiveServer, serving, url_string
+from tests.scratch import Scratch
 
 CONDUIT = Path(sys.executable).parent / "conduit"
 ARTICLES = 10_000
@@ -38,10 +37,8 @@ SMALL_RECEIVE_BUFFER = [(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)]
 
 
 @pytest.fixture(scope="module")
-async def seeded_url(scratch_postgres: ScratchPostgres) -> AsyncIterator[URL]:
-    url = await scratch_postgres.create("conduit_export_live")
-    try:
-        await Migrations(make_settings(url).database, script_location=MIGRATIONS_DIR).upgrade()
+async def seeded_url(scratch_databases: Scratch) -> AsyncIterator[URL]:
+    async with scratch_databases.url("postgresql", prefix="conduit_export_live") as url:
         seeded = subprocess.run(  # noqa: ASYNC221 - setup, nothing else runs meanwhile
             [str(CONDUIT), "db", "seed", "--users", "200", "--articles", str(ARTICLES)],
             env={**os.environ, "DATABASE_URL": url_string(url)},
@@ -60,8 +57,6 @@ async def seeded_url(scratch_postgres: ScratchPostgres) -> AsyncIterator[URL]:
         finally:
             await engine.dispose()
         yield url
-    finally:
-        await scratch_postgres.drop(url)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from conduit.db.health import ping
 from conduit.db.session import Database
 from conduit.http.app import create_app
 from conduit.http.routes.health import READY_TIMEOUT_SECONDS
-from tests.conftest import make_settings
+from tests.conftest import asgi_client, make_settings
 
 # A probe gives up after a few seconds; readiness must answer well within that.
 PROBE_PATIENCE_SECONDS = READY_TIMEOUT_SECONDS + 1.5
@@ -217,8 +217,7 @@ async def test_a_streamed_body_over_one_mib_is_413_with_the_error_body(app: Fast
         for _ in range(17):
             yield b"x" * 65536
 
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(app) as client:
         small = await client.post("/test-echo", content=b"x" * 1000)
         assert small.json() == {"size": 1000}
         response = await client.post("/test-echo", content=chunks())

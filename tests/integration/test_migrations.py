@@ -24,38 +24,23 @@ from conduit.db.migrations import DriftDetected, MigrationError, Migrations
 from conduit.domain.schema import metadata
 from tests.conftest import (
     MIGRATIONS_DIR,
-    ScratchPostgres,
     dialects,
     make_settings,
-    postgres_required,
 )
+from tests.scratch import Scratch
 
 EVERY_TABLE = set(metadata.tables)
 
 
-async def create_scratch_database(scratch: ScratchPostgres, prefix: str) -> URL:
-    """A fresh PostgreSQL database; an unusable server skips (or fails under REQUIRE_POSTGRES)."""
-    try:
-        return await scratch.create(prefix)
-    except Exception as exc:
-        message = f"PostgreSQL at {db_url.mask(scratch.server)} is unusable: {exc}"
-        if postgres_required():
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 @pytest.fixture(params=dialects())
-async def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[URL]:
+async def fresh_url(
+    request: pytest.FixtureRequest, scratch_databases: Scratch
+) -> AsyncIterator[URL]:
     """An empty database, dropped after the test."""
-    if request.param == "sqlite":
-        yield db_url.parse(f"sqlite:///{tmp_path / 'conduit.db'}")
-        return
-    scratch: ScratchPostgres = request.getfixturevalue("scratch_postgres")
-    url = await create_scratch_database(scratch, "conduit_migrations")
-    try:
+    async with scratch_databases.url(
+        request.param, prefix="conduit_migrations", migrated=False
+    ) as url:
         yield url
-    finally:
-        await scratch.drop(url)
 
 
 @pytest.fixture
@@ -241,12 +226,11 @@ async def test_an_unreachable_database_is_unavailable() -> None:
 
 
 @pytest.fixture
-async def postgres_url(scratch_postgres: ScratchPostgres) -> AsyncIterator[URL]:
-    url = await create_scratch_database(scratch_postgres, "conduit_concurrent")
-    try:
+async def postgres_url(scratch_databases: Scratch) -> AsyncIterator[URL]:
+    async with scratch_databases.url(
+        "postgresql", prefix="conduit_concurrent", migrated=False
+    ) as url:
         yield url
-    finally:
-        await scratch_postgres.drop(url)
 
 
 async def assert_migrated_once(url: URL) -> None:

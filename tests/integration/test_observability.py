@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
@@ -41,7 +41,7 @@ async def _database_with(settings: Settings) -> AsyncIterator[Database]:
         await engine.dispose()
 
 
-async def _lazy_loop(database: Database, user_ids: list[object]) -> None:
+async def _lazy_loop(database: Database, user_ids: Sequence[object]) -> None:
     async with database.unit_of_work() as session:
         for user_id in user_ids:  # one query per row: the pattern the detector exists for
             await session.execute(select(Profile.bio).where(Profile.user_id == user_id))
@@ -213,7 +213,8 @@ async def test_the_overflow_gauge_counts_connections_beyond_the_pool_size(tmp_pa
         size = engine.pool.size()
 
         def gauge(name: str) -> float | None:
-            return registry.get_sample_value(f"conduit_db_pool_{name}")
+            value: float | None = registry.get_sample_value(f"conduit_db_pool_{name}")
+            return value
 
         assert gauge("overflow") == 0.0
         async with AsyncExitStack() as held:

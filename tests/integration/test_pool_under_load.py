@@ -21,8 +21,9 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from conduit.db.config import DatabaseConfig
-from tests.conftest import ScratchPostgres, postgres_direct_url
+from tests.conftest import postgres_direct_url
 from tests.live_server import LiveServer, serving
+from tests.scratch import Scratch
 
 CONCURRENT = 32
 # How long the warm-up waits for the pool to fill (a loaded machine forks backends slowly).
@@ -33,10 +34,10 @@ Backends = set[tuple[int, str]]
 
 
 @pytest.fixture(scope="module")
-async def pool_url(scratch_postgres: ScratchPostgres) -> AsyncIterator[URL]:
+async def pool_url(scratch_databases: Scratch) -> AsyncIterator[URL]:
     if postgres_direct_url() is not None:
         pytest.skip("behind PgBouncer the server processes are PgBouncer's, not the pool's")
-    async with scratch_postgres.migrated("conduit_pool") as url:
+    async with scratch_databases.url("postgresql", prefix="conduit_pool") as url:
         yield url
 
 

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -137,6 +138,10 @@ def _checked_again(server: LiveServer) -> None:
     )
 
 
+def _stale(server: LiveServer, topology: topo.Topology, replica: str) -> bool:
+    return not _healthy(server, topology, replica)
+
+
 def _psql(topology: topo.Topology, part: str, sql: str) -> list[list[str]]:
     return topo.psql(topology.part(part).port, sql, database=topology.database)
 
@@ -144,12 +149,11 @@ def _psql(topology: topo.Topology, part: str, sql: str) -> list[list[str]]:
 def _pause(topology: topo.Topology, *replicas: str) -> None:
     for replica in replicas:
         _psql(topology, replica, "SELECT pg_wal_replay_pause()")
-        _wait(
-            f"{replica} paused",
-            lambda r=replica: (
-                _psql(topology, r, "SELECT pg_get_wal_replay_pause_state()") == [["paused"]]
-            ),
-        )
+        _wait(f"{replica} paused", partial(_paused, topology, replica))
+
+
+def _paused(topology: topo.Topology, replica: str) -> bool:
+    return _psql(topology, replica, "SELECT pg_get_wal_replay_pause_state()") == [["paused"]]
 
 
 def _resume(topology: topo.Topology, *replicas: str) -> None:
@@ -165,7 +169,7 @@ def _replayed(topology: topo.Topology, replica: str, position: str) -> bool:
 
 def _wait_replayed(topology: topo.Topology, replicas: list[str], position: str) -> None:
     for replica in replicas:
-        _wait(f"{replica} replays {position}", lambda r=replica: _replayed(topology, r, position))
+        _wait(f"{replica} replays {position}", partial(_replayed, topology, replica, position))
 
 
 def _article(server: LiveServer, token: str) -> httpx.Response:
@@ -290,14 +294,14 @@ def test_replicas_lagging_past_the_limit_are_skipped_until_they_catch_up(
     try:
         position = _article(strict, token).headers[HEADER]
         for replica in ("replica1", "replica2"):
-            _wait(f"{replica} stale", lambda r=replica: not _healthy(strict, topology, r))
+            _wait(f"{replica} stale", partial(_stale, strict, topology, replica))
 
         assert _served(strict, topology, one_list) == [1, 0, 0]
 
         _resume(topology, "replica1", "replica2")
         _wait_replayed(topology, ["replica1", "replica2"], position)
         for replica in ("replica1", "replica2"):
-            _wait(f"{replica} healthy", lambda r=replica: _healthy(strict, topology, r))
+            _wait(f"{replica} healthy", partial(_healthy, strict, topology, replica))
 
         assert _served(strict, topology, one_list)[0] == 0
     finally:

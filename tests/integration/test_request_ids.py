@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL
 from conduit.db.session import Database
 from conduit.http.app import create_app
 from conduit.log import RequestIdFilter
-from tests.conftest import make_settings
+from tests.conftest import asgi_client, make_settings
 from tests.live_server import serving
 
 _GENERATED = re.compile(r"[0-9a-f]{32}")
@@ -34,8 +34,7 @@ async def logging_client(
     caplog.handler.addFilter(RequestIdFilter())
     caplog.set_level(logging.INFO)
     try:
-        transport = httpx.ASGITransport(app=create_app(settings, database=database))
-        async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+        async with asgi_client(create_app(settings, database=database)) as client:
             yield client
     finally:
         await database.dispose()
@@ -108,8 +107,7 @@ async def test_an_unhandled_error_is_logged_under_the_request_id(
 
     app.add_api_route("/boom", boom)
     caplog.handler.addFilter(RequestIdFilter())
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(app, raise_app_exceptions=False) as client:
         response = await client.get("/boom", headers={"X-Request-ID": "r-500"})
     assert response.status_code == 500
     [record] = [record for record in caplog.records if record.getMessage() == "unhandled error"]
@@ -121,8 +119,7 @@ async def test_a_browser_app_may_send_and_read_the_id(
 ) -> None:
     front_end = "https://app.example"
     app = create_app(make_settings(migrated_url, cors_origins=(front_end,)), database=database)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(app) as client:
         preflight = await client.options(
             "/api/tags",
             headers={

@@ -9,18 +9,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import func, select, text
 
-from conduit.db import url as db_url
-from conduit.db.migrations import Migrations
 from conduit.db.session import Database
 from conduit.domain.articles.slugs import SUFFIX_LENGTH, slug_base
 from conduit.domain.schema import metadata
@@ -36,7 +31,8 @@ from conduit.tooling.seed import (
     SeedSpecError,
     seed_database,
 )
-from tests.conftest import MIGRATIONS_DIR, make_settings
+from tests.conftest import asgi_client, make_settings
+from tests.scratch import Scratch
 from tests.unit.test_seed_avatar import assert_local_svg
 
 UNTIL = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
@@ -67,25 +63,6 @@ EXPECTED = {
 IN_TABLES = {**EXPECTED, "counters": 1}
 
 
-@asynccontextmanager
-async def throwaway_database(
-    request: pytest.FixtureRequest, folder: Path, *, migrate: bool = True
-) -> AsyncIterator[str]:
-    """A new database of ``request.param``'s dialect (migrated to head), dropped afterwards."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'seed.db'}"
-    else:
-        scratch = request.getfixturevalue("scratch_postgres")
-        url = (await scratch.create("conduit_seed")).render_as_string(hide_password=False)
-    try:
-        if migrate:
-            await Migrations(make_settings(url).database, script_location=MIGRATIONS_DIR).upgrade()
-        yield url
-    finally:
-        if request.param != "sqlite":
-            await scratch.drop(db_url.parse(url))
-
-
 @dataclasses.dataclass
 class Seeded:
     settings: Settings
@@ -94,11 +71,10 @@ class Seeded:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 async def seeded(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, scratch_databases: Scratch
 ) -> AsyncIterator[Seeded]:
     """A migrated throwaway database of one dialect."""
-    path: Path = tmp_path_factory.mktemp("seed")
-    async with throwaway_database(request, path) as url:
+    async with scratch_databases.url(request.param, prefix="conduit_seed") as url:
         settings = make_settings(url)
         database = Database.from_config(settings.database)
         try:
@@ -237,7 +213,7 @@ async def test_seeded_rows_keep_every_invariant_the_api_relies_on(database):
     assert _aware(newest) <= UNTIL
 
 
-def _aware(value: Any) -> dt.datetime:
+def _aware(value: dt.datetime | str) -> dt.datetime:
     if isinstance(value, str):  # SQLite hands raw text back through text()
         value = dt.datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
@@ -316,14 +292,13 @@ async def test_the_api_writes_tags_and_comments_after_seeding(seeded, database):
     """Explicit ids were loaded: the identities must have moved past them."""
     await seed_database(database, SPEC, mode=Mode.RESET)
     app = create_app(seeded.settings, database=database)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(app) as client:
         login = await client.post(
             "/api/users/login", json={"user": {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}}
         )
         assert login.status_code == 200, login.text
         auth = {"Authorization": f"Token {login.json()['user']['token']}"}
-        article = {"title": "After the seed", "description": "d", "body": "b"}
+        article: dict[str, object] = {"title": "After the seed", "description": "d", "body": "b"}
         article["tagList"] = ["brand-new-tag", "another-new-tag"]
         created = await client.post("/api/articles", json={"article": article}, headers=auth)
         assert created.status_code == 201, created.text

@@ -41,9 +41,12 @@ def sqlite_error(*statements: str) -> sqlite3.Error:
 
 
 def wrapped(orig: BaseException) -> sa_exc.DBAPIError:
-    return sa_exc.DBAPIError.instance(
+    error = sa_exc.DBAPIError.instance(
         "INSERT ...", {"email": "secret@example.com"}, orig, Exception
     )
+    # instance() hands back any error that is not a driver's as it is; these all are.
+    assert isinstance(error, sa_exc.DBAPIError)
+    return error
 
 
 def test_a_translated_error_is_returned_as_is() -> None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pytest
 from sqlalchemy import create_engine, literal, select
 
 from conduit.db import rows
 
 
-def result_of(*labelled: tuple[str, object]) -> tuple[list[str], list[object]]:
+def result_of(*labelled: tuple[str, object]) -> tuple[list[str], list[Sequence[Any]]]:
     engine = create_engine("sqlite://")
     with engine.connect() as conn:
         result = conn.execute(select(*(literal(value).label(name) for name, value in labelled)))
-        return list(result.keys()), list(result.all())
+        found: list[Sequence[Any]] = list(result.all())
+        return list(result.keys()), found
 
 
 def test_columns_are_read_by_label_in_the_order_asked() -> None:

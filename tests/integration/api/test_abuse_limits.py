@@ -22,7 +22,7 @@ from conduit.db import url as db_url
 from conduit.db.migrations import Migrations
 from conduit.db.session import Database
 from conduit.http.app import create_app
-from tests.conftest import MIGRATIONS_DIR, PATIENT_WAITS, make_settings
+from tests.conftest import MIGRATIONS_DIR, PATIENT_WAITS, asgi_client, make_settings
 from tests.factories import PASSWORD, make_user
 
 LOGIN = "/api/users/login"
@@ -54,8 +54,7 @@ def limited_app(migrated_url: URL, database: Database) -> AppFactory:
 async def client_from(
     app: FastAPI, address: str = "203.0.113.7"
 ) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=(address, 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(app, client=(address, 50000)) as client:
         yield client
 
 

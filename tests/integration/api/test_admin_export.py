@@ -10,17 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete, insert, text, update
-from sqlalchemy.engine import URL
 
-from conduit.db import url as db_url
 from conduit.db.engine import create_engine
-from conduit.db.migrations import Migrations
 from conduit.db.model import uuid7
 from conduit.db.session import Database, make_sessionmaker
 from conduit.domain.admin.export import export_articles, snapshot
@@ -29,11 +25,8 @@ from conduit.domain.tags.models import Tag
 from conduit.domain.users.models import User
 from conduit.http.app import create_app
 from tests.conftest import (
-    MIGRATIONS_DIR,
-    ScratchPostgres,
-    dialects,
+    asgi_client,
     make_settings,
-    postgres_server_url,
 )
 from tests.factories import MadeUser, make_user
 from tests.integration.api.admin_support import insert_article, insert_comment, insert_favorites
@@ -56,46 +49,18 @@ LINE_KEYS = {
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
-@pytest.fixture(scope="module", params=dialects())
-async def export_database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Database]:
-    """A migrated database of this module's own, per dialect, whose units of work commit."""
-    scratch: ScratchPostgres | None = None
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("export") / "export.db"
-        url: URL = db_url.parse(f"sqlite:///{path}")
-    else:
-        server = postgres_server_url()
-        assert server is not None
-        scratch = ScratchPostgres(server)
-        url = await scratch.create("conduit_export")
-    settings = make_settings(url)
-    try:
-        await Migrations(settings.database, script_location=MIGRATIONS_DIR).upgrade()
-        database = Database.from_config(settings.database)
-        try:
-            yield database
-        finally:
-            await database.dispose()
-    finally:
-        if scratch is not None:
-            await scratch.drop(url)
-
-
 @pytest.fixture
-async def export_app(export_database: Database) -> AsyncIterator[FastAPI]:
-    yield create_app(make_settings(export_database.engine.url), database=export_database)
+async def export_app(own_database: Database) -> AsyncIterator[FastAPI]:
+    yield create_app(make_settings(own_database.engine.url), database=own_database)
     # Deleting the users and tags cascades to everything else.
-    async with export_database.unit_of_work() as session:
+    async with own_database.unit_of_work() as session:
         await session.execute(delete(User))
         await session.execute(delete(Tag))
 
 
 @pytest.fixture
 async def export_client(export_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=export_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(export_app) as client:
         yield client
 
 
@@ -132,7 +97,7 @@ async def many_articles(app: FastAPI, author: MadeUser, count: int) -> list[str]
 
 
 async def test_export_streams_each_live_article_as_one_json_line(
-    export_app, export_client, export_database
+    export_app, export_client, own_database
 ):
     admin = await make_user(export_app, role="admin")
     ann = await make_user(export_app, username="ann")
@@ -150,9 +115,9 @@ async def test_export_streams_each_live_article_as_one_json_line(
     await insert_comment(export_app, ann, first)
     await insert_comment(export_app, ann, first, deleted_at=START)
 
-    with assert_max_statements(export_statements(export_database)) as stats:
+    with assert_max_statements(export_statements(own_database)) as stats:
         response = await export_client.get(EXPORT, headers=admin.auth)
-    assert stats.count == export_statements(export_database)
+    assert stats.count == export_statements(own_database)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/x-ndjson"
     exported = lines(response)
@@ -184,47 +149,47 @@ async def test_export_of_a_platform_without_articles_is_empty(export_app, export
 
 
 async def test_export_of_several_batches_has_every_article_once_oldest_first(
-    export_app, export_client, export_database
+    export_app, export_client, own_database
 ):
     admin = await make_user(export_app, role="admin")
     slugs = await many_articles(export_app, admin, 2_345)
-    with assert_max_statements(export_statements(export_database)):
+    with assert_max_statements(export_statements(own_database)):
         response = await export_client.get(EXPORT, headers=admin.auth)
     assert [line["slug"] for line in lines(response)] == slugs
 
 
-async def test_the_export_reads_in_batches_of_its_batch_size(export_app, export_database):
+async def test_the_export_reads_in_batches_of_its_batch_size(export_app, own_database):
     admin = await make_user(export_app, role="admin")
     slugs = await many_articles(export_app, admin, 25)
     batches = [
         [row.slug for row in batch]
-        async for batch in export_articles(export_database.engine, batch_size=10)
+        async for batch in export_articles(own_database.engine, batch_size=10)
     ]
     assert [len(batch) for batch in batches] == [10, 10, 5]
     assert [slug for batch in batches for slug in batch] == slugs
 
 
-async def test_closing_the_export_early_hands_its_connection_back(export_app, export_database):
+async def test_closing_the_export_early_hands_its_connection_back(export_app, own_database):
     admin = await make_user(export_app, role="admin")
     await many_articles(export_app, admin, 30)
-    pool = export_database.engine.pool
-    assert pool.checkedout() == 0  # type: ignore[attr-defined]
-    export = export_articles(export_database.engine, batch_size=10)
+    pool = own_database.engine.pool
+    assert pool.checkedout() == 0
+    export = export_articles(own_database.engine, batch_size=10)
     assert len(await anext(export)) == 10
-    assert pool.checkedout() == 1  # type: ignore[attr-defined]
+    assert pool.checkedout() == 1
     await export.aclose()
-    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert pool.checkedout() == 0
 
 
 async def test_the_export_is_one_snapshot_however_the_data_changes_meanwhile(
-    export_app, export_database
+    export_app, own_database
 ):
     admin = await make_user(export_app, role="admin")
     slugs = await many_articles(export_app, admin, 30)
-    export = export_articles(export_database.engine, batch_size=10)
+    export = export_articles(own_database.engine, batch_size=10)
     seen = [row.slug for row in await anext(export)]
     # Committed while the export is under way: a deletion, an edit and a new article.
-    async with export_database.unit_of_work() as session:
+    async with own_database.unit_of_work() as session:
         await session.execute(
             update(Article).where(Article.slug == slugs[-1]).values(deleted_at=START)
         )
@@ -237,8 +202,8 @@ async def test_the_export_is_one_snapshot_however_the_data_changes_meanwhile(
     assert rest[-2].title == f"Bulk {len(slugs) - 2}"
 
 
-async def test_the_export_transaction_is_a_read_only_snapshot(export_database):
-    async with snapshot(export_database.engine) as conn:
+async def test_the_export_transaction_is_a_read_only_snapshot(own_database):
+    async with snapshot(own_database.engine) as conn:
         assert conn.in_transaction()
         if conn.dialect.name == "sqlite":
             # A read transaction in WAL mode sees the database as of its first read.
@@ -250,7 +215,7 @@ async def test_the_export_transaction_is_a_read_only_snapshot(export_database):
             "on",
         ]
     # The pooled connection comes back with the defaults.
-    async with export_database.engine.connect() as conn:
+    async with own_database.engine.connect() as conn:
         assert [(await conn.execute(text(sql))).scalar() for sql in show] == [
             "read committed",
             "off",

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from conduit.domain.articles.models import Favorite
 from conduit.domain.tags.models import Tag
-from tests.conftest import patient_app
+from tests.conftest import asgi_client, patient_app
 from tests.factories import make_user
 from tests.integration.api.articles_support import post_article
 from tests.pool import peak_connections
@@ -33,8 +33,7 @@ def racing_app(committing_database) -> FastAPI:
 
 @pytest.fixture
 async def racing_client(racing_app) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=racing_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(racing_app) as client:
         yield client
 
 
@@ -85,7 +84,7 @@ async def test_one_user_favoriting_many_times_at_once_counts_once(
 
 
 async def test_concurrent_articles_with_the_same_new_tags_share_one_row_per_tag(
-    racing_app, racing_client, committing_database
+    racing_app, racing_client: httpx.AsyncClient, committing_database
 ):
     authors = [await make_user(racing_app) for _ in range(20)]
     new_tags = ["race-zeta", "race-alpha", "race-mu"]

@@ -108,7 +108,7 @@ async def test_login_without_email_or_password_is_422_cant_be_blank(client, fiel
     if value is ...:
         del body["user"][field]
     else:
-        body["user"][field] = value  # type: ignore[assignment]
+        body["user"][field] = value
     response = await client.post("/api/users/login", json=body)
     assert response.status_code == 422
     assert response.json() == {"errors": {field: ["can't be blank"]}}

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from conduit.http.schemas.common import NON_BLANK_PATTERN
@@ -21,10 +22,11 @@ METHODS = {"get", "put", "post", "delete", "patch"}
 
 
 @pytest.fixture
-async def contract(client) -> dict[str, Any]:
+async def contract(client: httpx.AsyncClient) -> dict[str, Any]:
     response = await client.get("/openapi.json")
     assert response.status_code == 200
-    return response.json()
+    document: dict[str, Any] = response.json()
+    return document
 
 
 def operations(contract: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:

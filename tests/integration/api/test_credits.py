@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import re
 
-import httpx
 import pytest
 from sqlalchemy import insert
 
 from conduit.domain.credits.models import CreditTransfer
 from conduit.http.app import create_app
 from conduit.http.params import PageKind, cursor_codec
-from tests.conftest import make_settings
+from tests.conftest import asgi_client, make_settings
 from tests.factories import make_user
 from tests.statements import assert_max_statements
 
@@ -52,8 +51,7 @@ async def test_a_new_account_starts_with_100_credits_by_default(client, monkeypa
 async def test_initial_credits_come_from_the_environment(migrated_url, database, monkeypatch):
     monkeypatch.setenv("INITIAL_CREDITS", "42")
     app = create_app(make_settings(migrated_url), database=database)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(app) as client:
         headers = await register(client, "configured")
         response = await client.get("/api/credits", headers=headers)
     assert response.json()["credits"]["balance"] == 42

@@ -22,31 +22,23 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import or_, select, update
 
-from conduit.db.migrations import Migrations
 from conduit.db.session import Database
 from conduit.domain.credits.models import CreditTransfer
 from conduit.domain.users.models import User
-from tests.conftest import MIGRATIONS_DIR, PATIENT_WAITS, make_settings, patient_app
+from tests.conftest import PATIENT_WAITS, asgi_client, patient_app
 from tests.factories import MadeUser, make_user
 from tests.locks import wait_for_lock_waiters
 from tests.pool import peak_connections
+from tests.scratch import Scratch
 
 INSUFFICIENT = {"errors": {"amount": ["insufficient credits"]}}
 
 
 @pytest.fixture(scope="module")
-async def sqlite_committing_database(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Database]:
+async def sqlite_committing_database(scratch_databases: Scratch) -> AsyncIterator[Database]:
     """A migrated SQLite file of the module's own (a file, so that it runs in WAL mode)."""
-    path = tmp_path_factory.mktemp("credits_race") / "conduit.db"
-    settings = make_settings(f"sqlite:///{path}", **PATIENT_WAITS)
-    await Migrations(settings.database, script_location=MIGRATIONS_DIR).upgrade()
-    database = Database.from_config(settings.database)
-    try:
+    async with scratch_databases.database("sqlite", settings=PATIENT_WAITS) as database:
         yield database
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture(scope="module", params=["postgresql", "sqlite"])
@@ -57,35 +49,25 @@ def racing_database(request: pytest.FixtureRequest) -> Database:
     return database
 
 
-def _app(database: Database) -> FastAPI:
-    return patient_app(database)
-
-
-async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
-        yield client
-
-
 @pytest.fixture
 def racing_app(racing_database: Database) -> FastAPI:
-    return _app(racing_database)
+    return patient_app(racing_database)
 
 
 @pytest.fixture
 async def racing_client(racing_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _client(racing_app):
+    async with asgi_client(racing_app) as client:
         yield client
 
 
 @pytest.fixture
 def postgres_app(committing_database: Database) -> FastAPI:
-    return _app(committing_database)
+    return patient_app(committing_database)
 
 
 @pytest.fixture
 async def postgres_client(postgres_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _client(postgres_app):
+    async with asgi_client(postgres_app) as client:
         yield client
 
 
@@ -172,11 +154,11 @@ async def test_200_concurrent_random_transfers_among_20_users_conserve_every_cre
     assert len(entries) == len(accepted)
     running: dict[str, int] = defaultdict(lambda: 100)
     for entry in entries:
-        sender, recipient = ids[entry.from_user_id], ids[entry.to_user_id]
-        running[sender] -= entry.amount
-        running[recipient] += entry.amount
-        assert running[sender] >= 0
-        assert accepted[entry.id] == running[sender]
+        payer, payee = ids[entry.from_user_id], ids[entry.to_user_id]
+        running[payer] -= entry.amount
+        running[payee] += entry.amount
+        assert running[payer] >= 0
+        assert accepted[entry.id] == running[payer]
     assert {name: running[name] for name in final} == final
 
 

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from conduit.db.errors import CheckViolation, SerializationFailure
 from conduit.db.retry import run_retrying
@@ -42,8 +43,11 @@ async def state(database, *users) -> tuple[list[int], int]:
     return balances, rows or 0
 
 
-async def attempts_made(connection) -> int:
-    return (await connection.execute(text("SELECT last_value FROM ledger_attempts"))).scalar_one()
+async def attempts_made(connection: AsyncConnection) -> int:
+    made: int = (
+        await connection.execute(text("SELECT last_value FROM ledger_attempts"))
+    ).scalar_one()
+    return made
 
 
 @pytest.fixture

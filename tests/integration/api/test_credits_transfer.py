@@ -8,6 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from conduit.db.session import Database
 from conduit.domain.credits import service as credits
 from conduit.domain.credits.models import CreditTransfer
 from conduit.domain.users.models import User
@@ -34,13 +35,13 @@ def transfer(to: str, amount: object) -> dict[str, object]:
     return {"transfer": {"to": to, "amount": amount}}
 
 
-async def balance(database, user_id: uuid.UUID) -> int:
+async def balance(database: Database, user_id: uuid.UUID) -> int:
     async with database.unit_of_work() as session:
         query = select(User.credits).where(User.id == user_id)
         return (await session.execute(query)).scalar_one()
 
 
-async def ledger_size(database) -> int:
+async def ledger_size(database: Database) -> int:
     async with database.unit_of_work() as session:
         query = select(func.count()).select_from(CreditTransfer)
         return (await session.execute(query)).scalar_one()

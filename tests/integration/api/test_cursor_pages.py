@@ -3,10 +3,9 @@ stability while articles are published, refusal of bad cursors, and statement co
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET, make_settings
+from tests.conftest import TEST_SECRET, asgi_client, make_settings
 from tests.factories import make_user
 from tests.integration.api.articles_support import crowd, favorite, follow, post_article, slugs
 from tests.statements import assert_max_statements
@@ -255,8 +254,7 @@ async def test_a_cursor_signed_with_another_secret_is_422(app, client, settings,
         ),
         database=database,
     )
-    transport = httpx.ASGITransport(app=other)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as elsewhere:
+    async with asgi_client(other) as elsewhere:
         response = await elsewhere.get(at("/api/articles?tag=tagged", cursor))
     assert response.status_code == 422
     assert response.json() == INVALID

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from conduit.db.model import uuid7
 from conduit.domain.articles import recount
 from conduit.domain.articles.models import Article
 from conduit.domain.users.models import User
-from tests.factories import PASSWORD_HASH, make_user
+from tests.factories import PASSWORD_HASH, MadeUser, make_user
+from tests.plans import explain, nodes, sent_statements
 
 ARTICLES = 3000
 INDEX = "ix_articles_live_created_at"
@@ -31,17 +31,11 @@ def postgresql_only(dialect: str) -> None:
         pytest.skip("plans are PostgreSQL's")
 
 
-def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
-    for child in plan.get("Plans", ()):
-        yield from nodes(child)
-
-
 def scans_articles(plan: dict[str, Any]) -> bool:
     return any(node.get("Relation Name") == "articles" for node in nodes(plan))
 
 
-async def many_articles(app, connection) -> list:
+async def many_articles(app, connection) -> list[MadeUser]:
     authors = [await make_user(app) for _ in range(5)]
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     rows = [
@@ -71,31 +65,13 @@ async def many_articles(app, connection) -> list:
 async def capture_page_statement(
     engine, client, url: str, *, marker: str = "(articles.created_at, articles.id) <"
 ) -> tuple[str, Any]:
-    sent: list[tuple[str, Any]] = []
-
-    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with sent_statements(engine) as sent:
         response = await client.get(url)
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
     assert response.status_code == 200, response.text
     assert len(response.json()["articles"]) == LIMIT
     pages = [(sql, params) for sql, params in sent if marker in sql]
     assert len(pages) == 1, [sql for sql, _ in sent]
     return pages[0]
-
-
-async def explain(connection, sql: str, params: Any, *, analyze: bool = False) -> dict[str, Any]:
-    options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
-    result = await connection.exec_driver_sql(f"EXPLAIN ({options}) {sql}", params)
-    document = result.scalar_one()
-    if isinstance(document, str):
-        document = json.loads(document)
-    plan: dict[str, Any] = document[0]["Plan"]
-    return plan
 
 
 async def cursor_at(client, depth: int) -> str:

@@ -8,6 +8,7 @@ control characters, non-ASCII text, emoji, line and paragraph separators, nulls.
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from conduit.db import documents
@@ -23,7 +24,9 @@ def postgresql_only(dialect: str) -> None:
         pytest.skip("the database writes documents on PostgreSQL only")
 
 
-async def both_ways(client, monkeypatch, path: str, headers: dict[str, str]) -> bytes:
+async def both_ways(
+    client: httpx.AsyncClient, monkeypatch, path: str, headers: dict[str, str]
+) -> bytes:
     written = await client.get(path, headers=headers)
     with monkeypatch.context() as patched:
         patched.setattr(documents, "supported", lambda _session: False)

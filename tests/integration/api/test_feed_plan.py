@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 
 from conduit.db.model import uuid7
 from conduit.domain.articles import recount
@@ -19,10 +19,9 @@ from conduit.domain.users.models import User
 from tests.factories import PASSWORD_HASH, make_user
 from tests.integration.api.test_cursor_plan import (
     LIMIT,
-    explain,
-    nodes,
     postgresql_only,  # noqa: F401 - the autouse fixture: these plans are PostgreSQL's
 )
+from tests.plans import explain, nodes, sent_statements
 
 AUTHORS = 200
 FOLLOWED = 3
@@ -70,16 +69,8 @@ async def reader_of_three(app, connection) -> Any:
 
 
 async def feed_plan(client, connection, engine, reader, query: str) -> dict[str, Any]:
-    sent: list[tuple[str, Any]] = []
-
-    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with sent_statements(engine) as sent:
         response = await client.get(f"/api/articles/feed?{query}", headers=reader.auth)
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
     assert response.status_code == 200, response.text
     assert len(response.json()["articles"]) == LIMIT
     assert response.json()["articlesCount"] == FOLLOWED * 40

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from conduit.domain.users.models import User
 from conduit.http.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import asgi_client, make_settings
 from tests.factories import make_user
 
 FRONT_END = "https://front.example"
@@ -21,8 +21,7 @@ ONE_MIB = 1024 * 1024
 @pytest.fixture
 async def cors_client(migrated_url, database) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(make_settings(migrated_url, cors_origins=(FRONT_END,)), database=database)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(app) as client:
         yield client
 
 

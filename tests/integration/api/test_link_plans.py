@@ -18,11 +18,10 @@ from tests.integration.api.test_cursor_plan import (
     ARTICLES,
     LIMIT,
     capture_page_statement,
-    explain,
     many_articles,
-    nodes,
     postgresql_only,  # noqa: F401 - the autouse fixture: these plans are PostgreSQL's
 )
+from tests.plans import explain, nodes
 
 TAG_INDEX = "ix_article_tags_tag_created_at"
 FAVORITE_INDEX = "ix_favorites_user_created_at"

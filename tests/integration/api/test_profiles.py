@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from conduit.db.errors import CheckViolation
+from conduit.db.session import Database
 from conduit.domain.profiles.models import Follow
 from tests.factories import make_user
 from tests.statements import assert_max_statements
@@ -13,7 +14,7 @@ from tests.statements import assert_max_statements
 NOT_FOUND = {"errors": {"profile": ["not found"]}}
 
 
-async def follows_count(database, follower_id, followee_id) -> int:
+async def follows_count(database: Database, follower_id, followee_id) -> int:
     async with database.unit_of_work() as session:
         return (
             await session.execute(

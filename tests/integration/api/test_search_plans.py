@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -24,27 +24,20 @@ from conduit.db.session import Database
 from conduit.domain.articles.models import Article
 from conduit.domain.users.models import User
 from conduit.http.app import create_app
-from tests.conftest import MIGRATIONS_DIR, ScratchPostgres, make_settings
+from tests.conftest import MIGRATIONS_DIR, asgi_client, make_settings
 from tests.factories import PASSWORD_HASH
+from tests.plans import explain, nodes, sent_statements
+from tests.scratch import Scratch
 
 USERS = 3000
 ARTICLES = 3000
 SEARCH_REVISION = "aa6fa5ba95f0"
 
 
-def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
-    for child in plan.get("Plans", ()):
-        yield from nodes(child)
-
-
 @pytest.fixture
-async def fresh_postgres(scratch_postgres: ScratchPostgres) -> AsyncIterator[URL]:
-    url = await scratch_postgres.create("conduit_search")
-    try:
+async def fresh_postgres(scratch_databases: Scratch) -> AsyncIterator[URL]:
+    async with scratch_databases.url("postgresql", prefix="conduit_search", migrated=False) as url:
         yield url
-    finally:
-        await scratch_postgres.drop(url)
 
 
 async def fill(url: URL) -> None:
@@ -90,31 +83,21 @@ async def plans_of(url: URL, path: str) -> list[dict[str, Any]]:
     """The plans of the statements the endpoint at ``path`` sends, as it sends them."""
     settings = make_settings(url)
     database = Database.from_config(settings.database)
-    sent: list[tuple[str, Any]] = []
-
-    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
     try:
         app = create_app(settings, database=database)
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
-            response = await client.get(path)
+        with sent_statements(database.engine) as sent:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://conduit.test"
+            ) as client:
+                response = await client.get(path)
         assert response.status_code == 200, response.text
-        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
-        plans = []
         async with database.engine.connect() as conn:
-            for sql, params in sent:
-                result = await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}", params)
-                document = result.scalar_one()
-                plans.append(json.loads(document) if isinstance(document, str) else document)
-        return [plan[0]["Plan"] for plan in plans]
+            return [await explain(conn, sql, params) for sql, params in sent]
     finally:
         await database.dispose()
 
 
-@pytest.mark.usefixtures("scratch_postgres")
 async def test_searches_use_their_gin_indexes(fresh_postgres: URL) -> None:
     await Migrations(
         make_settings(fresh_postgres).database, script_location=MIGRATIONS_DIR
@@ -130,7 +113,6 @@ async def test_searches_use_their_gin_indexes(fresh_postgres: URL) -> None:
     assert "ix_users_username_trgm" in used, json.dumps(profiles_plan, indent=1)
 
 
-@pytest.mark.usefixtures("scratch_postgres")
 async def test_the_search_revision_backfills_existing_articles(fresh_postgres: URL) -> None:
     migrations = Migrations(make_settings(fresh_postgres).database, script_location=MIGRATIONS_DIR)
     before = next(r.down_revision for r in migrations.history() if r.revision == SEARCH_REVISION)
@@ -156,15 +138,13 @@ async def test_the_search_revision_backfills_existing_articles(fresh_postgres: U
     settings = make_settings(fresh_postgres)
     database = Database.from_config(settings.database)
     try:
-        transport = httpx.ASGITransport(app=create_app(settings, database=database))
-        async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+        async with asgi_client(create_app(settings, database=database)) as client:
             body = (await client.get("/api/articles?q=wyvern&limit=1")).json()
     finally:
         await database.dispose()
     assert body["articlesCount"] == ARTICLES // 100
 
 
-@pytest.mark.usefixtures("scratch_postgres")
 async def test_the_drift_check_compares_the_postgresql_only_search_objects(
     fresh_postgres: URL,
 ) -> None:

@@ -12,7 +12,7 @@ from conduit.db.session import Database
 from conduit.domain.profiles.models import Profile
 from conduit.domain.users.models import User
 from conduit.http.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import asgi_client, make_settings
 from tests.factories import make_user
 from tests.statements import assert_max_statements
 
@@ -23,7 +23,7 @@ TAKEN = ["has already been taken"]
 
 
 def new_user(**fields: Any) -> dict[str, Any]:
-    user = {"username": "jake", "email": "jake@jake.jake", "password": "jakejake"}
+    user: dict[str, Any] = {"username": "jake", "email": "jake@jake.jake", "password": "jakejake"}
     user.update(fields)
     return {"user": {key: value for key, value in user.items() if value is not ...}}
 
@@ -61,8 +61,7 @@ async def test_register_stores_an_argon2id_hash_a_profile_and_the_initial_credit
     migrated_url, database
 ):
     app = create_app(make_settings(migrated_url, initial_credits=7), database=database)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(app) as client:
         response = await register(client)
     assert response.status_code == 201
     user, profile = await account(database, "jake")

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 from conduit.db.model import uuid7
 from conduit.db.session import Database
 from conduit.domain.users.models import User
-from tests.conftest import patient_app
+from tests.conftest import asgi_client, patient_app
 from tests.factories import PASSWORD_HASH
 from tests.locks import wait_for_lock_waiters
 
@@ -34,8 +34,7 @@ async def racing_client(committing_database) -> AsyncIterator[httpx.AsyncClient]
 
     await asyncio.gather(hold(), hold())
     app = patient_app(committing_database)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(app) as client:
         yield client
 
 

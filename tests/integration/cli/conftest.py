@@ -7,31 +7,28 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_seed import throwaway_database
+from tests.scratch import Scratch
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def empty_url(
+def cli_dialect(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[str]:
+) -> str:
+    """Each dialect in turn, run from an empty folder (no developer's .env)."""
+    monkeypatch.chdir(tmp_path)
+    dialect: str = request.param
+    return dialect
+
+
+@pytest.fixture
+async def empty_url(cli_dialect: str, scratch_databases: Scratch) -> AsyncIterator[str]:
     """An empty database of each dialect, as DATABASE_URL would spell it."""
-    monkeypatch.chdir(tmp_path)  # no developer's .env
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'conduit.db'}"
-        return
-    scratch = request.getfixturevalue("scratch_postgres")
-    url = await scratch.create("conduit_cli")
-    try:
+    async with scratch_databases.url(cli_dialect, prefix="conduit_cli", migrated=False) as url:
         yield url.render_as_string(hide_password=False)
-    finally:
-        await scratch.drop(url)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def head_url(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[str]:
+@pytest.fixture
+async def head_url(cli_dialect: str, scratch_databases: Scratch) -> AsyncIterator[str]:
     """A database of each dialect migrated to head, as DATABASE_URL would spell it."""
-    monkeypatch.chdir(tmp_path)  # no developer's .env
-    async with throwaway_database(request, tmp_path) as url:
-        yield url
+    async with scratch_databases.url(cli_dialect, prefix="conduit_cli") as url:
+        yield url.render_as_string(hide_password=False)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from click.testing import Result
 from sqlalchemy.engine import URL
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
-import conduit.cli.main
+from conduit.cli import main as _main  # noqa: F401 - registers every verb on the command tree
 from conduit.cli.apps import root
 
 

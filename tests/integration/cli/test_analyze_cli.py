@@ -9,15 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
-from sqlalchemy import text
 from sqlalchemy.engine import URL
+from typer.testing import Result
 
-import conduit.cli.main  # registers every verb on the command tree
-from conduit.db.migrations import Migrations
-from tests.conftest import MIGRATIONS_DIR, ScratchPostgres, make_settings
 from tests.integration.cli.support import conduit
-from tests.integration.test_analyze import Shop, build_shop, engine_for, require_hypopg
+from tests.integration.test_analyze import Shop, make_invalid_index, require_hypopg
+from tests.scratch import Scratch
 
 
 def report_of(result: Result) -> dict[str, Any]:
@@ -35,40 +32,18 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-async def shop(
-    scratch_postgres: ScratchPostgres, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Shop]:
-    built = await build_shop(scratch_postgres, tmp_path_factory.mktemp("shop"))
-    try:
-        yield built
-    finally:
-        await scratch_postgres.drop(built.url)
-
-
-@pytest.fixture(scope="module")
-async def head_url(scratch_postgres: ScratchPostgres) -> AsyncIterator[URL]:
-    url = await scratch_postgres.create("conduit_analyze_cli")
-    try:
-        await Migrations(make_settings(url).database, script_location=MIGRATIONS_DIR).upgrade()
+async def head_url(scratch_databases: Scratch) -> AsyncIterator[URL]:
+    async with scratch_databases.url("postgresql", prefix="conduit_analyze_cli") as url:
         yield url
-    finally:
-        await scratch_postgres.drop(url)
 
 
 @pytest.fixture
-async def invalid_index_url(scratch_postgres: ScratchPostgres) -> AsyncIterator[URL]:
-    url = await scratch_postgres.create("conduit_analyze_cli")
-    engine = engine_for(url)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text("CREATE TABLE t (v int)"))
-            await conn.execute(text("INSERT INTO t VALUES (1), (1)"))
-            with pytest.raises(Exception, match="could not create unique index"):
-                await conn.execute(text("CREATE UNIQUE INDEX CONCURRENTLY ix_t_v ON t (v)"))
+async def invalid_index_url(scratch_databases: Scratch) -> AsyncIterator[URL]:
+    async with scratch_databases.url(
+        "postgresql", prefix="conduit_analyze_cli", migrated=False
+    ) as url:
+        await make_invalid_index(url)
         yield url
-    finally:
-        await engine.dispose()
-        await scratch_postgres.drop(url)
 
 
 @pytest.fixture(scope="module")

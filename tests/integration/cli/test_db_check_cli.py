@@ -12,7 +12,6 @@ import pytest
 from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
-import conduit.cli.main
 from conduit.cli.apps import root
 from conduit.db import url as db_url
 from conduit.db.migrations import Migrations

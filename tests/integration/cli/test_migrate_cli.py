@@ -15,10 +15,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import conduit.cli.main
 from conduit.db import url as db_url
 from tests.conftest import MIGRATIONS_DIR
 from tests.integration.cli.support import conduit, one_error_line
+from tests.scratch import Scratch
 
 # The project's own revisions, oldest first: the tests follow the folder as it grows.
 _SCRIPT = ScriptDirectory(str(MIGRATIONS_DIR))
@@ -200,13 +200,14 @@ def test_create_autogenerates_the_difference_with_the_database(
 
 
 @pytest.mark.postgres_only
-async def test_migrations_go_to_the_direct_url_when_it_is_set(scratch_postgres) -> None:
-    url = await scratch_postgres.create("conduit_cli")
-    # DATABASE_URL names a server that is not there (as a pooler in front would be, for all the
-    # migrations can use it): only DATABASE_DIRECT_URL can serve them.
-    unreachable = url.set(host="127.0.0.1", port=1).render_as_string(hide_password=False)
-    direct = url.render_as_string(hide_password=False)
-    try:
+async def test_migrations_go_to_the_direct_url_when_it_is_set(
+    scratch_databases: Scratch,
+) -> None:
+    async with scratch_databases.url("postgresql", prefix="conduit_cli", migrated=False) as url:
+        # DATABASE_URL names a server that is not there (as a pooler in front would be, for all
+        # the migrations can use it): only DATABASE_DIRECT_URL can serve them.
+        unreachable = url.set(host="127.0.0.1", port=1).render_as_string(hide_password=False)
+        direct = url.render_as_string(hide_password=False)
         result = await asyncio.to_thread(
             conduit, unreachable, "migrate", "upgrade", DATABASE_DIRECT_URL=direct
         )
@@ -214,5 +215,3 @@ async def test_migrations_go_to_the_direct_url_when_it_is_set(scratch_postgres) 
         assert f"Upgraded base (empty schema) -> {HEAD}." in result.stdout
         current = await asyncio.to_thread(conduit, direct, "migrate", "current")
         assert current.stdout.strip() == f"{HEAD} (head)"
-    finally:
-        await scratch_postgres.drop(url)

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 import conduit.cli.main  # noqa: F401  - registers every verb on the command tree
 from conduit.cli import runner

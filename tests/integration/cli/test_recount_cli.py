@@ -7,7 +7,6 @@ import json
 
 from sqlalchemy import text
 
-import conduit.cli.main  # registers every verb on the command tree
 from conduit.db.engine import create_engine
 from tests.conftest import make_settings
 from tests.integration.cli.support import conduit, one_error_line

@@ -11,12 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-import conduit.cli.main  # registers every verb on the command tree
 from conduit.db.engine import create_engine
 from conduit.domain.schema import metadata
 from tests.conftest import make_settings
 from tests.integration.cli.support import conduit, one_error_line
-from tests.integration.test_seed import throwaway_database
+from tests.scratch import Scratch
 
 SMALL = ["--users", "12", "--articles", "30", "--comments", "40", "--tags", "8",
          "--tags-per-article", "2", "--favorites", "60", "--follows", "25",
@@ -59,11 +58,14 @@ def rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def unmigrated_url(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    scratch_databases: Scratch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[str]:
     monkeypatch.chdir(tmp_path)
-    async with throwaway_database(request, tmp_path, migrate=False) as url:
-        yield url
+    async with scratch_databases.url(request.param, prefix="conduit_seed", migrated=False) as url:
+        yield url.render_as_string(hide_password=False)
 
 
 def test_seed_writes_the_requested_rows_and_prints_a_json_summary(head_url: str) -> None:

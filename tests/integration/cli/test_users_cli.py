@@ -9,32 +9,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from conduit.db import url as db_url
-from conduit.db.migrations import Migrations
 from conduit.db.session import Database
 from conduit.domain.profiles.models import Profile
 from conduit.domain.users.models import User
-from tests.conftest import MIGRATIONS_DIR, make_settings
+from tests.conftest import make_settings
 from tests.factories import PASSWORD_HASH
 from tests.integration.cli.support import conduit, one_error_line
+from tests.scratch import Scratch
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 async def head_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, scratch_databases: Scratch
 ) -> AsyncIterator[str]:
     """A database of each dialect migrated to head, shared by this module's tests."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('users_cli') / 'conduit.db'}"
-    else:
-        scratch = request.getfixturevalue("scratch_postgres")
-        url = (await scratch.create("conduit_cli")).render_as_string(hide_password=False)
-    try:
-        await Migrations(make_settings(url).database, script_location=MIGRATIONS_DIR).upgrade()
-        yield url
-    finally:
-        if request.param != "sqlite":
-            await scratch.drop(db_url.parse(url))
+    async with scratch_databases.url(request.param, prefix="conduit_cli") as url:
+        yield url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(autouse=True)

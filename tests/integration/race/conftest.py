@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from conduit.db.session import Database
-from tests.conftest import patient_app
+from tests.conftest import asgi_client, patient_app
 
 
 @pytest.fixture
@@ -24,6 +24,5 @@ def app(committing_database: Database) -> FastAPI:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://conduit.test") as client:
+    async with asgi_client(app) as client:
         yield client
