@@ -4,6 +4,9 @@
 - :func:`grant_credits`: one ``UPDATE users ... RETURNING`` and one multi-row ledger INSERT;
   when a name cannot be granted, one more read explains why and the whole grant is refused
   (the error rolls the unit of work back, so nobody is credited).
+
+MariaDB and MySQL have no ``UPDATE ... RETURNING``: each first locks the rows it will change
+in id order, then updates them (:func:`conduit.db.dialect.claim`), one statement more.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from conduit.db.dialect import claim, updates_return
 from conduit.domain.articles.models import Article
 from conduit.domain.comments.models import Comment
 from conduit.domain.credits.models import CreditTransfer
@@ -43,7 +48,8 @@ class GrantRefused(InvalidError):
 
 
 async def deactivate_inactive(session: AsyncSession, *, since: dt.datetime) -> list[str]:
-    """Deactivate every account with nothing written since ``since``: 1 statement.
+    """Deactivate every account with nothing written since ``since``: 1 statement (2 on
+    MariaDB and MySQL, :func:`conduit.db.dialect.claim`).
 
     Affected: active accounts that are not admins, that existed before ``since`` (a newer
     account has not been inactive since then), and that have written no article and no
@@ -52,26 +58,27 @@ async def deactivate_inactive(session: AsyncSession, *, since: dt.datetime) -> l
     """
     wrote_article = exists().where(Article.author_id == User.id, Article.created_at >= since)
     wrote_comment = exists().where(Comment.author_id == User.id, Comment.created_at >= since)
-    result = await session.execute(
-        update(User)
-        .where(
+    deactivated = await claim(
+        session,
+        User,
+        where=[
             User.is_active.is_(True),
             User.role != Role.ADMIN.value,
             User.created_at < since,
             ~wrote_article,
             ~wrote_comment,
-        )
-        .values(is_active=False)
-        .returning(User.username)
-        .execution_options(synchronize_session=False)
+        ],
+        values={"is_active": False},
+        returning=[User.username],
     )
-    return sorted(result.scalars())
+    return sorted(row.username for row in deactivated)
 
 
 async def grant_credits(
     session: AsyncSession, *, usernames: Iterable[str], amount: int
 ) -> list[Granted]:
-    """Add ``amount`` platform credits to each named active account: 2 statements.
+    """Add ``amount`` platform credits to each named active account: 2 statements (3 on
+    MariaDB and MySQL).
 
     Duplicated names count once. The rows are locked in id order before they are updated
     (``SELECT ... ORDER BY id FOR UPDATE`` inside the UPDATE), the order transfers lock in,
@@ -83,6 +90,36 @@ async def grant_credits(
     if amount <= 0:
         raise InvalidError("amount", "must be a positive integer")
     names = sorted(set(usernames))
+    rows = await _credit(session, names=names, amount=amount)
+    if len(rows) < len(names):
+        await _refuse(session, names=names, granted={row.username for row in rows})
+    await _record(session, recipients=[row.id for row in rows], amount=amount)
+    return sorted((Granted(row.username, row.credits) for row in rows), key=lambda g: g.username)
+
+
+class Credited(NamedTuple):
+    id: uuid.UUID
+    username: str
+    credits: int
+
+
+async def _credit(session: AsyncSession, *, names: Sequence[str], amount: int) -> list[Credited]:
+    """Add ``amount`` to each named account that may take it; their ids, usernames and new
+    balances: 1 statement, 2 on MariaDB and MySQL (:func:`conduit.db.dialect.claim`: lock the
+    rows in id order, then update them; the new balances follow from the locked ones)."""
+    if not updates_return(session):
+        claimed = await claim(
+            session,
+            User,
+            where=[
+                User.username.in_(names),
+                User.is_active.is_(True),
+                User.credits <= CREDITS_MAX - amount,
+            ],
+            values={"credits": User.credits + amount},
+            returning=[User.id, User.username, User.credits],
+        )
+        return [Credited(row.id, row.username, row.credits + amount) for row in claimed]
     # An alias, not User: the same table inside UPDATE users would be correlated away.
     target = aliased(User)
     locked = (
@@ -101,10 +138,7 @@ async def grant_credits(
             .execution_options(synchronize_session=False)
         )
     ).all()
-    if len(rows) < len(names):
-        await _refuse(session, names=names, granted={row.username for row in rows})
-    await _record(session, recipients=[row.id for row in rows], amount=amount)
-    return sorted((Granted(row.username, row.credits) for row in rows), key=lambda g: g.username)
+    return [Credited(row.id, row.username, row.credits) for row in rows]
 
 
 async def _record(session: AsyncSession, *, recipients: Sequence[uuid.UUID], amount: int) -> None:

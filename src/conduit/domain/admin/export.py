@@ -9,7 +9,9 @@ them, with no sort that would have to read the whole table before the first row.
 :func:`export_articles` owns its connection for as long as the export runs, apart from any unit
 of work: a request's unit of work ends before its response is streamed. On PostgreSQL the
 transaction is ``REPEATABLE READ READ ONLY``, so the export is one consistent snapshot however
-long it takes; on SQLite a read transaction in WAL mode already is one. Rows arrive in batches
+long it takes; on MariaDB and MySQL it is ``REPEATABLE READ`` (InnoDB's consistent read: one
+snapshot) and the rows come through the driver's unbuffered cursor; on SQLite a read
+transaction in WAL mode already is one. Rows arrive in batches
 of ``batch_size`` (``yield_per``), so memory holds one batch, not the table. Closing the
 generator early (a client that goes away) rolls back and hands the connection back at once.
 """
@@ -115,6 +117,10 @@ async def snapshot(
             await conn.execution_options(
                 isolation_level="REPEATABLE READ", postgresql_readonly=True
             )
+        elif conn.dialect.name == "mysql":
+            # InnoDB's REPEATABLE READ: one snapshot from the first read, whatever the server's
+            # default isolation level.
+            await conn.execution_options(isolation_level="REPEATABLE READ")
         await conn.begin()
         if statement_timeout_ms is not None and conn.dialect.name == "postgresql":
             # Local to the transaction: the pooled connection keeps the request limit.

@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conduit.db.dialect import claim, matched, updates_return
 from conduit.db.model import utcnow, uuid7
 from conduit.domain.articles import counts
 from conduit.domain.articles.models import Article, Favorite
@@ -140,17 +141,7 @@ async def update_article(
         values["description"] = changes.description
     if changes.body is not None:
         values["body"] = changes.body
-    row = (
-        await session.execute(
-            update(Article)
-            .where(Article.id == current.id, Article.deleted_at.is_(None))
-            .values(**values)
-            .returning(
-                Article.slug, Article.title, Article.description, Article.body, Article.updated_at
-            )
-            .execution_options(synchronize_session=False)
-        )
-    ).one_or_none()
+    row = await _edit(session, article_id=current.id, values=values)
     if row is None:  # deleted since it was read
         raise NotFoundError(SUBJECT)
     tag_list = current.tag_list
@@ -171,6 +162,28 @@ async def update_article(
     )
 
 
+async def _edit(session: AsyncSession, *, article_id: uuid.UUID, values: dict[str, Any]) -> Any:
+    """Write ``values`` to the live article; its edited columns, None if it is not live.
+
+    One ``UPDATE ... RETURNING``; where UPDATE cannot return (MariaDB, MySQL), the UPDATE and
+    then a read of the row it changed, which this transaction now holds: 1 more statement.
+    """
+    statement = (
+        update(Article)
+        .where(Article.id == article_id, Article.deleted_at.is_(None))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if updates_return(session):
+        return (await session.execute(statement.returning(*_EDITED))).one_or_none()
+    if await matched(session, statement) == 0:
+        return None
+    return (await session.execute(select(*_EDITED).where(Article.id == article_id))).one()
+
+
+_EDITED = (Article.slug, Article.title, Article.description, Article.body, Article.updated_at)
+
+
 async def delete_article(session: AsyncSession, *, actor: Identity, slug: str) -> None:
     """Soft-delete: the author, or a moderator or admin, may. The row stays, unreadable.
 
@@ -179,21 +192,20 @@ async def delete_article(session: AsyncSession, *, actor: Identity, slug: str) -
     so the counts move once. When nothing was deleted, one read tells 404 from 403.
     """
     allowed = true() if may_moderate(actor) else Article.author_id == actor.id
-    row = (
-        await session.execute(
-            update(Article)
-            .where(_live(slug), allowed)
-            .values(deleted_at=utcnow())
-            .returning(Article.id, Article.author_id)
-            .execution_options(synchronize_session=False)
-        )
-    ).one_or_none()
-    if row is None:
+    deleted = await claim(
+        session,
+        Article,
+        where=[_live(slug), allowed],
+        values={"deleted_at": utcnow()},
+        returning=[Article.id, Article.author_id],
+    )
+    if not deleted:
         found = (await session.execute(select(Article.author_id).where(_live(slug)))).first()
         # Live now but not deleted above, though the actor may: it came back live since.
         if found is None or may_delete(actor, author_id=found.author_id):
             raise NotFoundError(SUBJECT)
         raise ForbiddenError(SUBJECT)
+    (row,) = deleted
     await counts.withdrawn(session, article_id=row.id, author_id=row.author_id)
 
 

@@ -133,7 +133,7 @@ async def list_live(session: AsyncSession) -> list[str]:
 
 
 class _SortedNames(TypeDecorator[list[str]]):
-    """The result of :class:`sorted_names`: a text[] on PostgreSQL, a JSON array on SQLite."""
+    """The result of :class:`sorted_names`: a text[] on PostgreSQL, a JSON array elsewhere."""
 
     impl = String
     cache_ok = True
@@ -147,7 +147,7 @@ class _SortedNames(TypeDecorator[list[str]]):
         if value is None:  # array_agg over no rows
             return []
         if isinstance(value, str):
-            # SQLite before 3.44 has no ORDER BY inside an aggregate: sort here instead.
+            # SQLite before 3.44 and MySQL have no ORDER BY inside this aggregate: sort here.
             return sorted(json.loads(value))
         return list(value)
 
@@ -163,6 +163,12 @@ class sorted_names(FunctionElement[list[str]]):  # noqa: N801 - reads as the SQL
 def _sorted_names_pg(element: sorted_names, compiler: SQLCompiler, **kw: Any) -> str:
     argument = compiler.process(element.clauses, **kw)
     return f"array_agg({argument} ORDER BY {argument})"
+
+
+@compiles(sorted_names, "mysql")
+def _sorted_names_mysql(element: sorted_names, compiler: SQLCompiler, **kw: Any) -> str:
+    # MariaDB's JSON_ARRAYAGG takes ORDER BY, MySQL's does not: sorted in Python for both.
+    return f"JSON_ARRAYAGG({compiler.process(element.clauses, **kw)})"
 
 
 @compiles(sorted_names)
