@@ -15,8 +15,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from _support import Example, run
+from conduit.db.dialect import dialect_insert
 from conduit.domain.articles.models import Counter
-from conduit.domain.profiles.service import dialect_insert
 from conduit.domain.tags.models import Tag
 
 

@@ -1,4 +1,5 @@
-"""SQL that differs by dialect, spelled once: the ``ON CONFLICT`` insert and LIKE escaping."""
+"""SQL that differs by dialect, spelled once: the ``ON CONFLICT`` insert, LIKE escaping, and
+guarded updates where UPDATE cannot return rows (MariaDB, MySQL)."""
 
 from __future__ import annotations
 

@@ -64,8 +64,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conduit.db.dialect import dialect_insert
 from conduit.domain.articles.models import Article, Counter, Favorite
-from conduit.domain.profiles.service import dialect_insert
 from conduit.domain.tags.models import ArticleTag, Tag
 from conduit.domain.users.models import User
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from sqlalchemy import REAL, ColumnElement, and_, func, literal, or_
 from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
 
+from conduit.db.dialect import LIKE_ESCAPE, escape_like
 from conduit.domain.articles.models import Article
-from conduit.domain.profiles.service import LIKE_ESCAPE, escape_like
 
 CONFIG = "english"
 # Beyond this a query is not a search any more; it also bounds the SQLite fallback's clauses.

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.db.dialect import claim, matched, updates_return
+from conduit.db.dialect import claim, dialect_insert, matched, updates_return
 from conduit.db.model import utcnow, uuid7
 from conduit.domain.articles import counts
 from conduit.domain.articles.models import Article, Favorite
@@ -43,7 +43,7 @@ from conduit.domain.articles.queries import get_article
 from conduit.domain.articles.slugs import new_slug
 from conduit.domain.articles.views import ArticleView
 from conduit.domain.errors import ForbiddenError, NotFoundError
-from conduit.domain.profiles.service import ProfileView, dialect_insert
+from conduit.domain.profiles.service import ProfileView
 from conduit.domain.tags import service as tagging
 from conduit.domain.users.models import Role
 from conduit.domain.users.service import Identity

@@ -29,18 +29,16 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db import documents as doc
+from conduit.db.dialect import LIKE_ESCAPE, dialect_insert, escape_like
 from conduit.domain.errors import InvalidError, NotFoundError
 from conduit.domain.profiles.models import Follow, Profile
 from conduit.domain.users.models import User
 from conduit.domain.viewer import VIEWER, viewer_param
 
 SUBJECT = "profile"
-# The escape character of every LIKE pattern built from user input.
-LIKE_ESCAPE = "\\"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,28 +55,6 @@ class ProfileView:
 class ProfilePage:
     profiles: list[ProfileView]
     profiles_count: int
-
-
-def dialect_insert(session: AsyncSession, entity: Any) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT with the ``ON CONFLICT`` clauses of the session's dialect.
-
-    Both dialects spell ``on_conflict_do_nothing()`` and ``on_conflict_do_update()`` alike.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(entity)
-    return sqlite.insert(entity)
-
-
-def escape_like(text: str) -> str:
-    """``text`` for a LIKE pattern that matches it literally: ``%`` and ``_`` lose their power.
-
-    Use with ``escape=LIKE_ESCAPE``; the escape character itself is escaped first.
-    """
-    return (
-        text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
-        .replace("%", LIKE_ESCAPE + "%")
-        .replace("_", LIKE_ESCAPE + "_")
-    )
 
 
 def _following(viewer: bool) -> ColumnElement[bool]:

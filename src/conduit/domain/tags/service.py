@@ -34,9 +34,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeEngine
 
+from conduit.db.dialect import dialect_insert
 from conduit.domain.articles.models import Article
 from conduit.domain.errors import InvalidError
-from conduit.domain.profiles.service import dialect_insert
 from conduit.domain.tags.models import ArticleTag, Tag
 
 SUBJECT = "tagList"

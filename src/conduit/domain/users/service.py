@@ -22,11 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from conduit.db.dialect import is_mysql, matched
+from conduit.db.dialect import dialect_insert, is_mysql, matched
 from conduit.db.model import uuid7
 from conduit.domain.errors import ConflictError, DomainError, NotFoundError, TakenError
 from conduit.domain.profiles.models import Profile
-from conduit.domain.profiles.service import dialect_insert
 from conduit.domain.users.models import Role, User
 
 
