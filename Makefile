@@ -24,7 +24,7 @@ SEED_ARGS ?= --users 10 --articles 40 --comments 120 --favorites 80 --follows 30
 LINT_PATHS := $(wildcard src tests scripts bench examples)
 
 .PHONY: help venv install lock run migrate test lint format typecheck pytest coverage \
-	migrate-lint conformance fuzz topology-check bench bench-topology clean examples
+	migrate-lint conformance conformance-mysql fuzz topology-check bench bench-topology clean examples
 
 help: ## List the targets
 	@echo "Usage: make <target> [PYTHON=python3] [HOST=127.0.0.1] [PORT=8000] [PYTEST_ARGS=...]"
@@ -110,6 +110,10 @@ examples: $(STAMP) ## Run examples/ on SQLite, and on PostgreSQL too when TEST_D
 
 conformance: $(STAMP) ## The official RealWorld Postman collection against a live server (PostgreSQL, npm)
 	scripts/conformance.sh
+
+conformance-mysql: $(STAMP) ## The Postman collection against a live server on MySQL/MariaDB (TEST_MYSQL_URL)
+	@test -n "$(TEST_MYSQL_URL)" || { echo "error: set TEST_MYSQL_URL (e.g. mysql://root@127.0.0.1:3306/test)" >&2; exit 2; }
+	LIVE_SERVER_DATABASE_URL="$(TEST_MYSQL_URL)" scripts/conformance.sh
 
 topology-check: $(STAMP) ## The collection through HAProxy and 3 instances, the API tests through PgBouncer
 	scripts/topology_check.sh
