@@ -4,6 +4,10 @@ SQLite always runs. PostgreSQL runs when ``TEST_DATABASE_URL`` is set: the suite
 database of its own on that server and drops it at the end. ``REQUIRE_POSTGRES=1`` turns a
 missing or unreachable server into a failure instead of a skip.
 
+MySQL/MariaDB runs when ``TEST_MYSQL_URL`` is set (e.g. ``mysql://root@127.0.0.1:3306/test``),
+the same way: a fresh database of the suite's own on that server, ``REQUIRE_MYSQL=1`` to fail
+instead of skipping.
+
 With ``TEST_DATABASE_DIRECT_URL`` as well, ``TEST_DATABASE_URL`` is a PgBouncer in front of that
 server: the application's settings get ``DB_PGBOUNCER=true`` and the direct URL (migrations,
 and creating and dropping the scratch databases, go past PgBouncer).
@@ -81,6 +85,21 @@ def dialects() -> list[str]:
     return ["sqlite", "postgresql"] if postgres_server_url() is not None else ["sqlite"]
 
 
+def mysql_server_url() -> URL | None:
+    raw = os.environ.get("TEST_MYSQL_URL")
+    return db_url.parse(raw) if raw else None
+
+
+def mysql_required() -> bool:
+    return os.environ.get("REQUIRE_MYSQL") == "1"
+
+
+def _with_mysql(names: list[str]) -> list[str]:
+    if mysql_server_url() is None and mysql_required():
+        raise pytest.UsageError("REQUIRE_MYSQL=1 but TEST_MYSQL_URL is not set")
+    return [*names, "mysql"] if mysql_server_url() is not None else names
+
+
 def make_settings(database_url: str | URL, **overrides: object) -> Settings:
     if isinstance(database_url, URL):
         database_url = database_url.render_as_string(hide_password=False)
@@ -141,6 +160,34 @@ class ScratchPostgres:
             await engine.dispose()
 
 
+class ScratchMySQL(ScratchPostgres):
+    """The same on a MySQL/MariaDB server (its databases are schemas: no FORCE needed)."""
+
+    async def create(self, prefix: str = "conduit_test") -> URL:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        await self._admin(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        return self.server.set(database=name)
+
+    async def drop(self, url: URL) -> None:
+        await self._admin(f"DROP DATABASE IF EXISTS `{url.database}`")
+
+    async def _admin(self, sql: str) -> None:
+        engine = create_async_engine(self.server, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(sql))
+        finally:
+            await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def scratch_mysql() -> ScratchMySQL:
+    server = mysql_server_url()
+    if server is None:
+        pytest.skip("MySQL tests need TEST_MYSQL_URL")
+    return ScratchMySQL(server)
+
+
 @pytest.fixture(scope="session")
 def scratch_postgres() -> ScratchPostgres:
     server = postgres_server_url()
@@ -149,7 +196,7 @@ def scratch_postgres() -> ScratchPostgres:
     return ScratchPostgres(server)
 
 
-@pytest.fixture(scope="session", params=dialects())
+@pytest.fixture(scope="session", params=_with_mysql(dialects()))
 async def migrated_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[URL]:
@@ -159,6 +206,22 @@ async def migrated_url(
         url = db_url.parse(f"sqlite:///{path}")
         await Migrations(make_settings(url).database, script_location=MIGRATIONS_DIR).upgrade()
         yield url
+        return
+    if request.param == "mysql":
+        mysql_server = mysql_server_url()
+        assert mysql_server is not None
+        scratch_my = ScratchMySQL(mysql_server)
+        try:
+            url = await scratch_my.create()
+        except Exception as exc:
+            if mysql_required():
+                pytest.fail(f"MySQL at {db_url.mask(mysql_server)} is required but unusable: {exc}")
+            pytest.skip(f"MySQL at {db_url.mask(mysql_server)} is unreachable: {exc}")
+        try:
+            await Migrations(make_settings(url).database, script_location=MIGRATIONS_DIR).upgrade()
+            yield url
+        finally:
+            await scratch_my.drop(url)
         return
     server = postgres_server_url()
     assert server is not None

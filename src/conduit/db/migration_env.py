@@ -7,8 +7,9 @@ database, then calls :func:`run`:
   Alembic's connection-sharing recipe), or on an async engine of its own for the bare
   ``alembic`` command; offline (``--sql``) for ``config.attributes["offline_url"]`` when given;
 - batch mode on SQLite (its ALTER TABLE is copy-and-move), one transaction per revision;
-- objects marked ``info={"postgresql_only": True}`` left out on other dialects, in revisions
-  and in the comparison with the models alike;
+- objects marked ``info={"postgresql_only": True}`` left out on other dialects, and those
+  marked ``info={"dialects": ("mysql",)}`` on every dialect not named, in revisions and in the
+  comparison with the models alike;
 - autogenerate renders every type and server default with the import it needs
   (:func:`render_item`), so a revision that uses a project's own column types runs as written;
 - when the caller asks (``config.attributes["verify_models"]``: ``conduit migrate check`` and
@@ -177,14 +178,19 @@ def options(metadata: MetaData, dialect_name: str) -> dict[str, Any]:
 
 
 def include_object(dialect_name: str) -> Callable[..., bool]:
-    """Leave PostgreSQL-only objects (``info={"postgresql_only": True}``) out on other dialects.
+    """Leave PostgreSQL-only objects (``info={"postgresql_only": True}``) out on other dialects,
+    and objects marked ``info={"dialects": (...)}`` out on the dialects they do not name.
 
     GIN indexes (full-text search, trigrams) exist on PostgreSQL alone: their revisions skip
-    them elsewhere, so the comparison with the models (autogenerate, the drift check) must too.
+    them elsewhere, so the comparison with the models (autogenerate, the drift check) must too;
+    MySQL has its own stand-ins (a FULLTEXT index, a generated column for a partial index).
     """
 
     def include(obj: Any, _name: str | None, _type: str, _reflected: bool, _other: Any) -> bool:
         info = getattr(obj, "info", None) or {}
+        dialects = info.get("dialects")
+        if dialects is not None:
+            return dialect_name in dialects
         return dialect_name == "postgresql" or not info.get("postgresql_only", False)
 
     return include

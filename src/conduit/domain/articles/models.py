@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, Computed, ForeignKey, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship, unmapped_column
 
@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 _LIVE = text("deleted_at IS NULL")
 # Schema objects that exist on PostgreSQL only: migrations/env.py leaves them out on SQLite.
 POSTGRESQL_ONLY = {"postgresql_only": True}
+# MySQL has no partial indexes and no text-search type: its stand-ins exist there alone, and
+# the partial indexes they replace exist everywhere else.
+MYSQL_ONLY = {"dialects": ("mysql",)}
+NOT_MYSQL = {"dialects": ("postgresql", "sqlite")}
 
 
 class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
@@ -33,7 +37,11 @@ class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
             unique=True,
             postgresql_where=_LIVE,
             sqlite_where=_LIVE,
+            info=NOT_MYSQL,
         ),
+        # MySQL: the same rule as a unique index over live_slug, NULL for deleted articles
+        # (a unique index admits any number of NULLs). Same name: conflicts read the same.
+        Index("uq_articles_slug", "live_slug", unique=True, info=MYSQL_ONLY),
         # An author's articles in list order: the author filter's page is one backward range
         # scan. Leading with author_id, it also serves the foreign key (not partial: the
         # cascade from users must find deleted articles too).
@@ -55,6 +63,15 @@ class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
             postgresql_where=_LIVE,
             info=POSTGRESQL_ONLY,
         ),
+        # MySQL's full-text search: MATCH (title, description, body) AGAINST (...).
+        Index(
+            "ix_articles_fulltext",
+            "title",
+            "description",
+            "body",
+            mysql_prefix="FULLTEXT",
+            info=MYSQL_ONLY,
+        ),
     )
 
     slug: Mapped[str] = mapped_column(String(255))
@@ -68,7 +85,16 @@ class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
     # generic readers (SELECT of every column, dumps) work everywhere. Part of the table, so
     # the drift check compares it, but not of the ORM mapping: entities never load or insert
     # it, and queries reach it as ``Article.__table__.c.search_vector`` (PostgreSQL only).
-    search_vector: Unmapped[str | None] = unmapped_column(TSVECTOR().with_variant(Text(), "sqlite"))
+    search_vector: Unmapped[str | None] = unmapped_column(
+        TSVECTOR().with_variant(Text(), "sqlite", "mysql")
+    )
+    # MySQL only (see uq_articles_slug): the slug of a live article, NULL once it is deleted.
+    # Virtual: computed when read, stored only in its index.
+    live_slug: Unmapped[str | None] = unmapped_column(
+        String(255),
+        Computed("IF(deleted_at IS NULL, slug, NULL)", persisted=False),
+        info=MYSQL_ONLY,
+    )
 
     # Relationships raise rather than lazy-load: the service's reads select columns, and a
     # caller that wants entities names its loader (selectinload, joinedload, ...) per query.
