@@ -24,7 +24,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
-    Uuid,
     and_,
     delete,
     insert,
@@ -36,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.dialect import claim, dialect_insert, matched, updates_return
-from conduit.db.model import utcnow, uuid7
+from conduit.db.model import CompactUuid, utcnow, uuid7
 from conduit.domain.articles import counts
 from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.articles.queries import get_article
@@ -222,7 +221,7 @@ async def favorite(session: AsyncSession, *, user: Identity, slug: str) -> Artic
         dialect_insert(session, Favorite)
         .from_select(
             [Favorite.user_id, Favorite.article_id, Favorite.article_created_at],
-            _live_held(slug, literal(user.id, Uuid()), Article.id, Article.created_at),
+            _live_held(slug, literal(user.id, CompactUuid()), Article.id, Article.created_at),
         )
         .on_conflict_do_nothing()
         .returning(Favorite.user_id)

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Text,
-    Uuid,
     and_,
     exists,
     false,
@@ -30,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.dialect import matched
-from conduit.db.model import utcnow
+from conduit.db.model import CompactUuid, utcnow
 from conduit.domain.articles.models import Article
 from conduit.domain.articles.service import SUBJECT as ARTICLE
 from conduit.domain.articles.service import may_delete, may_moderate
@@ -116,7 +115,7 @@ async def create_comment(
             insert(Comment)
             .from_select(
                 [Comment.body, Comment.article_id, Comment.author_id],
-                select(literal(body, Text()), Article.id, literal(author.id, Uuid())).where(
+                select(literal(body, Text()), Article.id, literal(author.id, CompactUuid())).where(
                     _live_article(slug)
                 ),
             )

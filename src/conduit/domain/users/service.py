@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
-from sqlalchemy import Integer, Uuid, bindparam, exists, insert, literal, or_, select, true, update
+from sqlalchemy import Integer, bindparam, exists, insert, literal, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from conduit.db.dialect import dialect_insert, is_mysql, matched
-from conduit.db.model import uuid7
+from conduit.db.model import CompactUuid, uuid7
 from conduit.domain.errors import ConflictError, DomainError, NotFoundError, TakenError
 from conduit.domain.profiles.models import Profile
 from conduit.domain.users.models import Role, User
@@ -85,7 +85,7 @@ _ACTIVE_IDENTITY = (
     select(*_IDENTITY_COLUMNS)
     .outerjoin(Profile, Profile.user_id == User.id)
     .where(
-        User.id == bindparam("user_id", type_=Uuid()),
+        User.id == bindparam("user_id", type_=CompactUuid()),
         User.token_version == bindparam("token_version", type_=Integer()),
         User.is_active.is_(True),
     )
