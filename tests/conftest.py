@@ -248,7 +248,33 @@ async def committing_database(scratch_postgres: ScratchPostgres) -> AsyncIterato
     invariants under bursts larger than a shared test machine serves within the production
     bounds, which have tests of their own (tests/integration/test_bounded_waits.py).
     """
-    url = await scratch_postgres.create()
+    async with _committing(scratch_postgres) as database:
+        yield database
+
+
+@pytest.fixture(scope="module")
+async def mysql_committing_database(scratch_mysql: ScratchMySQL) -> AsyncIterator[Database]:
+    """:func:`committing_database` on the MySQL/MariaDB server of ``TEST_MYSQL_URL``."""
+    async with _committing(scratch_mysql) as database:
+        yield database
+
+
+def racing_dialects() -> list[str]:
+    """The servers the concurrency tests race on: PostgreSQL, and MySQL with TEST_MYSQL_URL."""
+    return ["postgresql", *(["mysql"] if mysql_server_url() is not None else [])]
+
+
+@pytest.fixture(scope="module", params=racing_dialects())
+def racing_database(request: pytest.FixtureRequest) -> Database:
+    """A committing database (:func:`committing_database`) on each server with row locks."""
+    name = "committing_database" if request.param == "postgresql" else "mysql_committing_database"
+    database: Database = request.getfixturevalue(name)
+    return database
+
+
+@asynccontextmanager
+async def _committing(scratch: ScratchPostgres) -> AsyncIterator[Database]:
+    url = await scratch.create()
     try:
         settings = make_settings(url, **PATIENT_WAITS)
         await Migrations(settings.database, script_location=MIGRATIONS_DIR).upgrade()
@@ -258,7 +284,7 @@ async def committing_database(scratch_postgres: ScratchPostgres) -> AsyncIterato
         finally:
             await database.dispose()
     finally:
-        await scratch_postgres.drop(url)
+        await scratch.drop(url)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import delete, insert, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.engine import URL
 
 from conduit.db import url as db_url
@@ -30,9 +30,11 @@ from conduit.domain.users.models import User
 from conduit.http.app import create_app
 from tests.conftest import (
     MIGRATIONS_DIR,
+    ScratchMySQL,
     ScratchPostgres,
     dialects,
     make_settings,
+    mysql_server_url,
     postgres_server_url,
 )
 from tests.factories import MadeUser, make_user
@@ -56,7 +58,7 @@ LINE_KEYS = {
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
-@pytest.fixture(scope="module", params=dialects())
+@pytest.fixture(scope="module", params=[*dialects(), *(["mysql"] if mysql_server_url() else [])])
 async def export_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Database]:
@@ -66,9 +68,9 @@ async def export_database(
         path: Path = tmp_path_factory.mktemp("export") / "export.db"
         url: URL = db_url.parse(f"sqlite:///{path}")
     else:
-        server = postgres_server_url()
+        server = postgres_server_url() if request.param == "postgresql" else mysql_server_url()
         assert server is not None
-        scratch = ScratchPostgres(server)
+        scratch = ScratchPostgres(server) if request.param == "postgresql" else ScratchMySQL(server)
         url = await scratch.create("conduit_export")
     settings = make_settings(url)
     try:
@@ -101,8 +103,9 @@ async def export_client(export_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]
 
 def export_statements(database: Database) -> int:
     """Authentication, then the one export statement; on PostgreSQL the export's own
-    statement timeout is set first, for its transaction only."""
-    return 3 if database.engine.dialect.name == "postgresql" else 2
+    statement timeout is set first, for its transaction only (on MySQL for its session, with
+    read only)."""
+    return 2 if database.engine.dialect.name == "sqlite" else 3
 
 
 def lines(response: httpx.Response) -> list[dict[str, object]]:
@@ -243,6 +246,14 @@ async def test_the_export_transaction_is_a_read_only_snapshot(export_database):
         if conn.dialect.name == "sqlite":
             # A read transaction in WAL mode sees the database as of its first read.
             assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            return
+        if conn.dialect.name == "mysql":
+            await conn.execute(select(Article.id).limit(1))  # InnoDB starts it at the first read
+            innodb = (
+                "SELECT trx_isolation_level, trx_is_read_only FROM information_schema.INNODB_TRX"
+            )
+            mine = await conn.execute(text(innodb + " WHERE trx_mysql_thread_id = CONNECTION_ID()"))
+            assert mine.one() == ("REPEATABLE READ", 1)
             return
         show = "SHOW transaction_isolation", "SHOW transaction_read_only"
         assert [(await conn.execute(text(sql))).scalar() for sql in show] == [

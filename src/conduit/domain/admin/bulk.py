@@ -78,7 +78,7 @@ async def grant_credits(
     session: AsyncSession, *, usernames: Iterable[str], amount: int
 ) -> list[Granted]:
     """Add ``amount`` platform credits to each named active account: 2 statements (3 on
-    MariaDB and MySQL).
+    MariaDB and MySQL, where a refusal costs 1 instead of 2).
 
     Duplicated names count once. The rows are locked in id order before they are updated
     (``SELECT ... ORDER BY id FOR UPDATE`` inside the UPDATE), the order transfers lock in,
@@ -105,21 +105,9 @@ class Credited(NamedTuple):
 
 async def _credit(session: AsyncSession, *, names: Sequence[str], amount: int) -> list[Credited]:
     """Add ``amount`` to each named account that may take it; their ids, usernames and new
-    balances: 1 statement, 2 on MariaDB and MySQL (:func:`conduit.db.dialect.claim`: lock the
-    rows in id order, then update them; the new balances follow from the locked ones)."""
+    balances: 1 statement."""
     if not updates_return(session):
-        claimed = await claim(
-            session,
-            User,
-            where=[
-                User.username.in_(names),
-                User.is_active.is_(True),
-                User.credits <= CREDITS_MAX - amount,
-            ],
-            values={"credits": User.credits + amount},
-            returning=[User.id, User.username, User.credits],
-        )
-        return [Credited(row.id, row.username, row.credits + amount) for row in claimed]
+        return await _credit_claimed(session, names=names, amount=amount)
     # An alias, not User: the same table inside UPDATE users would be correlated away.
     target = aliased(User)
     locked = (
@@ -154,18 +142,50 @@ async def _refuse(session: AsyncSession, *, names: Sequence[str], granted: set[s
     """Raise :class:`GrantRefused` saying why each name left out was: 1 statement."""
     missing = [name for name in names if name not in granted]
     found = {
-        row.username: row
+        row.username: row.is_active
         for row in await session.execute(
             select(User.username, User.is_active).where(User.username.in_(missing))
         )
     }
+    raise _refusal(missing, active=found)
+
+
+def _refusal(missing: Sequence[str], *, active: dict[str, bool]) -> GrantRefused:
+    """Why each name in ``missing`` was not granted; ``active``: the accounts found by name."""
     reasons = []
     for name in missing:
-        row = found.get(name)
-        if row is None:
+        if name not in active:
             reasons.append(f"{name} is unknown")
-        elif not row.is_active:
+        elif not active[name]:
             reasons.append(f"{name} is deactivated")
         else:
             reasons.append(f"{name} would exceed the maximum balance of {CREDITS_MAX}")
-    raise GrantRefused(reasons)
+    return GrantRefused(reasons)
+
+
+async def _credit_claimed(
+    session: AsyncSession, *, names: Sequence[str], amount: int
+) -> list[Credited]:
+    """:func:`_credit` where UPDATE cannot return (MariaDB, MySQL): lock every named row in id
+    order, refuse the grant from them (raising what :func:`_refuse` would), then update the
+    rows, whose new balances follow from the locked ones: 2 statements (1 when refused)."""
+    locked = (
+        await session.execute(
+            select(User.id, User.username, User.is_active, User.credits)
+            .where(User.username.in_(names))
+            .order_by(User.id)
+            .with_for_update()
+        )
+    ).all()
+    fit = [row for row in locked if row.is_active and row.credits <= CREDITS_MAX - amount]
+    if len(fit) < len(names):
+        granted = {row.username for row in fit}
+        missing = [name for name in names if name not in granted]
+        raise _refusal(missing, active={row.username: row.is_active for row in locked})
+    await session.execute(
+        update(User)
+        .where(User.id.in_([row.id for row in fit]))
+        .values(credits=User.credits + amount)
+        .execution_options(synchronize_session=False)
+    )
+    return [Credited(row.id, row.username, row.credits + amount) for row in fit]
