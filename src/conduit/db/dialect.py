@@ -129,3 +129,16 @@ async def matched(session: AsyncSession, statement: Executable) -> int:
     """
     result = cast("CursorResult[Any]", await session.execute(statement))
     return result.rowcount
+
+
+async def hold_parent(session: AsyncSession, entity: Any, key: Any) -> None:
+    """On MySQL, lock the row ``key`` of ``entity`` before inserting rows that reference it
+    and then updating it (a kept count): 1 statement there, none elsewhere.
+
+    InnoDB checks a foreign key by taking a shared lock on the parent row, which the later
+    UPDATE must upgrade: two writers that each inserted a child would wait for each other (a
+    deadlock, 1213). Holding the row first queues them instead. PostgreSQL's foreign key lock
+    (KEY SHARE) does not conflict with the UPDATE's, and SQLite has one writer at a time.
+    """
+    if is_mysql(session):
+        await session.execute(select(entity.id).where(entity.id == key).with_for_update())

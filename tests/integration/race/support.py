@@ -1,5 +1,4 @@
-"""Firing requests at once against an application whose units of work commit (PostgreSQL;
-MySQL too with TEST_MYSQL_URL).
+"""Firing requests at once against an application whose units of work commit (PostgreSQL).
 
 The race tests' ``app`` and ``client`` (see ``conftest.py``) serve a database whose units of
 work commit, through a real pool; requests sent with ``asyncio.gather`` each run on a pooled

@@ -11,6 +11,10 @@ authentication not included:
 - delete: 4 (mark deleted, the counts), or 2 when refused (the guarded update, the read that
   says why);
 - favorite, unfavorite: 2 (the idempotent write, then the read that also finds a missing slug).
+
+MariaDB and MySQL send more: create and favorite lock the user's row first
+(:func:`conduit.db.dialect.hold_parent`), and update and delete, without ``UPDATE ...
+RETURNING``, read the row they change (:func:`conduit.db.dialect.claim`): 1 more each.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.db.dialect import claim, dialect_insert, matched, updates_return
+from conduit.db.dialect import claim, dialect_insert, hold_parent, matched, updates_return
 from conduit.db.model import CompactUuid, utcnow, uuid7
 from conduit.domain.articles import counts
 from conduit.domain.articles.models import Article, Favorite
@@ -44,7 +48,7 @@ from conduit.domain.articles.views import ArticleView
 from conduit.domain.errors import ForbiddenError, NotFoundError
 from conduit.domain.profiles.service import ProfileView
 from conduit.domain.tags import service as tagging
-from conduit.domain.users.models import Role
+from conduit.domain.users.models import Role, User
 from conduit.domain.users.service import Identity
 
 SUBJECT = "article"
@@ -87,6 +91,7 @@ async def create_article(
     """Publish an article by ``author`` with a fresh unique slug."""
     names = tagging.normalise(tags)
     article_id = uuid7()
+    await hold_parent(session, User, author.id)
     row = (
         await session.execute(
             insert(Article)
@@ -217,6 +222,7 @@ def _live_held(slug: str, *columns: Any) -> Select[Any]:
 
 async def favorite(session: AsyncSession, *, user: Identity, slug: str) -> ArticleView:
     """Favorite a live article; doing it again changes nothing."""
+    await hold_parent(session, User, user.id)
     added = await session.execute(
         dialect_insert(session, Favorite)
         .from_select(

@@ -34,7 +34,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeEngine
 
-from conduit.db.dialect import dialect_insert
+from conduit.db.dialect import dialect_insert, is_mysql
 from conduit.domain.articles.models import Article
 from conduit.domain.errors import InvalidError
 from conduit.domain.tags.models import ArticleTag, Tag
@@ -100,11 +100,16 @@ async def retag(session: AsyncSession, *, article_id: uuid.UUID, names: Sequence
 
 
 async def _upsert(session: AsyncSession, *, names: Sequence[str]) -> None:
-    await session.execute(
-        dialect_insert(session, Tag)
-        .values([{"name": name} for name in names])
-        .on_conflict_do_nothing(index_elements=[Tag.name])
-    )
+    upsert = dialect_insert(session, Tag).values([{"name": name} for name in names])
+    if is_mysql(session):
+        # Not INSERT IGNORE: it checks a duplicate with a shared lock, which the count's update
+        # of the tag must then upgrade, and two writers of one tag would deadlock. Setting the
+        # name to itself takes the exclusive lock at once: they queue, in name order.
+        await session.execute(
+            upsert.on_conflict_do_update(index_elements=[Tag.name], set_={"name": Tag.name})
+        )
+        return
+    await session.execute(upsert.on_conflict_do_nothing(index_elements=[Tag.name]))
 
 
 _LINK_COLUMNS = [ArticleTag.article_id, ArticleTag.tag_id, ArticleTag.article_created_at]
