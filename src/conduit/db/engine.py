@@ -223,15 +223,16 @@ def mysql_session_sql(
     """The ``SET SESSION`` every MySQL/MariaDB connection starts with.
 
     ``innodb_lock_wait_timeout`` takes whole seconds (at least 1): ``lock_timeout_ms`` rounded
-    up. The statement limit is MariaDB's ``max_statement_time`` (seconds, any statement) or
-    MySQL's ``max_execution_time`` (milliseconds, SELECT only); 0 is no limit on both, and
+    up, 0 (no limit) its largest value. The statement limit is MariaDB's ``max_statement_time``
+    (seconds, any statement) or MySQL's ``max_execution_time`` (milliseconds, SELECT only); 0
+    is no limit on both, and
     ``None`` leaves the server's own. UTC: ``DATETIME`` columns keep no zone, and the database
     clock (``utcnow``) must be UTC whoever reads it.
     """
     settings = [
         f"sql_mode = '{MYSQL_SQL_MODE}'",
         "time_zone = '+00:00'",
-        f"innodb_lock_wait_timeout = {max(1, math.ceil(lock_timeout_ms / 1000))}",
+        f"innodb_lock_wait_timeout = {_innodb_lock_wait_s(lock_timeout_ms)}",
     ]
     if statement_timeout_ms is not None:
         if mariadb:
@@ -239,6 +240,15 @@ def mysql_session_sql(
         else:
             settings.append(f"max_execution_time = {statement_timeout_ms}")
     return "SET SESSION " + ", ".join(settings)
+
+
+# InnoDB's largest lock wait (about 34 years): what "no limit" is there.
+INNODB_LOCK_WAIT_MAX_S = 1_073_741_824
+
+
+def _innodb_lock_wait_s(ms: int) -> int:
+    """Whole seconds, rounded up; at least 1 (InnoDB's least); 0 ms (no limit) is the most."""
+    return INNODB_LOCK_WAIT_MAX_S if ms == 0 else max(1, math.ceil(ms / 1000))
 
 
 def on_mysql_connect(
