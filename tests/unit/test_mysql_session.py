@@ -33,3 +33,11 @@ def test_every_session_is_strict_and_utc_and_may_keep_the_server_statement_limit
     assert "STRICT_ALL_TABLES" in sql
     assert "time_zone = '+00:00'" in sql
     assert "max_statement_time" not in sql
+
+
+def test_migrations_bound_their_metadata_lock_waits() -> None:
+    sql = mysql_session_sql(
+        mariadb=False, lock_timeout_ms=2000, statement_timeout_ms=None, metadata_lock_wait_s=5
+    )
+    assert "lock_wait_timeout = 5" in sql
+    assert "max_execution_time" not in sql
