@@ -21,6 +21,7 @@ WORK=""
 LOG=""
 SERVER_PID=""
 DB_URL=""
+DATABASE_SCRIPT=""
 BASE=""
 # VAR=VALUE words the server was started with (DATABASE_URL and SECRET_KEY included), for
 # running CLI commands against the same database with `env "${LIVE_SERVER_ENV[@]}" ...`.
@@ -48,7 +49,7 @@ live_server_cleanup() {
     local status=$?
     stop_server
     if [[ -n "$DB_URL" ]]; then
-        "$PY" "$ROOT/scripts/pg_database.py" drop "$DB_URL" \
+        "$PY" "$DATABASE_SCRIPT" drop "$DB_URL" \
             || echo "$LIVE_SERVER_NAME: could not drop the database" >&2
     fi
     if [[ $status -ne 0 && -n "$LOG" && -s "$LOG" ]]; then
@@ -73,7 +74,10 @@ live_server_start() {
 
     WORK="$(mktemp -d "${TMPDIR:-/tmp}/conduit-$LIVE_SERVER_NAME.XXXXXX")"
     LOG="$WORK/server.log"
-    DB_URL="$("$PY" "$ROOT/scripts/pg_database.py" create "$server" "conduit_${LIVE_SERVER_NAME//-/_}")"
+    # The server's own script: pg_database.py, or mysql_database.py for a mysql:// server.
+    DATABASE_SCRIPT="$ROOT/scripts/pg_database.py"
+    [[ "$server" != mysql* && "$server" != mariadb* ]] || DATABASE_SCRIPT="$ROOT/scripts/mysql_database.py"
+    DB_URL="$("$PY" "$DATABASE_SCRIPT" create "$server" "conduit_${LIVE_SERVER_NAME//-/_}")"
     local port
     port="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     BASE="http://127.0.0.1:$port"

@@ -1,12 +1,11 @@
-"""Create or drop a throwaway PostgreSQL (or MySQL/MariaDB) database on the server of a URL.
+"""Create or drop a throwaway PostgreSQL database on the server of a URL.
 
     python scripts/pg_database.py create SERVER_URL PREFIX   # prints the new database's URL
     python scripts/pg_database.py drop DATABASE_URL
 
 The CI script and the conformance run use it, so neither needs psql on the PATH. Any spelling
 Conduit accepts works (postgres://, postgresql://, postgresql+asyncpg://); the printed URL is
-plain ``postgresql://`` (``mysql://`` for a MySQL or MariaDB server) and carries the password,
-so capture it rather than echoing it.
+plain ``postgresql://`` and carries the password, so capture it rather than echoing it.
 """
 
 from __future__ import annotations
@@ -36,36 +35,24 @@ async def _admin(server: URL, sql: str) -> None:
 
 async def create(server: URL, prefix: str) -> URL:
     name = f"{prefix}_{secrets.token_hex(6)}"
-    if _is_mysql(server):
-        await _admin(server, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    else:
-        await _admin(server, f'CREATE DATABASE "{name}"')
+    await _admin(server, f'CREATE DATABASE "{name}"')
     return server.set(database=name)
 
 
 async def drop(database: URL) -> None:
-    if _is_mysql(database):
-        # MySQL drops a database its open connections use; they fail at their next statement.
-        await _admin(database, f"DROP DATABASE IF EXISTS `{database.database}`")
-        return
     # Connect to the maintenance database: a database cannot drop itself.
     sql = f'DROP DATABASE IF EXISTS "{database.database}" WITH (FORCE)'
     await _admin(database.set(database="postgres"), sql)
-
-
-def _is_mysql(url: URL) -> bool:
-    return url.get_backend_name() == "mysql"
 
 
 def main(argv: list[str]) -> int:
     try:
         if len(argv) == 3 and argv[0] == "create":
             server = db_url.parse(argv[1])
-            backend = server.get_backend_name()
-            if backend not in ("postgresql", "mysql"):
-                raise db_url.InvalidDatabaseURL("is not a PostgreSQL or MySQL URL")
+            if server.get_backend_name() != "postgresql":
+                raise db_url.InvalidDatabaseURL("is not a PostgreSQL URL")
             created = asyncio.run(create(server, argv[2]))
-            print(created.set(drivername=backend).render_as_string(hide_password=False))
+            print(created.set(drivername="postgresql").render_as_string(hide_password=False))
             return 0
         if len(argv) == 2 and argv[0] == "drop":
             asyncio.run(drop(db_url.parse(argv[1])))

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from click.testing import Result
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -35,6 +36,7 @@ from conduit.db.session import Database
 from conduit.domain.schema import metadata
 from conduit.domain.users.models import User
 from tests.conftest import MIGRATIONS_DIR, ScratchMySQL, make_settings, mysql_required
+from tests.integration.cli.support import conduit
 from tests.integration.test_migrations import UPGRADE_SCRIPT
 
 EVERY_TABLE = set(metadata.tables)
@@ -391,3 +393,41 @@ async def test_the_lock_is_released_after_a_failed_upgrade(migrations: Migration
         await migrations.upgrade("nosuchrev")
     await asyncio.wait_for(migrations.upgrade(), timeout=60)
     assert (await migrations.state()).is_current
+
+
+# --- CLI ------------------------------------------------------------------------------------
+
+
+def cli(url: URL, *args: str) -> Result:
+    # In a thread: the command runs its own event loop.
+    return conduit(url, *args)
+
+
+async def test_db_check_reports_mariadb_or_mysql_at_head(
+    migrations: Migrations, empty_url: URL
+) -> None:
+    await migrations.upgrade()
+    result = await asyncio.to_thread(cli, empty_url, "db", "check", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert '"dialect": "mysql"' in result.stdout
+    assert '"status": "ok"' in result.stdout
+
+
+async def test_db_analyze_exits_2_with_one_line_on_mysql(empty_url: URL) -> None:
+    result = await asyncio.to_thread(cli, empty_url, "db", "analyze")
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: `conduit db analyze` needs PostgreSQL")
+    assert "mysql" in line
+
+
+async def test_migrate_check_is_clean_and_sql_renders_mysql_ddl(
+    migrations: Migrations, empty_url: URL
+) -> None:
+    await migrations.upgrade()
+    check = await asyncio.to_thread(cli, empty_url, "migrate", "check")
+    assert check.exit_code == 0, check.stderr
+    rendered = await asyncio.to_thread(cli, empty_url, "migrate", "sql")
+    assert rendered.exit_code == 0, rendered.stderr
+    assert "id BINARY(16) NOT NULL" in rendered.stdout
+    assert "CREATE FULLTEXT INDEX ix_articles_fulltext" in rendered.stdout

@@ -79,10 +79,15 @@ def analyze_command(
     current = settings()
     config = current.database
     if not config.is_postgres:
+        missing = (
+            "pg_stat views or hypothetical indexes (MySQL's own advice: the sys schema's "
+            "schema_redundant_indexes and schema_unused_indexes)"
+            if config.is_mysql
+            else "index statistics, pg_stat views or hypothetical indexes"
+        )
         fail(
             "`conduit db analyze` needs PostgreSQL; DATABASE_URL points at a "
-            f"{config.url.get_backend_name()} database, which has no index statistics, "
-            "pg_stat views or hypothetical indexes",
+            f"{config.url.get_backend_name()} database, which has no {missing}",
             hint="set DATABASE_URL to the PostgreSQL database to analyse",
             code=EXIT_USAGE,
         )

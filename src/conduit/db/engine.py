@@ -218,21 +218,29 @@ def mysql_connect_args(config: DatabaseConfig) -> dict[str, Any]:
 
 
 def mysql_session_sql(
-    *, mariadb: bool, lock_timeout_ms: int, statement_timeout_ms: int | None
+    *,
+    mariadb: bool,
+    lock_timeout_ms: int,
+    statement_timeout_ms: int | None,
+    metadata_lock_wait_s: int | None = None,
 ) -> str:
     """The ``SET SESSION`` every MySQL/MariaDB connection starts with.
 
     ``innodb_lock_wait_timeout`` takes whole seconds (at least 1): ``lock_timeout_ms`` rounded
-    up. The statement limit is MariaDB's ``max_statement_time`` (seconds, any statement) or
-    MySQL's ``max_execution_time`` (milliseconds, SELECT only); 0 is no limit on both, and
-    ``None`` leaves the server's own. UTC: ``DATETIME`` columns keep no zone, and the database
-    clock (``utcnow``) must be UTC whoever reads it.
+    up, 0 (no limit) its largest value. The statement limit is MariaDB's ``max_statement_time``
+    (seconds, any statement) or MySQL's ``max_execution_time`` (milliseconds, SELECT only); 0
+    is no limit on both, and ``None`` leaves the server's own. ``metadata_lock_wait_s`` bounds
+    how long DDL waits for a table's metadata lock (``lock_wait_timeout``; the server's default
+    is a year). UTC: ``DATETIME`` columns keep no zone, and the database clock (``utcnow``) must
+    be UTC whoever reads it.
     """
     settings = [
         f"sql_mode = '{MYSQL_SQL_MODE}'",
         "time_zone = '+00:00'",
-        f"innodb_lock_wait_timeout = {max(1, math.ceil(lock_timeout_ms / 1000))}",
+        f"innodb_lock_wait_timeout = {_innodb_lock_wait_s(lock_timeout_ms)}",
     ]
+    if metadata_lock_wait_s is not None:
+        settings.append(f"lock_wait_timeout = {metadata_lock_wait_s}")
     if statement_timeout_ms is not None:
         if mariadb:
             settings.append(f"max_statement_time = {statement_timeout_ms / 1000:g}")
@@ -241,12 +249,28 @@ def mysql_session_sql(
     return "SET SESSION " + ", ".join(settings)
 
 
+# InnoDB's largest lock wait (about 34 years): what "no limit" is there.
+INNODB_LOCK_WAIT_MAX_S = 1_073_741_824
+
+
+def _innodb_lock_wait_s(ms: int) -> int:
+    """Whole seconds, rounded up; at least 1 (InnoDB's least); 0 ms (no limit) is the most."""
+    return INNODB_LOCK_WAIT_MAX_S if ms == 0 else max(1, math.ceil(ms / 1000))
+
+
+# Migrations: a DDL statement waiting this long for a table's metadata lock gives up, instead of
+# queueing behind a long transaction with every later statement on the table queued behind it
+# (PostgreSQL's revisions set lock_timeout = 5s for the same reason).
+MIGRATION_METADATA_LOCK_WAIT_S = 5
+
+
 def on_mysql_connect(
-    engine: AsyncEngine, config: DatabaseConfig, *, statement_timeout: bool = True
+    engine: AsyncEngine, config: DatabaseConfig, *, migrations: bool = False
 ) -> None:
     """Run :func:`mysql_session_sql` on every new connection of ``engine``.
 
-    Without ``statement_timeout`` the server's limit stays (migrations may run long).
+    For ``migrations`` the server's statement limit stays (a migration may run long) and DDL
+    waits for a metadata lock at most :data:`MIGRATION_METADATA_LOCK_WAIT_S`.
     """
     dialect: Dialect = engine.sync_engine.dialect
 
@@ -259,9 +283,8 @@ def on_mysql_connect(
                 mysql_session_sql(
                     mariadb="mariadb" in version.lower(),
                     lock_timeout_ms=config.lock_timeout_ms,
-                    statement_timeout_ms=(
-                        config.statement_timeout_ms if statement_timeout else None
-                    ),
+                    statement_timeout_ms=None if migrations else config.statement_timeout_ms,
+                    metadata_lock_wait_s=MIGRATION_METADATA_LOCK_WAIT_S if migrations else None,
                 )
             )
         finally:

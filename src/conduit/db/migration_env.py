@@ -167,7 +167,7 @@ def options(metadata: MetaData, dialect_name: str) -> dict[str, Any]:
     """``context.configure`` options shared by online and offline runs."""
     return {
         "target_metadata": metadata,
-        "include_object": include_object(dialect_name),
+        "include_object": include_object(dialect_name, metadata),
         "compare_type": True,
         "render_item": render_item,
         # ALTER TABLE on SQLite means copy-and-move; batch mode does that for us.
@@ -177,16 +177,24 @@ def options(metadata: MetaData, dialect_name: str) -> dict[str, Any]:
     }
 
 
-def include_object(dialect_name: str) -> Callable[..., bool]:
+def include_object(dialect_name: str, metadata: MetaData | None = None) -> Callable[..., bool]:
     """Leave PostgreSQL-only objects (``info={"postgresql_only": True}``) out on other dialects,
     and objects marked ``info={"dialects": (...)}`` out on the dialects they do not name.
 
     GIN indexes (full-text search, trigrams) exist on PostgreSQL alone: their revisions skip
-    them elsewhere, so the comparison with the models (autogenerate, the drift check) must too;
-    MySQL has its own stand-ins (a FULLTEXT index, a generated column for a partial index).
+    them elsewhere, so the comparison with the models (autogenerate, the drift check) must too.
+    On MySQL, a model table's ``info["mysql_generated"]`` maps a generated column that exists
+    in the database alone to the index built over it in place of a partial index: the column
+    is not compared, and the index only for being there (its columns differ by design).
     """
 
-    def include(obj: Any, _name: str | None, _type: str, _reflected: bool, _other: Any) -> bool:
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
+        if dialect_name == "mysql" and metadata is not None:
+            generated = _mysql_generated(metadata, obj)
+            if type_ == "column" and reflected and other is None and name in generated:
+                return False
+            if type_ == "index" and other is not None and name in generated.values():
+                return False
         info = getattr(obj, "info", None) or {}
         dialects = info.get("dialects")
         if dialects is not None:
@@ -194,6 +202,12 @@ def include_object(dialect_name: str) -> Callable[..., bool]:
         return dialect_name == "postgresql" or not info.get("postgresql_only", False)
 
     return include
+
+
+def _mysql_generated(metadata: MetaData, obj: Any) -> dict[str, str]:
+    table = getattr(obj, "table", None)
+    model = metadata.tables.get(getattr(table, "name", "")) if table is not None else None
+    return dict(model.info.get("mysql_generated", {})) if model is not None else {}
 
 
 def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | bool:

@@ -249,8 +249,9 @@ class Migrations:
         url = self.config.direct_url or self.config.url
         engine = create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
         if self.config.is_mysql:
-            # Strict mode and UTC as the application has them, the server's statement limit.
-            on_mysql_connect(engine, self.config, statement_timeout=False)
+            # Strict mode and UTC as the application has them, the server's statement limit,
+            # bounded metadata lock waits.
+            on_mysql_connect(engine, self.config, migrations=True)
         return engine
 
     async def _online(self, run: Callable[[Config], None]) -> None:

@@ -156,7 +156,7 @@ async def test_update_of_unknown_article_is_404_and_without_token_401(app, clien
 
 
 async def test_delete_answers_204_with_an_empty_body_in_six_statements(
-    app, client, database, dialect, dialect
+    app, client, database, dialect
 ):
     author = await make_user(app)
     slug = (await post_article(client, author))["slug"]

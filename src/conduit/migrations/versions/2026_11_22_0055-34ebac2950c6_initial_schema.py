@@ -12,7 +12,7 @@ MySQL/MariaDB: UUIDs are ``BINARY(16)``, times ``DATETIME(6)`` in UTC, every tab
 a binary ``NO PAD`` collation (text compares as on PostgreSQL: ``conduit.db.mysql``). MySQL has
 no partial index: live slugs are unique through ``articles.live_slug``, a virtual column that is
 the slug while the article is live and NULL once it is deleted, under a unique index of the
-partial index's name.
+partial index's name (``conduit.domain.articles.models`` says why the model has no such column).
 """
 
 from collections.abc import Sequence
