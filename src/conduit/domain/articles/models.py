@@ -7,6 +7,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship, unmapped_column
 
@@ -77,7 +78,8 @@ class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
     slug: Mapped[str] = mapped_column(String(255))
     title: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(String(1000))
-    body: Mapped[str] = mapped_column(Text)
+    # MEDIUMTEXT on MySQL: 100,000 characters of up to 4 bytes outgrow its TEXT (64 KiB).
+    body: Mapped[str] = mapped_column(Text().with_variant(mysql.MEDIUMTEXT(), "mysql"))
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     # The weighted search document (title A, description B, body C), written by a trigger on
     # PostgreSQL (see the search revision). SQLite has no text-search type and searches with

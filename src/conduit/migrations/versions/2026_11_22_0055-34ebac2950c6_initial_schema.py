@@ -19,9 +19,13 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql as mysql_types
 
 from conduit.db.model import CompactUuid, UTCDateTime, utcnow
 from conduit.db.mysql import table_options
+
+# An article's body (100,000 characters, up to 4 bytes each) outgrows MySQL's TEXT (64 KiB).
+ARTICLE_BODY = sa.Text().with_variant(mysql_types.MEDIUMTEXT(), "mysql")
 
 revision: str = "34ebac2950c6"
 down_revision: str | Sequence[str] | None = None
@@ -103,7 +107,7 @@ def upgrade() -> None:
         sa.Column("slug", sa.String(length=255), nullable=False),
         sa.Column("title", sa.String(length=255), nullable=False),
         sa.Column("description", sa.String(length=1000), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("body", ARTICLE_BODY, nullable=False),
         sa.Column("author_id", CompactUuid(), nullable=False),
         _timestamp("created_at"),
         _timestamp("updated_at"),
