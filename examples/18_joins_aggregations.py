@@ -3,7 +3,7 @@
 On Conduit's seeded data. Conduit's admin statistics are built this way
 (``domain/admin/stats.py``: an outer join and GROUP BY for the top authors, zero-article
 authors included); its lists never count at read time, though: the counts are kept by the
-writes (``users.articles_count``, ``tags.articles_count``, ``domain/articles/counts.py``), and
+writes (``users.articles_count``, ``tags.articles_count``, ``domain/articles/kept_counts.py``), and
 the outer join below checks them against the rows.
 """
 

@@ -3,7 +3,7 @@
 A CTE names a subquery so the statement reads top-down; a recursive one walks a graph in one
 statement. Below, the follow graph (``follows``): everyone a user reaches within three hops,
 with the shortest distance. Both dialects run the same SQL. Conduit's recount
-(``domain/articles/counts.py``) aggregates each table once and joins the result back, the
+(``domain/articles/recount.py``) aggregates each table once and joins the result back, the
 set-based shape a CTE spells.
 """
 

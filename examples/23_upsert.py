@@ -6,8 +6,9 @@ Both dialects spell ``on_conflict_do_nothing()`` and ``on_conflict_do_update()``
 first, so two writers cannot both insert. Conduit creates tags (``domain/tags/service.py``
 ``attach()``), follows (``domain/profiles/service.py`` ``follow()``) and favorites
 (``domain/articles/service.py`` ``favorite()``) this way, and keeps a named count with
-``on_conflict_do_update`` (``domain/articles/counts.py`` ``recount()``). With ``RETURNING``, a
-row comes back only when one was written: how a caller knows that it created the row.
+``on_conflict_do_update`` (``domain/articles/striped_total.py`` ``add()``, ``reset()``). With
+``RETURNING``, a row comes back only when one was written: how a caller knows that it created
+the row.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The `conduit db recount` verb: make the kept counts of live articles exact again, or check them.
 
-The services keep them as they write (:mod:`conduit.domain.articles.counts`). Writes that go
+The services keep them as they write (:mod:`conduit.domain.articles.kept_counts`). Writes that go
 around the services leave them behind: rows loaded or edited by hand, or instances of an older
 version still writing while an upgrade that introduced them rolls out. ``--check`` is the
 periodic consistency check: it compares without writing and exits 1 on any difference.
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.cli.apps import db_app
 from conduit.cli.runner import console, fail, print_json, run, settings
 from conduit.db.session import Database
-from conduit.domain.articles import counts
+from conduit.domain.articles import recount as recounting
 from conduit.settings import Settings
 
 T = TypeVar("T")
@@ -45,13 +45,13 @@ def recount(
     """
     config = settings()
     if not check:
-        total = run(_in_session(config, counts.recount, writes=True))
+        total = run(_in_session(config, recounting.recount, writes=True))
         if as_json:
             print_json({"live_articles": total})
         else:
             console.print(f"recounted: {total} live articles", markup=False, highlight=False)
         return
-    differences = run(_in_session(config, counts.drift, writes=False))
+    differences = run(_in_session(config, recounting.drift, writes=False))
     if as_json:
         print_json({"drift": [asdict(found) for found in differences]})
     elif differences:
@@ -65,7 +65,7 @@ def recount(
         )
 
 
-def _table(differences: list[counts.Drift]) -> Table:
+def _table(differences: list[recounting.Drift]) -> Table:
     table = Table(title="Kept counts that differ from the rows")
     for column in ("table", "key"):
         table.add_column(column)

@@ -10,11 +10,14 @@ which an index on the sort key serves as one range scan however deep the page, a
 inserted before the position cannot shift. The sort key must be unique (end it with the key).
 
 A *cursor* carries that position to a client and back: opaque (base64url) and tamper-evident.
-It is signed with HMAC-SHA256 over the position and the *scope* it was issued for (the filters
-of the query), keyed with a secret the service holds. An edited, truncated or forged cursor,
-or one issued for other filters, fails the check and is refused before any query runs.
+:class:`CursorCodec` is the one codec of every keyset page. It signs (itsdangerous, HMAC-SHA256)
+the position together with the page's *kind* (which list it continues) and *scope* (the filters
+it was issued for), keyed with a secret the service holds. Kind and scope are signed, not
+carried, so a cursor stays short. An edited, truncated or forged cursor, or one issued for
+another list or other filters, fails the check and is refused before any query runs; so is a
+genuine one whose position does not fit the query's sort key (:func:`fits`).
 
-Framework-neutral: the standard library and SQLAlchemy Core only.
+Framework-neutral: the standard library, itsdangerous and SQLAlchemy Core only.
 """
 
 from __future__ import annotations
@@ -23,12 +26,12 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import hmac
 import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias, TypeVar
 
+from itsdangerous import Signer
 from sqlalchemy import ColumnElement, bindparam, tuple_
 
 # The values a sort key may hold, as a cursor carries them.
@@ -38,40 +41,49 @@ T = TypeVar("T")
 
 # Longer than any cursor a key of a few columns makes: anything longer is refused unread.
 MAX_CURSOR_LENGTH = 512
-_VERSION = b"1"
+# Signed with every cursor: a change of the format invalidates the cursors of the old one.
+_VERSION = b"2"
 
 
 class InvalidCursor(ValueError):
-    """A cursor that is malformed, was altered, or was issued for another query."""
+    """A cursor that is malformed, was altered, or was issued for another list or query."""
 
 
 class CursorCodec:
     """Signs positions into cursors and checks the cursors handed back.
 
-    ``purpose`` separates keys: the same secret signs tokens elsewhere, and a MAC made for one
-    purpose never verifies for another.
+    A cursor is ``<position>.<signature>``, both base64url: the position as JSON, the
+    signature over the position, the page's ``kind`` and its ``scope``. ``secret`` may be a
+    list of secrets, oldest first: the newest signs, any verifies (rotation without breaking
+    the cursors clients hold). ``purpose`` separates keys: the same secret signs tokens
+    elsewhere, and a signature made for one purpose never verifies for another.
     """
 
-    def __init__(self, secret: str | bytes, *, purpose: str = "conduit.cursor") -> None:
-        raw = secret.encode() if isinstance(secret, str) else secret
-        self._key = hmac.new(raw, purpose.encode(), hashlib.sha256).digest()
+    def __init__(
+        self, secret: str | bytes | Sequence[str] | Sequence[bytes], *, purpose: str
+    ) -> None:
+        self._signer = Signer(
+            secret, salt=purpose, key_derivation="hmac", digest_method=hashlib.sha256
+        )
 
-    def encode(self, position: Sequence[KeyValue], *, scope: Scope) -> str:
+    def encode(self, position: Sequence[KeyValue], *, kind: str, scope: Scope) -> str:
         payload = json.dumps([_tagged(value) for value in position], separators=(",", ":"))
         body = payload.encode()
-        return f"{_b64(body)}.{_b64(self._mac(body, scope))}"
+        signature = self._signer.get_signature(_signed(body, kind, scope))
+        return f"{_b64(body)}.{signature.decode()}"
 
-    def decode(self, cursor: str, *, scope: Scope) -> tuple[KeyValue, ...]:
+    def decode(self, cursor: str, *, kind: str, scope: Scope) -> tuple[KeyValue, ...]:
         """The position in ``cursor``; :class:`InvalidCursor` unless this codec issued it for
-        ``scope``."""
+        the list ``kind`` with ``scope``."""
         if len(cursor) > MAX_CURSOR_LENGTH:
             raise InvalidCursor("too long")
-        encoded_body, dot, encoded_mac = cursor.partition(".")
+        encoded_body, dot, signature = cursor.partition(".")
         if not dot:
             raise InvalidCursor("malformed")
-        body, mac = _unb64(encoded_body), _unb64(encoded_mac)
+        body = _unb64(encoded_body)
+        _unb64(signature)  # the one canonical spelling of the signature too
         # Checked before the payload is read: nothing the server did not sign gets parsed.
-        if not hmac.compare_digest(mac, self._mac(body, scope)):
+        if not self._signer.verify_signature(_signed(body, kind, scope), signature):
             raise InvalidCursor("signature mismatch")
         try:
             items = json.loads(body)
@@ -81,10 +93,11 @@ class CursorCodec:
             raise InvalidCursor("malformed")
         return tuple(_untagged(item) for item in items)
 
-    def _mac(self, body: bytes, scope: Scope) -> bytes:
-        canonical = json.dumps(dict(scope), sort_keys=True, separators=(",", ":"))
-        message = b"\0".join((_VERSION, canonical.encode(), body))
-        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+def _signed(body: bytes, kind: str, scope: Scope) -> bytes:
+    """What a cursor's signature covers. JSON escapes NUL, so the parts cannot run together."""
+    canonical = json.dumps([kind, dict(scope)], sort_keys=True, separators=(",", ":"))
+    return b"\0".join((_VERSION, canonical.encode(), body))
 
 
 def after(

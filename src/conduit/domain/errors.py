@@ -6,6 +6,9 @@ short message, which is exactly the RealWorld error body ``{"errors": {subject: 
 
 from __future__ import annotations
 
+# The message for a required value that is missing, null or only blanks.
+BLANK = "can't be blank"
+
 
 class DomainError(Exception):
     def __init__(self, subject: str, message: str) -> None:

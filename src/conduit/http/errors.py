@@ -18,12 +18,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from conduit.db import errors as db_errors
+from conduit.db.pagination import InvalidCursor
 from conduit.domain import errors as domain_errors
 from conduit.http.input import NESTED_TOO_DEEPLY, NOT_UTF8
 
 logger = logging.getLogger(__name__)
 
-BLANK = "can't be blank"
+# The parameter of every keyset page (conduit.http.params), the subject of its errors.
+CURSOR = "cursor"
 
 _DOMAIN_STATUS: dict[type[domain_errors.DomainError], int] = {
     domain_errors.UnauthorizedError: 401,
@@ -61,6 +63,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(domain_errors.DomainError, _domain_error)
     app.add_exception_handler(db_errors.DatabaseError, _database_error)
+    app.add_exception_handler(InvalidCursor, _invalid_cursor)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(Exception, _unhandled)
@@ -75,6 +78,11 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, domain_errors.DomainError)
     status = next((code for kind, code in _DOMAIN_STATUS.items() if isinstance(exc, kind)), 422)
     return JSONResponse({"errors": exc.errors}, status_code=status)
+
+
+async def _invalid_cursor(_request: Request, exc: Exception) -> JSONResponse:
+    # Why (altered, another list's, another order's) stays on the server: it helps forgers only.
+    return error_response(422, CURSOR, "is invalid")
 
 
 async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -134,9 +142,9 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
-        return subject, BLANK
+        return subject, domain_errors.BLANK
     if error.get("input") is None and kind not in ("json_invalid",):
-        return subject, BLANK
+        return subject, domain_errors.BLANK
     if kind == "json_invalid":
         return "body", NOT_JSON
     return subject, str(error.get("msg", "is invalid")).removeprefix("Value error, ")

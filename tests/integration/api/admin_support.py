@@ -11,7 +11,7 @@ from sqlalchemy import insert, update
 
 from conduit.db.model import uuid7
 from conduit.db.session import Database
-from conduit.domain.articles import counts
+from conduit.domain.articles import kept_counts
 from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.comments.models import Comment
 from conduit.domain.tags import service as tagging
@@ -53,7 +53,7 @@ async def insert_article(
         await session.execute(insert(Article).values(**values))
         await tagging.attach(session, article_id=article_id, names=sorted(set(tags)))
         if deleted_at is None:
-            await counts.went_live(session, article_id=article_id, author_id=author.user.id)
+            await kept_counts.went_live(session, article_id=article_id, author_id=author.user.id)
     return article_id
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from conduit.domain.admin.bulk import CREDITS_MAX
 from conduit.domain.credits.models import CreditTransfer
-from conduit.domain.users.models import User
+from conduit.domain.users.models import CREDITS_MAX, User
 from tests.factories import make_user
 from tests.statements import assert_max_statements, mysql_extra
 

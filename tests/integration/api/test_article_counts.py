@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from conduit.db.model import uuid7
-from conduit.domain.articles import counts
-from conduit.domain.articles.counts import LIVE_ARTICLES
+from conduit.domain.articles import recount, striped_total
 from conduit.domain.articles.models import Article
+from conduit.domain.articles.striped_total import LIVE_ARTICLES
 from conduit.domain.tags.models import ArticleTag, Tag
 from conduit.domain.users.models import User
 from tests.factories import make_user
@@ -22,7 +22,7 @@ from tests.integration.api.articles_support import follow, post_article
 
 async def kept(database) -> dict[str, Any]:
     async with database.unit_of_work() as session:
-        total = await session.scalar(select(counts.total(LIVE_ARTICLES)))
+        total = await session.scalar(select(striped_total.total(LIVE_ARTICLES)))
         authors = await session.execute(
             select(User.username, User.articles_count).where(User.articles_count != 0)
         )
@@ -188,7 +188,7 @@ async def test_recount_repairs_counts_left_behind_by_writes_around_the_services(
     assert await kept(database) != await actual(database)
 
     async with database.unit_of_work() as session:
-        total = await counts.recount(session)
+        total = await recount.recount(session)
     now = await assert_exact(database)
     assert total == now["total"]
     assert now["authors"][ann.username] == 2

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from sqlalchemy import insert
 
-from conduit.db.pagination import CursorCodec
 from conduit.domain.credits.models import CreditTransfer
 from conduit.http.app import create_app
+from conduit.http.params import PageKind, cursor_codec
 from tests.conftest import make_settings
 from tests.factories import make_user
 from tests.statements import assert_max_statements
@@ -240,9 +240,19 @@ async def test_a_genuinely_signed_cursor_of_another_shape_is_422(client, app, se
     # Signed with the service's own key for this account, but not a ledger position: what a
     # cursor from an older release with another sort key would look like.
     alice = await make_user(app, username="alice")
-    codec = CursorCodec(settings.jwt_secret, purpose="conduit.credits.cursor")
-    odd = codec.encode(("2026-01-01",), scope={"owner": alice.user.id.hex})
+    codec = await cursor_codec(settings)
+    odd = codec.encode(("2026-01-01",), kind=PageKind.LEDGER, scope={"owner": alice.user.id.hex})
     response = await client.get("/api/credits", params={"cursor": odd}, headers=alice.auth)
+    assert response.status_code == 422
+    assert response.json() == INVALID_CURSOR
+
+
+async def test_a_cursor_signed_for_another_kind_of_list_is_422(client, app, settings):
+    # The ledger's own shape, owner and key, but issued for the article list.
+    alice = await make_user(app, username="alice")
+    codec = await cursor_codec(settings)
+    other = codec.encode((1,), kind=PageKind.ARTICLES, scope={"owner": alice.user.id.hex})
+    response = await client.get("/api/credits", params={"cursor": other}, headers=alice.auth)
     assert response.status_code == 422
     assert response.json() == INVALID_CURSOR
 

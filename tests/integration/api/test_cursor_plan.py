@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event, insert
 
 from conduit.db.model import uuid7
-from conduit.domain.articles import counts
+from conduit.domain.articles import recount
 from conduit.domain.articles.models import Article
 from conduit.domain.users.models import User
 from tests.factories import PASSWORD_HASH, make_user
@@ -61,7 +61,7 @@ async def many_articles(app, connection) -> list:
     await connection.execute(insert(Article), rows)
     # Written around the services, so counted afresh as a bulk load would be.
     async with app.state.database.unit_of_work() as session:
-        await counts.recount(session)
+        await recount.recount(session)
     # Statistics as autovacuum would gather them (ANALYZE runs inside the test's transaction
     # and is rolled back with it).
     await connection.exec_driver_sql("ANALYZE articles")
@@ -188,7 +188,7 @@ async def test_an_author_page_reads_only_its_rows_of_the_authors_index(
         ],
     )
     async with app.state.database.unit_of_work() as session:
-        await counts.recount(session)
+        await recount.recount(session)
     await connection.exec_driver_sql("ANALYZE articles")
 
     sql, params = await capture_page_statement(

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import event, insert, text
 
 from conduit.db.model import uuid7
-from conduit.domain.articles import counts
+from conduit.domain.articles import recount
 from conduit.domain.articles.models import Article
 from conduit.domain.users.models import User
 from tests.factories import PASSWORD_HASH, make_user
@@ -64,7 +64,7 @@ async def reader_of_three(app, connection) -> Any:
         {"r": reader.user.id, "a": users[0]["id"], "b": users[1]["id"], "c": users[2]["id"]},
     )
     async with app.state.database.unit_of_work() as session:
-        await counts.recount(session)
+        await recount.recount(session)
     await connection.exec_driver_sql("ANALYZE articles, follows, users")
     return reader
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from conduit.domain.articles import counts
+from conduit.domain.articles import recount
 from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.tags.models import ArticleTag
 from tests.factories import make_user
@@ -44,7 +44,7 @@ async def test_publish_retag_and_favorite_copy_the_articles_created_at(app, clie
     assert (linked, liked) == (6, 3)
     assert await wrong_copies(database) == {"article_tags": 0, "favorites": 0}
     async with database.unit_of_work() as session:
-        assert await counts.drift(session) == []
+        assert await recount.drift(session) == []
 
 
 async def test_a_wrong_copy_is_drift_and_recount_repairs_it(app, client, database):
@@ -56,10 +56,10 @@ async def test_a_wrong_copy_is_drift_and_recount_repairs_it(app, client, databas
         await session.execute(update(ArticleTag).values(article_created_at=None))
         await session.execute(update(Favorite).values(article_created_at=None))
     async with database.unit_of_work() as session:
-        found = {(d.table, d.key, d.kept) for d in await counts.drift(session)}
-    assert found == {("article_tags", counts.COPIED, 1), ("favorites", counts.COPIED, 1)}
+        found = {(d.table, d.key, d.kept) for d in await recount.drift(session)}
+    assert found == {("article_tags", recount.COPIED, 1), ("favorites", recount.COPIED, 1)}
     async with database.unit_of_work() as session:
-        await counts.recount(session)
+        await recount.recount(session)
     assert await wrong_copies(database) == {"article_tags": 0, "favorites": 0}
     async with database.unit_of_work() as session:
-        assert await counts.drift(session) == []
+        assert await recount.drift(session) == []

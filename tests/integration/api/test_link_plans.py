@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from conduit.domain.articles import counts
+from conduit.domain.articles import recount
 from tests.factories import make_user
 from tests.integration.api.test_cursor_plan import (
     ARTICLES,
@@ -48,7 +48,7 @@ async def tag_and_favorite_everything(app, connection) -> str:
         {"fan": fan.user.id},
     )
     async with app.state.database.unit_of_work() as session:
-        await counts.recount(session)
+        await recount.recount(session)
     await connection.exec_driver_sql("ANALYZE articles, article_tags, favorites, tags")
     return fan.username
 

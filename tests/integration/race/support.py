@@ -23,7 +23,7 @@ from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from conduit.db.session import Database
-from conduit.domain.articles import counts
+from conduit.domain.articles import recount
 from tests.locks import wait_for_lock_waiters
 from tests.pool import peak_connections
 
@@ -31,10 +31,10 @@ from tests.pool import peak_connections
 FIRED = 20
 
 
-async def drift(database: Database) -> list[counts.Drift]:
+async def drift(database: Database) -> list[recount.Drift]:
     """The kept counts that differ from the rows (the same check as `db recount --check`)."""
     async with database.reader() as session:
-        return await counts.drift(session)
+        return await recount.drift(session)
 
 
 def statuses(responses: Sequence[httpx.Response]) -> Counter[int]:

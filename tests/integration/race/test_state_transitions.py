@@ -3,7 +3,7 @@
 Each test sends ``FIRED`` identical requests while a rival connection holds the row they all
 write (see :func:`support.fire_held`), so every one of them has read the old state before
 the first commits. It asserts the answers (exactly one winner where a change can happen only
-once) and that every kept count equals a recount of the rows afterwards (:func:`counts.drift`,
+once) and that every kept count equals a recount of the rows afterwards (:func:`recount.drift`,
 the check behind ``conduit db recount --check``).
 """
 

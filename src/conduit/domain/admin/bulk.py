@@ -26,10 +26,8 @@ from conduit.domain.articles.models import Article
 from conduit.domain.comments.models import Comment
 from conduit.domain.credits.models import CreditTransfer
 from conduit.domain.errors import InvalidError
-from conduit.domain.users.models import Role, User
+from conduit.domain.users.models import CREDITS_MAX, Role, User
 
-# users.credits is a 32-bit integer on PostgreSQL; a grant never pushes a balance past it.
-CREDITS_MAX = 2**31 - 1
 USERNAMES_SUBJECT = "usernames"
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 
 from conduit.db.dialect import claim
 from conduit.db.errors import Conflict, translate
-from conduit.domain.articles import counts
+from conduit.domain.articles import kept_counts
 from conduit.domain.articles.models import Article
 from conduit.domain.errors import ConflictError, NotFoundError, TakenError
 
@@ -80,6 +80,6 @@ async def restore_article(session: AsyncSession, *, slug: str) -> uuid.UUID:
         if (await session.execute(known)).first() is not None:
             raise AlreadyLive()
         raise NotFoundError(SUBJECT)
-    await counts.went_live(session, article_id=restored.id, author_id=restored.author_id)
+    await kept_counts.went_live(session, article_id=restored.id, author_id=restored.author_id)
     article_id: uuid.UUID = restored.id
     return article_id

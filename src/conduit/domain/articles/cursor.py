@@ -25,11 +25,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, String, type_coerce
 
-from conduit.db.pagination import KeyValue, fits
+from conduit.db.pagination import InvalidCursor, KeyValue, fits
 from conduit.domain.articles.models import Article
-from conduit.domain.errors import InvalidError
-
-SUBJECT = "cursor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +43,7 @@ class ListOrder:
     def check(self, position: Sequence[KeyValue]) -> None:
         """Refuse a genuine cursor issued for another order (another dialect or sort key)."""
         if not fits(position, self.shape):
-            raise InvalidError(SUBJECT, "is invalid")
+            raise InvalidCursor("another order")
 
 
 def list_order(

@@ -10,7 +10,7 @@ the query text on SQLite (one ``LIKE`` per word), so it is built for each reques
 
 Each filter is resolved inside the page's statement (``author_id = (SELECT id FROM users WHERE
 username = :author)``), and where a count of the selected articles is kept
-(:mod:`conduit.domain.articles.counts`: no filter, one tag, one author, one reader's
+(:mod:`conduit.domain.articles.kept_counts`: no filter, one tag, one author, one reader's
 favorites, the feed) the total is read from it instead of counting the rows. The tag and
 favorited filters read their link table in list order (:class:`Link`), so their pages stop
 after the page too.
@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute
 
-from conduit.domain.articles import counts
+from conduit.domain.articles import striped_total
 from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.profiles.models import Follow
 from conduit.domain.tags.models import ArticleTag, Tag
@@ -202,7 +202,7 @@ def kept_total(shape: ListShape, *, searching: bool = False) -> Total | None:
     if shape.favorited:
         return _kept_by_name(User.favorites_count, User.username, "favorited")
     if not shape.feed:
-        return counts.total()
+        return striped_total.total()
     # The feed: the sum over the authors the viewer follows.
     return (
         select(func.coalesce(func.sum(User.articles_count), 0))

@@ -24,6 +24,11 @@ POSTGRESQL_ONLY = {"postgresql_only": True}
 # MySQL has no text-search type: its FULLTEXT index exists there alone.
 MYSQL_ONLY = {"dialects": ("mysql",)}
 
+TITLE_MAX = 255
+DESCRIPTION_MAX = 1000
+# body is TEXT: the limit is the API's, so one article stays a reasonable read.
+BODY_MAX = 100_000
+
 
 class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
     __tablename__ = "articles"
@@ -76,8 +81,8 @@ class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
     )
 
     slug: Mapped[str] = mapped_column(String(255))
-    title: Mapped[str] = mapped_column(String(255))
-    description: Mapped[str] = mapped_column(String(1000))
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    description: Mapped[str] = mapped_column(String(DESCRIPTION_MAX))
     # MEDIUMTEXT on MySQL: 100,000 characters of up to 4 bytes outgrow its TEXT (64 KiB).
     body: Mapped[str] = mapped_column(Text().with_variant(mysql.MEDIUMTEXT(), "mysql"))
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -131,7 +136,7 @@ class Favorite(Base):
 
 
 class Counter(Base):
-    """A named count, kept exact by the writes that change it (``domain/articles/counts.py``).
+    """A named count, kept exact by the writes that change it (``domain/articles/kept_counts.py``).
 
     One row per count that belongs to no other row: ``live_articles``, the total the unfiltered
     list shows. Counts that belong to a row live on it (``users.articles_count``,

@@ -3,7 +3,7 @@
 Writes are plain Core statements with RETURNING, and each builds its response from what it
 already knows (or from one read through :mod:`conduit.domain.articles.queries`) instead of
 reloading entities. Publishing, deleting and retagging also adjust the counts of live articles
-(:mod:`conduit.domain.articles.counts`) in the same unit of work. Statement counts,
+(:mod:`conduit.domain.articles.kept_counts`) in the same unit of work. Statement counts,
 authentication not included:
 
 - create: 3, or 6 with tags (insert; upsert the tags, link them; the counts);
@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.dialect import claim, dialect_insert, hold_parent, matched, updates_return
 from conduit.db.model import CompactUuid, utcnow, uuid7
-from conduit.domain.articles import counts
+from conduit.domain.articles import kept_counts
 from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.articles.queries import get_article
 from conduit.domain.articles.slugs import new_slug
@@ -107,7 +107,7 @@ async def create_article(
         )
     ).one()
     await tagging.attach(session, article_id=article_id, names=names)
-    await counts.went_live(
+    await kept_counts.went_live(
         session, article_id=article_id, author_id=author.id, tagged=bool(names), favorited=False
     )
     return ArticleView(
@@ -154,7 +154,7 @@ async def update_article(
         # The counts follow the links these statements changed, not the tags read above: a
         # concurrent retag of this article may have changed them since (it held the row).
         links = await tagging.retag(session, article_id=current.id, names=tag_list)
-        await counts.retagged(session, removed=links.removed, added=links.added)
+        await kept_counts.retagged(session, removed=links.removed, added=links.added)
     return dataclasses.replace(
         current,
         slug=row.slug,
@@ -210,7 +210,7 @@ async def delete_article(session: AsyncSession, *, actor: Identity, slug: str) -
             raise NotFoundError(SUBJECT)
         raise ForbiddenError(SUBJECT)
     (row,) = deleted
-    await counts.withdrawn(session, article_id=row.id, author_id=row.author_id)
+    await kept_counts.withdrawn(session, article_id=row.id, author_id=row.author_id)
 
 
 def _live_held(slug: str, *columns: Any) -> Select[Any]:
@@ -233,7 +233,7 @@ async def favorite(session: AsyncSession, *, user: Identity, slug: str) -> Artic
         .returning(Favorite.user_id)
     )
     if added.first() is not None:
-        await counts.favorites_moved(session, user_id=user.id, by=1)
+        await kept_counts.favorites_moved(session, user_id=user.id, by=1)
     return await _read(session, slug=slug, viewer_id=user.id)
 
 
@@ -249,7 +249,7 @@ async def unfavorite(session: AsyncSession, *, user: Identity, slug: str) -> Art
         .execution_options(synchronize_session=False)
     )
     if taken.first() is not None:
-        await counts.favorites_moved(session, user_id=user.id, by=-1)
+        await kept_counts.favorites_moved(session, user_id=user.id, by=-1)
     return await _read(session, slug=slug, viewer_id=user.id)
 
 

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from conduit.domain.articles.models import Article
     from conduit.domain.users.models import User
 
+# body is TEXT: the limit is the API's.
+BODY_MAX = 10_000
+
 
 class Comment(BigIntIdentityKey, Timestamps, SoftDelete, Base):
     __tablename__ = "comments"

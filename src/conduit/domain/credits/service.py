@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -47,12 +48,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from conduit.db.dialect import matched, updates_return
+from conduit.db.pagination import InvalidCursor, KeyValue, fits
 from conduit.domain.credits.models import CreditTransfer
 from conduit.domain.errors import DomainError, ForbiddenError, InvalidError, NotFoundError
-from conduit.domain.users.models import User
+from conduit.domain.users.models import CREDITS_MAX, User
 
-# users.credits is a 32-bit INTEGER on PostgreSQL: no balance and no amount may exceed it.
-MAX_CREDITS = 2**31 - 1
+# The ledger's order: transfer ids, newest (highest) first.
+_LEDGER_KEY = (int,)
 
 
 class Direction(StrEnum):
@@ -84,12 +86,13 @@ class TransferOutcome:
 class LedgerPage:
     """An account's balance and one page of its transfers, newest first.
 
-    ``last_id`` is the id of the page's last transfer when older ones remain, else None.
+    ``next_after`` is the sort key (the id) of the page's last transfer when older ones remain,
+    else None: where a keyset page continues (:mod:`conduit.db.pagination`).
     """
 
     balance: int
     transfers: list[TransferView]
-    last_id: int | None
+    next_after: tuple[KeyValue, ...] | None
 
 
 class InsufficientCredits(InvalidError):
@@ -105,9 +108,13 @@ class SenderInactive(ForbiddenError):
 
 
 async def ledger_page(
-    session: AsyncSession, *, owner_id: uuid.UUID, limit: int, after_id: int | None = None
+    session: AsyncSession,
+    *,
+    owner_id: uuid.UUID,
+    limit: int,
+    after: Sequence[KeyValue] | None = None,
 ) -> LedgerPage:
-    """The balance of ``owner_id`` and up to ``limit`` of its transfers older than ``after_id``.
+    """The balance of ``owner_id`` and up to ``limit`` of its transfers older than ``after``.
 
     One statement, whatever the page size: the page is a subquery (one more row than asked, to
     know whether another page follows) outer-joined to the owner's row, which supplies the
@@ -123,8 +130,11 @@ async def ledger_page(
         CreditTransfer.amount,
         CreditTransfer.created_at,
     ).where(involves_owner)
-    if after_id is not None:
-        page_query = page_query.where(CreditTransfer.id < after_id)
+    if after is not None:
+        # A genuine cursor of another order (an older release's) cannot be read as an id.
+        if not fits(after, _LEDGER_KEY):
+            raise InvalidCursor("another order")
+        page_query = page_query.where(CreditTransfer.id < after[0])
     page = page_query.order_by(CreditTransfer.id.desc()).limit(limit + 1).subquery("page")
     counterparty = aliased(User, name="counterparty")
     counterparty_id = case(
@@ -165,7 +175,7 @@ async def ledger_page(
     return LedgerPage(
         balance=rows[0].credits,
         transfers=transfers,
-        last_id=transfers[-1].id if more else None,
+        next_after=(transfers[-1].id,) if more else None,
     )
 
 
@@ -180,8 +190,8 @@ async def transfer(
     InvalidError ``to`` (422) for oneself or a deactivated recipient; NotFoundError ``profile``
     (404) for an unknown one; InsufficientCredits (422) when the balance is short.
     """
-    if not 0 < amount <= MAX_CREDITS:
-        raise InvalidError("amount", f"must be between 1 and {MAX_CREDITS}")
+    if not 0 < amount <= CREDITS_MAX:
+        raise InvalidError("amount", f"must be between 1 and {CREDITS_MAX}")
     if session.get_bind().dialect.name == "sqlite":
         await _take_sqlite_write_lock(session, user_id=sender_id)
     accounts = (
@@ -205,7 +215,7 @@ async def transfer(
         raise InvalidError("to", "is deactivated")
     if sender.credits < amount:
         raise InsufficientCredits()
-    if recipient.credits > MAX_CREDITS - amount:
+    if recipient.credits > CREDITS_MAX - amount:
         raise InvalidError("amount", "would exceed the recipient's maximum balance")
 
     balances = await _move(
@@ -253,7 +263,7 @@ async def _move(
     delta: Any = case((User.id == sender_id, -amount), else_=amount)
     guard = or_(
         and_(User.id == sender_id, User.credits >= amount),
-        and_(User.id == recipient_id, User.credits <= MAX_CREDITS - amount),
+        and_(User.id == recipient_id, User.credits <= CREDITS_MAX - amount),
     )
     statement = (
         update(User)

@@ -13,6 +13,10 @@ from conduit.db.model import Base
 if TYPE_CHECKING:
     from conduit.domain.users.models import User
 
+IMAGE_MAX = 2048
+# bio is TEXT: the limit is the API's, so a profile stays a reasonable read.
+BIO_MAX = 10_000
+
 
 class Profile(Base):
     __tablename__ = "profiles"
@@ -21,7 +25,7 @@ class Profile(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     bio: Mapped[str | None] = mapped_column(Text, default=None)
-    image: Mapped[str | None] = mapped_column(String(2048), default=None)
+    image: Mapped[str | None] = mapped_column(String(IMAGE_MAX), default=None)
 
     user: Mapped[User] = relationship(back_populates="profile", lazy="raise")
 

@@ -16,7 +16,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from conduit.db.session import Database
-from conduit.domain.articles import counts
+from conduit.domain.articles import recount
 from conduit.domain.seed import load
 from conduit.domain.seed.generate import DataSet
 from conduit.domain.seed.load import Loaded, Progress
@@ -112,7 +112,7 @@ async def seed_database(
         data = DataSet(spec, password_hash=password_hash, start=start)
         loaded = await load.load(conn, data.tables(), progress=progress)
         # The rows went in around the services: count the live articles they hold.
-        await counts.recount(session)
+        await recount.recount(session)
         await load.finish(conn, loaded)
     login_email = None
     if spec.users:

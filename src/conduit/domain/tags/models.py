@@ -14,6 +14,8 @@ from conduit.db.model import Base, UTCDateTime
 if TYPE_CHECKING:
     from conduit.domain.articles.models import Article
 
+NAME_MAX = 64
+
 
 class Tag(Base):
     __tablename__ = "tags"
@@ -21,8 +23,8 @@ class Tag(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True
     )
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    # Live articles carrying the tag (conduit.domain.articles.counts keeps it exact).
+    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
+    # Live articles carrying the tag (conduit.domain.articles.kept_counts keeps it exact).
     articles_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
     articles: Mapped[list[Article]] = relationship(

@@ -36,18 +36,17 @@ from sqlalchemy.types import TypeEngine
 
 from conduit.db.dialect import dialect_insert, is_mysql
 from conduit.domain.articles.models import Article
-from conduit.domain.errors import InvalidError
-from conduit.domain.tags.models import ArticleTag, Tag
+from conduit.domain.errors import BLANK, InvalidError
+from conduit.domain.tags.models import NAME_MAX, ArticleTag, Tag
 
 SUBJECT = "tagList"
-NAME_MAX = 64
 
 
 def normalise(names: Iterable[str]) -> list[str]:
     """Trimmed, distinct and sorted, as stored and returned; blank or long names are invalid."""
     cleaned = {name.strip() for name in names}
     if "" in cleaned:
-        raise InvalidError(SUBJECT, "can't be blank")
+        raise InvalidError(SUBJECT, BLANK)
     if any(len(name) > NAME_MAX for name in cleaned):
         raise InvalidError(SUBJECT, f"is too long (maximum is {NAME_MAX} characters)")
     return sorted(cleaned)
@@ -128,7 +127,7 @@ def _links(article_id: uuid.UUID, names: Sequence[str]) -> Select[uuid.UUID, int
 async def list_live(session: AsyncSession) -> list[str]:
     """Names of the tags used by at least one live article, sorted: 1 statement.
 
-    ``articles_count`` is kept by the writes (:mod:`conduit.domain.articles.counts`), so this
+    ``articles_count`` is kept by the writes (:mod:`conduit.domain.articles.kept_counts`), so this
     reads the tags table alone instead of probing the articles of every tag.
     """
     result = await session.execute(

@@ -14,6 +14,12 @@ if TYPE_CHECKING:
     from conduit.domain.articles.models import Article
     from conduit.domain.profiles.models import Profile
 
+USERNAME_MAX = 64
+# The longest address SMTP can deliver to (RFC 5321's path limit less the brackets).
+EMAIL_MAX = 254
+# users.credits is a 32-bit INTEGER on PostgreSQL: no balance and no amount may exceed it.
+CREDITS_MAX = 2**31 - 1
+
 
 class Role(StrEnum):
     USER = "user"
@@ -37,13 +43,13 @@ class User(UUIDv7PrimaryKey, Timestamps, Base):
         ),
     )
 
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)
+    username: Mapped[str] = mapped_column(String(USERNAME_MAX), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default=Role.USER, server_default=Role.USER)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     credits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # Live articles by the user (conduit.domain.articles.counts keeps it exact).
+    # Live articles by the user (conduit.domain.articles.kept_counts keeps it exact).
     articles_count: Mapped[int] = mapped_column(Integer, server_default="0")
     # Moved on by every password change; a token issued under an older version is refused.
     token_version: Mapped[int] = mapped_column(Integer, server_default="0")

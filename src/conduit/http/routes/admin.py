@@ -19,6 +19,7 @@ from conduit.domain.admin import bulk, export, restore, stats
 from conduit.domain.articles import queries
 from conduit.domain.errors import NotFoundError
 from conduit.http.deps import AdminUser, DatabaseDep, SessionDep, SettingsDep
+from conduit.http.params import Responses
 from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.admin import (
     DeactivateRequest,
@@ -41,12 +42,11 @@ def _error(description: str) -> dict[str, Any]:
     return {"model": ErrorBody, "description": description}
 
 
-_ADMIN: dict[int | str, dict[str, Any]] = {
-    401: _error("Missing, invalid or expired token"),
+_ADMIN: Responses = {
     403: _error("The caller is not an admin (`user`: `forbidden`)"),
 }
 # The export's errors are JSON too; without this they would be listed under its NDJSON type.
-_ADMIN_JSON: dict[int | str, dict[str, Any]] = {
+_ADMIN_JSON: Responses = {
     status: {
         "description": response["description"],
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},

@@ -9,27 +9,37 @@ with other filters, or altered in any way, it is refused as invalid.
 
 from __future__ import annotations
 
-import functools
 import uuid
-from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import StringConstraints
 
 from conduit.db import documents
-from conduit.db.pagination import CursorCodec, InvalidCursor, KeyValue, Scope
+from conduit.db.pagination import CursorCodec, KeyValue, Scope
 from conduit.domain.articles import pages, queries
 from conduit.domain.articles import service as articles
-from conduit.domain.articles.cursor import SUBJECT as CURSOR
 from conduit.domain.articles.filters import ArticleFilter
 from conduit.domain.articles.pages import PageQuery
 from conduit.domain.articles.search import QUERY_MAX
 from conduit.domain.errors import InvalidError, NotFoundError
-from conduit.domain.tags.service import NAME_MAX
+from conduit.domain.tags.models import NAME_MAX
+from conduit.domain.users.models import USERNAME_MAX
 from conduit.http import documents as documents_response
-from conduit.http.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
+from conduit.http.deps import CurrentUser, OptionalUser, SessionDep
 from conduit.http.documents import JSONText
+from conduit.http.errors import CURSOR
+from conduit.http.params import (
+    NO_ARTICLE,
+    Cursor,
+    CursorCodecDep,
+    Limit,
+    Offset,
+    PageKind,
+    Responses,
+    next_cursor,
+    position,
+)
 from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.articles import (
     MultipleArticlesResponse,
@@ -41,24 +51,6 @@ from conduit.http.schemas.common import NON_BLANK_PATTERN, Trimmed
 
 router = APIRouter(prefix=API_PREFIX, tags=["articles"])
 
-LIMIT_MAX = 100
-# Beyond this an OFFSET only burns database time (and overflows a bigint eventually).
-OFFSET_MAX = 1_000_000_000
-USERNAME_MAX = 64
-
-Limit = Annotated[int, Query(ge=1, le=LIMIT_MAX, description="Page size (at most 100)")]
-Offset = Annotated[
-    int | None,
-    Query(ge=0, le=OFFSET_MAX, description="Articles to skip (default 0; not with `cursor`)"),
-]
-Cursor = Annotated[
-    str | None,
-    # Non-empty in the contract; the codec refuses "" like any cursor it did not issue.
-    Query(
-        json_schema_extra={"minLength": 1},
-        description="`nextCursor` of the previous page: continue right after it",
-    ),
-]
 SearchText = Annotated[
     Annotated[str, StringConstraints(max_length=QUERY_MAX), Trimmed] | None,
     Query(
@@ -70,19 +62,12 @@ SearchText = Annotated[
     ),
 ]
 
-_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing, invalid or expired token"}
-}
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No live article has this slug"}
-}
-_WRITE: dict[int | str, dict[str, Any]] = {
-    **_UNAUTHORIZED,
-    **_NOT_FOUND,
+_WRITE: Responses = {
+    **NO_ARTICLE,
     403: {"description": "The article belongs to someone else"},
     422: {"description": "A field is blank, null or too long"},
 }
-_LIST_INVALID: dict[int | str, dict[str, Any]] = {
+_LIST_INVALID: Responses = {
     422: {
         "description": "A paging value out of range, a blank or too long `q`, a cursor that "
         "is malformed, altered or issued for other filters, or `cursor` with `offset`"
@@ -90,34 +75,16 @@ _LIST_INVALID: dict[int | str, dict[str, Any]] = {
 }
 
 
-@functools.lru_cache(maxsize=4)
-def _codec(secret: str) -> CursorCodec:
-    return CursorCodec(secret, purpose="conduit.articles.cursor")
-
-
-async def cursor_codec(settings: SettingsDep) -> CursorCodec:
-    """Signs with the service's secret (the tokens' one, under a purpose of its own)."""
-    return _codec(settings.jwt_secret)
-
-
-CodecDep = Annotated[CursorCodec, Depends(cursor_codec)]
-
-
 def _position(
-    codec: CursorCodec, cursor: str | None, offset: int | None, scope: Scope
+    codec: CursorCodec, cursor: str | None, offset: int | None, kind: PageKind, scope: Scope
 ) -> tuple[KeyValue, ...] | None:
-    if cursor is None:
-        return None
-    if offset is not None:
+    if cursor is not None and offset is not None:
         raise InvalidError(CURSOR, "cannot be combined with offset")
-    try:
-        return codec.decode(cursor, scope=scope)
-    except InvalidCursor:
-        raise InvalidError(CURSOR, "is invalid") from None
+    return position(codec, cursor, kind=kind, scope=scope)
 
 
 async def _page_response(
-    session: SessionDep, codec: CursorCodec, query: PageQuery, scope: Scope
+    session: SessionDep, codec: CursorCodec, query: PageQuery, kind: PageKind, scope: Scope
 ) -> MultipleArticlesResponse | JSONText:
     # PostgreSQL writes the page's JSON itself; elsewhere the response model does.
     if documents.supported(session):
@@ -125,16 +92,12 @@ async def _page_response(
         return documents_response.article_page(
             written.articles,
             articles_count=written.articles_count,
-            next_cursor=_next_cursor(codec, written.next_after, scope),
+            next_cursor=next_cursor(codec, written.next_after, kind=kind, scope=scope),
         )
     page = await pages.list_page(session, query=query)
     return MultipleArticlesResponse.of(
-        page, next_cursor=_next_cursor(codec, page.next_after, scope)
+        page, next_cursor=next_cursor(codec, page.next_after, kind=kind, scope=scope)
     )
-
-
-def _next_cursor(codec: CursorCodec, after: Sequence[KeyValue] | None, scope: Scope) -> str | None:
-    return None if after is None else codec.encode(after, scope=scope)
 
 
 @router.get("/articles", response_model=MultipleArticlesResponse, responses=_LIST_INVALID)
@@ -142,7 +105,7 @@ async def list_articles(
     *,
     session: SessionDep,
     viewer: OptionalUser,
-    codec: CodecDep,
+    codec: CursorCodecDep,
     tag: Annotated[str | None, Query(max_length=NAME_MAX)] = None,
     author: Annotated[str | None, Query(max_length=USERNAME_MAX)] = None,
     favorited: Annotated[str | None, Query(max_length=USERNAME_MAX)] = None,
@@ -153,7 +116,6 @@ async def list_articles(
 ) -> MultipleArticlesResponse | JSONText:
     where = ArticleFilter(tag=tag, author=author, favorited=favorited, query=q)
     scope: Scope = {
-        "list": "articles",
         "tag": tag,
         "author": author,
         "favorited": favorited,
@@ -164,21 +126,17 @@ async def list_articles(
         viewer_id=viewer.id if viewer is not None else None,
         limit=limit,
         offset=offset or 0,
-        after=_position(codec, cursor, offset, scope),
+        after=_position(codec, cursor, offset, PageKind.ARTICLES, scope),
     )
-    return await _page_response(session, codec, query, scope)
+    return await _page_response(session, codec, query, PageKind.ARTICLES, scope)
 
 
-@router.get(
-    "/articles/feed",
-    response_model=MultipleArticlesResponse,
-    responses={**_UNAUTHORIZED, **_LIST_INVALID},
-)
+@router.get("/articles/feed", response_model=MultipleArticlesResponse, responses=_LIST_INVALID)
 async def feed(
     *,
     session: SessionDep,
     user: CurrentUser,
-    codec: CodecDep,
+    codec: CursorCodecDep,
     limit: Limit = 20,
     offset: Offset = None,
     cursor: Cursor = None,
@@ -189,13 +147,13 @@ async def feed(
         viewer_id=user.id,
         limit=limit,
         offset=offset or 0,
-        after=_position(codec, cursor, offset, scope),
+        after=_position(codec, cursor, offset, PageKind.FEED, scope),
     )
-    return await _page_response(session, codec, query, scope)
+    return await _page_response(session, codec, query, PageKind.FEED, scope)
 
 
 def _feed_scope(viewer_id: uuid.UUID) -> Scope:
-    return {"list": "feed", "viewer": str(viewer_id)}
+    return {"viewer": str(viewer_id)}
 
 
 @router.post("/articles", status_code=201, response_model=SingleArticleResponse, responses=_WRITE)
@@ -214,7 +172,7 @@ async def create_article(
     return SingleArticleResponse.of(view)
 
 
-@router.get("/articles/{slug}", response_model=SingleArticleResponse, responses=_NOT_FOUND)
+@router.get("/articles/{slug}", response_model=SingleArticleResponse, responses=NO_ARTICLE)
 async def get_article(
     slug: str, session: SessionDep, viewer: OptionalUser
 ) -> SingleArticleResponse | JSONText:
@@ -251,7 +209,7 @@ async def delete_article(slug: str, session: SessionDep, user: CurrentUser) -> R
 @router.post(
     "/articles/{slug}/favorite",
     response_model=SingleArticleResponse,
-    responses={**_UNAUTHORIZED, **_NOT_FOUND},
+    responses=NO_ARTICLE,
 )
 async def favorite(slug: str, session: SessionDep, user: CurrentUser) -> SingleArticleResponse:
     return SingleArticleResponse.of(await articles.favorite(session, user=user, slug=slug))
@@ -260,7 +218,7 @@ async def favorite(slug: str, session: SessionDep, user: CurrentUser) -> SingleA
 @router.delete(
     "/articles/{slug}/favorite",
     response_model=SingleArticleResponse,
-    responses={**_UNAUTHORIZED, **_NOT_FOUND},
+    responses=NO_ARTICLE,
 )
 async def unfavorite(slug: str, session: SessionDep, user: CurrentUser) -> SingleArticleResponse:
     return SingleArticleResponse.of(await articles.unfavorite(session, user=user, slug=slug))

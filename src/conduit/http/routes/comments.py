@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
 from conduit.domain.comments import service as comments
 from conduit.http.deps import CurrentUser, OptionalUser, SessionDep
+from conduit.http.params import NO_ARTICLE
 from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.comments import (
     MultipleCommentsResponse,
@@ -20,16 +21,9 @@ router = APIRouter(prefix=API_PREFIX, tags=["comments"])
 # Comment ids are bigint identities; anything larger cannot exist (and would overflow the bind).
 CommentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
-_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing, invalid or expired token"}
-}
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No live article has this slug (or no such comment on it)"}
-}
-
 
 @router.get(
-    "/articles/{slug}/comments", response_model=MultipleCommentsResponse, responses=_NOT_FOUND
+    "/articles/{slug}/comments", response_model=MultipleCommentsResponse, responses=NO_ARTICLE
 )
 async def list_comments(
     slug: str, session: SessionDep, viewer: OptionalUser
@@ -44,11 +38,7 @@ async def list_comments(
     "/articles/{slug}/comments",
     status_code=201,
     response_model=SingleCommentResponse,
-    responses={
-        **_UNAUTHORIZED,
-        **_NOT_FOUND,
-        422: {"description": "The body is blank or too long"},
-    },
+    responses={**NO_ARTICLE, 422: {"description": "The body is blank or too long"}},
 )
 async def add_comment(
     slug: str, request: NewCommentRequest, session: SessionDep, user: CurrentUser
@@ -62,9 +52,8 @@ async def add_comment(
     status_code=204,
     response_class=Response,
     responses={
-        **_UNAUTHORIZED,
-        **_NOT_FOUND,
         403: {"description": "The comment belongs to someone else"},
+        404: {"description": "No live article has this slug, or no such comment on it"},
     },
 )
 async def delete_comment(

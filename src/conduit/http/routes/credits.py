@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
 from functools import partial
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
+from conduit.db.pagination import Scope
 from conduit.db.retry import run_retrying
 from conduit.domain.credits import service as credits
-from conduit.domain.credits.cursor import LedgerCursors
-from conduit.http.deps import CurrentUser, DatabaseDep, SessionDep, SettingsDep
+from conduit.http.deps import CurrentUser, DatabaseDep, SessionDep
+from conduit.http.params import (
+    Cursor,
+    CursorCodecDep,
+    Limit,
+    PageKind,
+    Responses,
+    next_cursor,
+    position,
+)
 from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.credits import (
     Credits,
@@ -22,20 +31,14 @@ from conduit.http.schemas.credits import (
 
 router = APIRouter(prefix=API_PREFIX, tags=["credits"])
 
-LIMIT_MAX = 100
 # A transfer that still meets a serialization failure or deadlock is run again this many times
 # in all; past that the client gets 503 with Retry-After.
 TRANSFER_ATTEMPTS = 3
 
-_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing, invalid or expired token, or a deactivated account"}
-}
-_LEDGER_ERRORS: dict[int | str, dict[str, Any]] = {
-    **_UNAUTHORIZED,
+_LEDGER_ERRORS: Responses = {
     422: {"description": "`limit` out of range, or a `cursor` this server did not issue"},
 }
-_TRANSFER_ERRORS: dict[int | str, dict[str, Any]] = {
-    **_UNAUTHORIZED,
+_TRANSFER_ERRORS: Responses = {
     403: {"description": "The sender's account was deactivated while the request ran"},
     404: {"description": "No user has the recipient's username (`profile`)"},
     422: {
@@ -46,38 +49,28 @@ _TRANSFER_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _cursors(settings: SettingsDep) -> LedgerCursors:
-    return LedgerCursors(settings.jwt_secret)
+def _ledger_scope(owner_id: uuid.UUID) -> Scope:
+    # A ledger cursor is its owner's: borrowed by another account, it is refused.
+    return {"owner": owner_id.hex}
 
 
 @router.get("/credits", response_model=CreditsResponse, responses=_LEDGER_ERRORS)
 async def get_credits(
     user: CurrentUser,
     session: SessionDep,
-    settings: SettingsDep,
-    limit: Annotated[int, Query(ge=1, le=LIMIT_MAX, description="Page size (at most 100)")] = 20,
-    cursor: Annotated[
-        str | None,
-        # No max_length here: an overlong cursor is refused by the codec like any other
-        # cursor it did not issue, with the same message.
-        Query(
-            json_schema_extra={"minLength": 1},
-            description="`nextCursor` of the previous page; omit it for the newest transfers",
-        ),
-    ] = None,
+    codec: CursorCodecDep,
+    limit: Limit = 20,
+    cursor: Cursor = None,
 ) -> CreditsResponse:
-    codec = _cursors(settings)
+    scope = _ledger_scope(user.id)
     # Checked before the ledger is read: a forged cursor costs no more database time.
-    after_id = codec.decode(cursor, owner_id=user.id) if cursor is not None else None
-    page = await credits.ledger_page(session, owner_id=user.id, limit=limit, after_id=after_id)
-    next_cursor = (
-        codec.encode(owner_id=user.id, last_id=page.last_id) if page.last_id is not None else None
-    )
+    after = position(codec, cursor, kind=PageKind.LEDGER, scope=scope)
+    page = await credits.ledger_page(session, owner_id=user.id, limit=limit, after=after)
     return CreditsResponse(
         credits=Credits(
             balance=page.balance,
             transfers=[Transfer.model_validate(item) for item in page.transfers],
-            next_cursor=next_cursor,
+            next_cursor=next_cursor(codec, page.next_after, kind=PageKind.LEDGER, scope=scope),
         )
     )
 

@@ -3,7 +3,7 @@ profile search (``GET /profiles?q=``), beyond the spec."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import StringConstraints
@@ -11,28 +11,22 @@ from pydantic import StringConstraints
 from conduit.db import documents
 from conduit.domain.profiles import service as profiles
 from conduit.domain.profiles.service import ProfileView
+from conduit.domain.users.models import USERNAME_MAX
 from conduit.http.deps import CurrentUser, OptionalUser, SessionDep
 from conduit.http.documents import JSONText, envelope
+from conduit.http.params import Limit, Offset, Responses
 from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.common import NON_BLANK_PATTERN, Trimmed
 from conduit.http.schemas.profiles import MultipleProfilesResponse, Profile, ProfileResponse
 
 router = APIRouter(prefix=API_PREFIX, tags=["profiles"])
 
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No user has this username"}}
-_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+_NOT_FOUND: Responses = {404: {"description": "No user has this username"}}
+_WRITE_ERRORS: Responses = {
     **_NOT_FOUND,
-    401: {"description": "Missing, invalid or expired token"},
     422: {"description": "Following oneself"},
 }
-
-
-LIMIT_MAX = 100
-OFFSET_MAX = 1_000_000_000
-# The longest username: a longer query cannot match one.
-QUERY_MAX = 64
-
-_SEARCH_INVALID: dict[int | str, dict[str, Any]] = {
+_SEARCH_INVALID: Responses = {
     422: {"description": "`q` missing, blank or too long, or a paging value out of range"}
 }
 
@@ -48,7 +42,8 @@ async def search_profiles(
     viewer: OptionalUser,
     q: Annotated[
         str,
-        StringConstraints(max_length=QUERY_MAX),
+        # A query longer than the longest username cannot match one.
+        StringConstraints(max_length=USERNAME_MAX),
         Trimmed,
         Query(
             min_length=1,
@@ -57,15 +52,15 @@ async def search_profiles(
             "themselves); names starting with it come first, then alphabetically",
         ),
     ],
-    limit: Annotated[int, Query(ge=1, le=LIMIT_MAX, description="Page size (at most 100)")] = 20,
-    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX, description="Profiles to skip")] = 0,
+    limit: Limit = 20,
+    offset: Offset = None,
 ) -> MultipleProfilesResponse:
     page = await profiles.search_profiles(
         session,
         query=q,
         viewer_id=viewer.id if viewer is not None else None,
         limit=limit,
-        offset=offset,
+        offset=offset or 0,
     )
     return MultipleProfilesResponse.of(page)
 

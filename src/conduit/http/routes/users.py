@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 
 from conduit.domain.errors import UnauthorizedError
@@ -19,6 +17,7 @@ from conduit.http.deps import (
     TokensDep,
     request_token,
 )
+from conduit.http.params import TAKEN
 from conduit.http.ratelimit import client_address
 from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.users import (
@@ -31,10 +30,6 @@ from conduit.http.schemas.users import (
 from conduit.http.security import TokenCodec
 
 router = APIRouter(prefix=API_PREFIX, tags=["users"])
-
-_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing, invalid or expired token"}
-}
 
 
 def _user_response(identity: Identity, token: str) -> UserResponse:
@@ -97,7 +92,7 @@ async def login(
     status_code=201,
     response_model=UserResponse,
     responses={
-        409: {"description": "Username or email already taken"},
+        **TAKEN,
         429: {"description": "Too many registrations from this address"},
     },
 )
@@ -125,7 +120,7 @@ async def register(
     return _user_response(identity, _issue(tokens, identity))
 
 
-@router.get("/user", response_model=UserResponse, responses=_UNAUTHORIZED)
+@router.get("/user", response_model=UserResponse)
 async def current(user: CurrentUser, request: Request) -> UserResponse:
     # Authentication already loaded everything the response needs.
     return _user_response(user, request_token(request))
@@ -134,7 +129,7 @@ async def current(user: CurrentUser, request: Request) -> UserResponse:
 @router.put(
     "/user",
     response_model=UserResponse,
-    responses={**_UNAUTHORIZED, 409: {"description": "Username or email already taken"}},
+    responses=TAKEN,
 )
 async def update(
     body: UpdateUserRequest,

@@ -12,8 +12,9 @@ from pydantic_core import to_json
 from conduit.domain.admin.bulk import Granted
 from conduit.domain.admin.export import ExportedArticle
 from conduit.domain.admin.stats import PlatformStats
+from conduit.domain.errors import BLANK
+from conduit.domain.users.models import USERNAME_MAX
 from conduit.http.schemas.common import (
-    BLANK,
     NonBlankSchema,
     RequestModel,
     ResponseModel,
@@ -22,7 +23,6 @@ from conduit.http.schemas.common import (
     iso_millis,
 )
 
-USERNAME_MAX = 64
 GRANT_USERNAMES_MAX = 1000
 GRANT_AMOUNT_MAX = 1_000_000
 

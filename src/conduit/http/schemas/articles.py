@@ -17,9 +17,10 @@ from pydantic import (
     field_validator,
 )
 
+from conduit.domain.articles.models import BODY_MAX, DESCRIPTION_MAX, TITLE_MAX
 from conduit.domain.articles.pages import ArticlePage
 from conduit.domain.articles.views import ArticleView
-from conduit.domain.tags.service import NAME_MAX
+from conduit.domain.tags.models import NAME_MAX
 from conduit.http.schemas.common import (
     NonBlankSchema,
     NotBlank,
@@ -32,9 +33,6 @@ from conduit.http.schemas.common import (
 )
 from conduit.http.schemas.profiles import Profile
 
-TITLE_MAX = 255
-DESCRIPTION_MAX = 1000
-BODY_MAX = 100_000
 TAGS_MAX = 32
 
 

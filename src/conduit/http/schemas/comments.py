@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
+from conduit.domain.comments.models import BODY_MAX
 from conduit.domain.comments.service import CommentView
 from conduit.http.schemas.common import (
     NonBlankSchema,
@@ -15,8 +16,6 @@ from conduit.http.schemas.common import (
     Timestamp,
 )
 from conduit.http.schemas.profiles import Profile
-
-BODY_MAX = 10_000
 
 CommentBody = Annotated[str, StringConstraints(max_length=BODY_MAX), NonBlankSchema, NotBlank]
 

@@ -22,9 +22,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from conduit.domain.errors import BLANK
 from conduit.http.input import UNSTORABLE, storable
-
-BLANK = "can't be blank"
 
 
 def iso_millis(value: dt.datetime) -> str:

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, PlainValidator, StringConstraints, WithJsonSchema
 
-from conduit.domain.credits.service import MAX_CREDITS, Direction
+from conduit.domain.credits.service import Direction
+from conduit.domain.users.models import CREDITS_MAX, USERNAME_MAX
 from conduit.http.schemas.common import (
     NonBlankSchema,
     RequestModel,
@@ -14,7 +15,6 @@ from conduit.http.schemas.common import (
     Timestamp,
     Trimmed,
 )
-from conduit.http.schemas.users import USERNAME_MAX
 
 
 def _amount(value: object) -> int:
@@ -24,15 +24,15 @@ def _amount(value: object) -> int:
         raise ValueError("must be a whole number")
     if value < 1:
         raise ValueError("must be greater than 0")
-    if value > MAX_CREDITS:
-        raise ValueError(f"must be at most {MAX_CREDITS}")
+    if value > CREDITS_MAX:
+        raise ValueError(f"must be at most {CREDITS_MAX}")
     return value
 
 
 Amount = Annotated[
     int,
     PlainValidator(_amount),
-    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_CREDITS}),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": CREDITS_MAX}),
 ]
 Recipient = Annotated[str, StringConstraints(max_length=USERNAME_MAX), NonBlankSchema, Trimmed]
 

@@ -19,15 +19,12 @@ from pydantic import (
     field_validator,
 )
 
+from conduit.domain.errors import BLANK
+from conduit.domain.profiles.models import BIO_MAX, IMAGE_MAX
+from conduit.domain.users.models import EMAIL_MAX, USERNAME_MAX
 from conduit.http.schemas.common import NonBlankSchema, RequestModel, Trimmed, omittable
 
-USERNAME_MAX = 64
-EMAIL_MAX = 254
 PASSWORD_MAX = 256
-BIO_MAX = 10_000
-IMAGE_MAX = 2048
-
-BLANK = "can't be blank"
 
 
 # Usernames live in URL paths (/profiles/{username}): letters, digits, "_", "." and "-",

@@ -1,0 +1,184 @@
+"""Exact counts of live articles, kept by the writes that change them.
+
+Every list shows how many articles match (``articlesCount``), and counting the matching rows on
+each request costs the database a pass over all of them: tens of milliseconds on the unfiltered
+list at 100k articles, growing with the table. So the counts the lists need are kept instead:
+
+- ``counters`` row ``live_articles``: every live article, striped
+  (:mod:`conduit.domain.articles.striped_total`);
+- ``users.articles_count``: the live articles by each author (the author filter, and the feed
+  as the sum over the authors a reader follows);
+- ``users.favorites_count``: the live articles each user favorited (the favorited filter);
+- ``tags.articles_count``: the live articles carrying each tag (the tag filter, the tag list).
+
+Each write that makes an article live (publish, restore) or not (delete), changes its tags, or
+favorites it or takes a favorite back, adjusts them with relative writes (``n = n + 1``) in its
+own unit of work: committed together with the write or not at all, so the counts are exact
+whenever no write is in flight. :mod:`conduit.domain.articles.recount` recomputes them from the
+rows and checks them.
+
+No row is taken by every write of a kind. The author's row is shared only by that author's
+writes. A tag's row is shared by the writes that carry the tag (the most popular one by a few
+percent of publishes), held from the adjustment, which runs last, to the commit right after;
+striping tags too would make the tag list and every tag page sum stripes, for contention a few
+percent of the writes share. Locks are taken in one order in every transaction: the unit of
+work's stripe row, then users' rows (the author's, and on delete and restore the article's
+fans') in id order, then tag rows in id order, so no two count-changing transactions deadlock.
+A favorite holds its article's row ``FOR SHARE`` before it moves its user's count, so it is
+ordered with a delete or restore of that article.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, case, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conduit.db.dialect import is_mysql
+from conduit.domain.articles import striped_total
+from conduit.domain.articles.models import Favorite
+from conduit.domain.tags.models import ArticleTag, Tag
+from conduit.domain.users.models import User
+
+
+async def went_live(
+    session: AsyncSession,
+    *,
+    article_id: uuid.UUID,
+    author_id: uuid.UUID,
+    tagged: bool = True,
+    favorited: bool = True,
+) -> None:
+    """The article became live (published or restored), its tags linked: 3 statements, 2 if
+    the caller knows it has no tags (``tagged=False``). ``favorited=False``: the caller knows
+    no one has favorited it (a new article), so only its author's row is touched."""
+    await _shift(
+        session,
+        article_id=article_id,
+        author_id=author_id,
+        by=1,
+        tagged=tagged,
+        favorited=favorited,
+    )
+
+
+async def withdrawn(session: AsyncSession, *, article_id: uuid.UUID, author_id: uuid.UUID) -> None:
+    """The live article was deleted; its tag links and favorites stay: 3 statements."""
+    await _shift(session, article_id=article_id, author_id=author_id, by=-1)
+
+
+async def retagged(session: AsyncSession, *, removed: Sequence[int], added: Sequence[int]) -> None:
+    """A live article's links to the tags ``removed`` were deleted and to ``added`` inserted
+    (ids, as the statements that did it returned them): 1 statement (none if both are empty)."""
+    if not removed and not added:
+        return
+    delta = case((Tag.id.in_(added), 1), else_=0) - case((Tag.id.in_(removed), 1), else_=0)
+    await _move_tags(session, ids=[*removed, *added], by=delta)
+
+
+async def favorites_moved(session: AsyncSession, *, user_id: uuid.UUID, by: int) -> None:
+    """The user favorited (``by=1``) or took back (``-1``) a live article, as the statement
+    that did it returned: 1 statement. That statement held the article's row (``FOR SHARE``),
+    so a delete or restore of it is ordered before or after, never beside it."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(favorites_count=User.favorites_count + by, updated_at=User.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _shift(
+    session: AsyncSession,
+    *,
+    article_id: uuid.UUID,
+    author_id: uuid.UUID,
+    by: int,
+    tagged: bool = True,
+    favorited: bool = True,
+) -> None:
+    await striped_total.add(session, name=striped_total.LIVE_ARTICLES, by=by)
+    await _move_users(session, article_id=article_id, author_id=author_id, by=by, all_=favorited)
+    if not tagged:
+        return
+    tag_ids = select(ArticleTag.tag_id).where(ArticleTag.article_id == article_id)
+    await _move_tags(session, ids=tag_ids, by=by)
+
+
+async def _move_users(
+    session: AsyncSession, *, article_id: uuid.UUID, author_id: uuid.UUID, by: int, all_: bool
+) -> None:
+    """Add ``by`` to the author's ``articles_count`` and, with ``all_``, to the
+    ``favorites_count`` of every user who favorited the article: 1 statement, 2 with ``all_``.
+
+    With ``all_`` the rows are locked in id order first (:func:`_lock_in_order`): two articles
+    withdrawn at once, each by an author who favorited the other's, would otherwise lock the
+    two users' rows in opposite orders.
+    """
+    # Set to itself so the column's onupdate leaves it alone: the account did not change.
+    unchanged = {"updated_at": User.updated_at}
+    if not all_:
+        await session.execute(
+            update(User)
+            .where(User.id == author_id)
+            .values(articles_count=User.articles_count + by, **unchanged)
+            .execution_options(synchronize_session=False)
+        )
+        return
+    fans = select(Favorite.user_id).where(Favorite.article_id == article_id)
+    locked = await _lock_in_order(
+        session, User, select(User.id).where(or_(User.id == author_id, User.id.in_(fans)))
+    )
+    await session.execute(
+        update(User)
+        .where(User.id.in_(locked))
+        .values(
+            articles_count=User.articles_count + case((User.id == author_id, by), else_=0),
+            favorites_count=User.favorites_count + case((User.id.in_(fans), by), else_=0),
+            **unchanged,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _move_tags(
+    session: AsyncSession, *, ids: Sequence[int] | Select[int], by: int | ColumnElement[int]
+) -> None:
+    """Add ``by`` to the count of each tag in ``ids``: 2 statements (1 if there is none)."""
+    locked = await _lock_in_order(session, Tag, ids)
+    if locked:
+        await session.execute(
+            update(Tag)
+            .where(Tag.id.in_(locked))
+            .values(articles_count=Tag.articles_count + by)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def _lock_in_order(session: AsyncSession, entity: Any, ids: Any) -> list[Any]:
+    """Lock the rows of ``entity`` with the ``ids`` in id order (``SELECT ... ORDER BY id FOR
+    NO KEY UPDATE``; SQLite has one write lock and renders no locking clause); their ids.
+
+    Two writers that share rows (tags, users) would otherwise lock them in opposite orders and
+    deadlock. The lock is a statement of its own, before the UPDATE that uses it: locking inside
+    the UPDATE's subquery, the UPDATE's own scan, from the statement's snapshot, meets the old
+    version of a row that a writer changed meanwhile and queues behind the writers waiting for
+    it, which wait for this one (a deadlock PostgreSQL reports as such).
+    """
+    if is_mysql(session) and isinstance(ids, Select):
+        # InnoDB locks (and waits for) every row its plan reads, and for a subquery it may read
+        # a range of the table, rows other writers hold included: the ids first, then point
+        # locks on exactly those rows. 1 statement more there.
+        ids = list((await session.execute(ids)).scalars())
+        if not ids:
+            return []
+    rows = await session.execute(
+        select(entity.id)
+        .where(entity.id.in_(ids))
+        .order_by(entity.id)
+        .with_for_update(key_share=True)
+    )
+    return list(rows.scalars())
