@@ -37,6 +37,7 @@ from conduit.domain.articles.filters import ArticleFilter
 from conduit.domain.articles.models import Article
 from conduit.domain.articles.pages import PageQuery, list_page, list_page_documents
 from conduit.domain.users.models import User
+from conduit.http.documents import ARTICLE_LIST_ITEM
 
 PAGE = 20
 RUNS = 10
@@ -106,7 +107,8 @@ async def columns(session: AsyncSession) -> list[Item]:
 
 
 async def documents(session: AsyncSession) -> str:
-    return (await list_page_documents(session, query=listing())).articles
+    written = await list_page_documents(session, query=listing(), document=ARTICLE_LIST_ITEM)
+    return written.articles
 
 
 def document_items(text: str) -> list[Item]:

@@ -10,12 +10,16 @@ the way Python's ``json`` and pydantic-core do (the short escapes ``\\" \\\\ \\b
 \\t``, ``\\u00XX`` for the other control characters, nothing else).
 
 PostgreSQL only: the expressions use its functions and its ``||``.
+
+Which keys a document has, and in which order, is not decided here: a read selects labelled
+columns, and a :data:`Document` (the HTTP layer writes them from its response models) turns
+them into the one JSON column that the read selects instead.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, ColumnExpressionArgument, Text, cast, func, literal_column
@@ -29,6 +33,12 @@ def supported(session: AsyncSession) -> bool:
 
 # A value already written as JSON text (a nested object or array), passed through as is.
 JsonText = ColumnElement[str]
+
+# The label of the column a read selects a document as.
+DOCUMENT = "document"
+
+# A read's columns by label (the names of the fields they fill), as one JSON document.
+Document = Callable[[Mapping[str, ColumnElement[Any]]], JsonText]
 
 _STAMP = 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'
 

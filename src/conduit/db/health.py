@@ -61,7 +61,7 @@ async def extensions(engine: AsyncEngine, *, names: tuple[str, ...]) -> list[Ext
     try:
         async with engine.connect() as conn:
             result = await conn.execute(query, {"names": list(names)})
-            rows: dict[str, str | None] = {name: version for name, version in result.all()}  # noqa: C416 - dict(rows) loses the types mypy needs
+            rows: dict[str, str | None] = {row.name: row.extversion for row in result.all()}
     except (SQLAlchemyError, OSError) as exc:
         raise translate(exc) from exc
     return [

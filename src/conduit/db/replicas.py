@@ -48,7 +48,8 @@ WalPosition = int
 COMMIT_POSITION = text("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")
 _PRIMARY_POSITION = text("SELECT (pg_current_wal_flush_lsn() - '0/0'::pg_lsn)::bigint")
 _REPLICA_POSITION = text(
-    "SELECT pg_is_in_recovery(), (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint"
+    "SELECT pg_is_in_recovery() AS in_recovery,"
+    " (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint AS replayed"
 )
 # Two 32-bit halves in hexadecimal, as pg_lsn's text form.
 _LSN = re.compile(r"([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})")
@@ -83,9 +84,11 @@ class ReplayLag:
 
 
 _REPLAY_LAG = text(
-    "SELECT pg_is_in_recovery(), (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint,"
+    "SELECT pg_is_in_recovery() AS in_recovery,"
+    " (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint AS replayed,"
     " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
     " ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END"
+    " AS seconds"
 )
 
 
@@ -94,10 +97,10 @@ async def replay_lag(replica: AsyncEngine, *, primary: AsyncEngine) -> ReplayLag
     async with primary.connect() as conn:
         flushed = int((await conn.execute(_PRIMARY_POSITION)).scalar_one())
     async with replica.connect() as conn:
-        in_recovery, replayed, seconds = (await conn.execute(_REPLAY_LAG)).one()
-    if not in_recovery:
+        lag = (await conn.execute(_REPLAY_LAG)).one()
+    if not lag.in_recovery:
         raise NotAReplica("not in recovery: a primary, not a replica")
-    return ReplayLag(seconds=float(seconds), bytes=max(0, flushed - int(replayed)))
+    return ReplayLag(seconds=float(lag.seconds), bytes=max(0, flushed - int(lag.replayed)))
 
 
 def target_name(url: URL) -> str:
@@ -133,10 +136,10 @@ class Replica:
     async def position(self, *, timeout: float) -> WalPosition:
         """The replay position; raises when unreachable or not a replica."""
         async with asyncio.timeout(timeout), self.monitor.connect() as conn:
-            in_recovery, replayed = (await conn.execute(_REPLICA_POSITION)).one()
-        if not in_recovery:
+            found = (await conn.execute(_REPLICA_POSITION)).one()
+        if not found.in_recovery:
             raise NotAReplica("not in recovery: a primary, not a replica")
-        return int(replayed)
+        return int(found.replayed)
 
 
 class NotAReplica(Exception):

@@ -28,6 +28,7 @@ from sqlalchemy import Select, TextClause, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from conduit.db import rows as by_label
 from conduit.db.engine import transaction_statement_timeout
 from conduit.db.errors import translate
 from conduit.db.mysql import is_mariadb
@@ -40,7 +41,7 @@ BATCH_SIZE = 1000
 
 
 class ExportedArticle(NamedTuple):
-    """One exported article, in the column order of the export statement."""
+    """One exported article: the export statement's columns, by label."""
 
     slug: str
     title: str
@@ -74,10 +75,10 @@ def export_statement() -> Select[Any]:
             Article.title,
             Article.description,
             Article.body,
-            User.username,
-            tag_list_of(Article.id),
-            favorites,
-            comments,
+            User.username.label("author"),
+            tag_list_of(Article.id).label("tag_list"),
+            favorites.label("favorites_count"),
+            comments.label("comments_count"),
             Article.created_at,
             Article.updated_at,
         )
@@ -100,8 +101,9 @@ async def export_articles(
         async with snapshot(engine, statement_timeout_ms=statement_timeout_ms) as conn:
             statement = export_statement().execution_options(yield_per=batch_size)
             result = await conn.stream(statement)
+            read = by_label.columns(result.keys(), ExportedArticle._fields)
             async for batch in result.partitions():
-                yield [ExportedArticle(*row) for row in batch]
+                yield [ExportedArticle(*read(row)) for row in batch]
     # Everything in the block is database work, so an OSError here is the driver's.
     except (SQLAlchemyError, OSError) as exc:
         raise translate(exc) from exc

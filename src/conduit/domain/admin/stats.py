@@ -85,19 +85,23 @@ async def platform_stats(session: AsyncSession) -> PlatformStats:
     totals = (
         await session.execute(
             select(
-                func.count(),
+                func.count().label("users"),
                 # Not count() FILTER (WHERE ...): MySQL has no FILTER clause.
-                func.count(case((User.is_active.is_(True), 1))),
-                func.max(User.created_at),
-                select(func.count()).select_from(Article).where(_live_article()).scalar_subquery(),
-                live_comments,
-                live_favorites,
-                favorited_authors,
+                func.count(case((User.is_active.is_(True), 1))).label("active_users"),
+                func.max(User.created_at).label("latest_signup_at"),
+                select(func.count())
+                .select_from(Article)
+                .where(_live_article())
+                .scalar_subquery()
+                .label("articles"),
+                live_comments.label("comments"),
+                live_favorites.label("favorites"),
+                favorited_authors.label("authors_with_favorited_articles"),
             ).select_from(User)
         )
     ).one()
 
-    articles_count = func.count(Article.id)
+    articles_count = func.count(Article.id).label("articles_count")
     authors = await session.execute(
         select(User.username, articles_count)
         .outerjoin(Article, (Article.author_id == User.id) & _live_article())
@@ -106,7 +110,7 @@ async def platform_stats(session: AsyncSession) -> PlatformStats:
         .limit(TOP)
     )
 
-    uses = func.count()
+    uses = func.count().label("articles_count")
     tags = await session.execute(
         select(Tag.name, uses)
         .join(ArticleTag, ArticleTag.tag_id == Tag.id)
@@ -117,14 +121,14 @@ async def platform_stats(session: AsyncSession) -> PlatformStats:
     )
     return PlatformStats(
         totals=Totals(
-            users=totals[0],
-            active_users=totals[1],
-            articles=totals[3],
-            comments=totals[4],
-            favorites=totals[5],
+            users=totals.users,
+            active_users=totals.active_users,
+            articles=totals.articles,
+            comments=totals.comments,
+            favorites=totals.favorites,
         ),
-        latest_signup_at=totals[2],
-        top_authors=[AuthorCount(username, count) for username, count in authors],
-        top_tags=[TagCount(name, count) for name, count in tags],
-        authors_with_favorited_articles=totals[6],
+        latest_signup_at=totals.latest_signup_at,
+        top_authors=[AuthorCount(row.username, row.articles_count) for row in authors],
+        top_tags=[TagCount(row.name, row.articles_count) for row in tags],
+        authors_with_favorited_articles=totals.authors_with_favorited_articles,
     )

@@ -28,6 +28,9 @@ from sqlalchemy import ColumnElement, String, type_coerce
 from conduit.db.pagination import InvalidCursor, KeyValue, fits
 from conduit.domain.articles.models import Article
 
+# The label of the article id in the sort key (``id`` is the article's own column in a read).
+ID_KEY = "id_key"
+
 
 @dataclass(frozen=True, slots=True)
 class ListOrder:
@@ -61,7 +64,7 @@ def list_order(
         # Same SQL (the column itself), read and bound as the text SQLite holds.
         created, created_type = type_coerce(created_at, String), str
     columns: tuple[ColumnElement[Any], ...] = (created, article_id)
-    names: tuple[str, ...] = ("created_key", "id")
+    names: tuple[str, ...] = ("created_key", ID_KEY)
     shape: tuple[type, ...] = (created_type, uuid.UUID)
     if rank is not None:
         columns, names, shape = (rank, *columns), ("rank", *names), (float, *shape)

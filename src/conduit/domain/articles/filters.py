@@ -123,7 +123,7 @@ def link(shape: ListShape) -> Link | None:
     """The link table a page of ``shape`` reads in list order, if a filter has one: the tag's
     links, else the reader's favorites. One per shape: a statement's clauses must name the
     same alias."""
-    # Aliases: the projection's subqueries (tagList, favoritesCount, favorited) read the same
+    # Aliases: the projection's subqueries (tag_list, favorites_count, favorited) read the same
     # tables for each article and must not be correlated with the page's link rows.
     if shape.tag:
         tagged = ArticleTag.__table__.alias("tagged")

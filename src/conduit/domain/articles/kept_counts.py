@@ -1,6 +1,6 @@
 """Exact counts of live articles, kept by the writes that change them.
 
-Every list shows how many articles match (``articlesCount``), and counting the matching rows on
+Every list shows how many articles match (``articles_count``), and counting the matching rows on
 each request costs the database a pass over all of them: tens of milliseconds on the unfiltered
 list at 100k articles, growing with the table. So the counts the lists need are kept instead:
 

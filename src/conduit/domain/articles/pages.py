@@ -13,13 +13,13 @@ the page's rows only. The total is the count kept for the filter
 an index whatever the size of the set; for filters without a kept count the inner page carries
 ``count(*) OVER ()`` instead. Only an empty page past the start needs a second statement, to
 count. A cursor page continues after a sort key (:mod:`conduit.domain.articles.cursor`): one
-flat ``... WHERE <filters> AND (created_at, id) < (:after_created_key, :after_id) ORDER BY
+flat ``... WHERE <filters> AND (created_at, id) < (:after_created_key, :after_id_key) ORDER BY
 ... LIMIT :limit`` (a backward range scan of the live-order index at any depth, one row past
 the page) carrying the kept count, or followed by a statement counting the set.
 
 Every value is a bound parameter, so a statement depends only on its shape (which filters,
-whether there is a viewer, offset or cursor, columns or JSON) and is built once. A search is
-built per request (its condition depends on the query text).
+whether there is a viewer, offset or cursor, columns or which JSON document) and is built once.
+A search is built per request (its condition depends on the query text).
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ from sqlalchemy import Integer, Select, Subquery, bindparam, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db import documents as doc
+from conduit.db.documents import DOCUMENT, Document
 from conduit.db.pagination import KeyValue, after, more_after_offset, position, split_lookahead
-from conduit.domain.articles.cursor import ListOrder, list_order
+from conduit.db.rows import column
+from conduit.domain.articles.cursor import ID_KEY, ListOrder, list_order
 from conduit.domain.articles.filters import (
     LINK_KEY,
     ArticleFilter,
@@ -47,7 +49,7 @@ from conduit.domain.articles.filters import (
 )
 from conduit.domain.articles.models import Article
 from conduit.domain.articles.search import Search, search
-from conduit.domain.articles.views import ArticleView, projection, view, with_author
+from conduit.domain.articles.views import ArticleView, projection, reader, with_author
 from conduit.domain.profiles.models import Follow
 from conduit.domain.viewer import VIEWER, viewer_param
 
@@ -84,7 +86,7 @@ def page_statement(
     shape: ListShape,
     viewer: bool,
     cursor: bool,
-    as_documents: bool,
+    document: Document | None,
     found: Search | None = None,
 ) -> Select[Any]:
     """The one statement that reads a page: its rows (the projection), their sort keys, and the
@@ -94,7 +96,7 @@ def page_statement(
         clauses.append(found.match)
     total = kept_total(shape, searching=found is not None)
     order = _order(dialect, shape, found)
-    selected = projection(viewer, with_body=False, as_documents=as_documents)
+    selected = projection(viewer, with_body=False, document=document)
     limit = bindparam(_LIMIT, type_=Integer())
     if dialect == "postgresql" and shape == _FEED and found is None and total is not None:
         return _around(_merged_feed(order, cursor=cursor), order, selected, total)
@@ -130,7 +132,7 @@ def _around(
     return with_author(
         select(*selected, *page_keys, page_total)
         .select_from(page)
-        .join(Article, Article.id == page.c.id)
+        .join(Article, Article.id == page.c[ID_KEY])
     ).order_by(*(key.desc() for key in page_keys))
 
 
@@ -243,11 +245,15 @@ class PageQuery:
 @dataclass(frozen=True, slots=True)
 class _Rows:
     rows: list[Any]
+    # The labels of the rows' columns.
+    keys: list[str]
     total: int
     next_after: tuple[KeyValue, ...] | None
 
 
-async def _read_page(session: AsyncSession, query: PageQuery, *, as_documents: bool) -> _Rows:
+async def _read_page(
+    session: AsyncSession, query: PageQuery, *, document: Document | None
+) -> _Rows:
     dialect = _dialect(session)
     found = search(dialect, query.text) if query.text is not None else None
     order = _order(dialect, query.shape, found)
@@ -259,7 +265,7 @@ async def _read_page(session: AsyncSession, query: PageQuery, *, as_documents: b
         shape=query.shape,
         viewer=query.viewer_id is not None,
         cursor=cursor,
-        as_documents=as_documents,
+        document=document,
         found=found,
     )
     values = {**query.params, VIEWER: query.viewer_id}
@@ -274,17 +280,16 @@ async def _read_page(session: AsyncSession, query: PageQuery, *, as_documents: b
     if linked is not None:
         key = (await connection.execute(linked.resolve, values)).scalar_one_or_none()
         if key is None:  # an unknown tag or reader: nothing matches
-            return _Rows(rows=[], total=0, next_after=None)
+            return _Rows(rows=[], keys=[], total=0, next_after=None)
         values[LINK_KEY] = key
-    rows: list[Any] = list((await connection.execute(statement, values)).all())
+    result = await connection.execute(statement, values)
+    keys = list(result.keys())
+    rows: list[Any] = list(result.all())
     carried = not cursor or keeps_total(query.shape, searching=found is not None)
-    width = len(order.names)
-    keys_end = -1 if carried else None
-    keys_start = (-1 if carried else 0) - width
     if cursor:
         rows, more = split_lookahead(rows, limit=query.limit)
     if rows and carried:
-        total = int(rows[0][-1])
+        total = int(rows[0].total)
     elif not cursor and query.offset == 0:
         total = 0
     else:
@@ -293,8 +298,11 @@ async def _read_page(session: AsyncSession, query: PageQuery, *, as_documents: b
         total = await _count(session, shape=query.shape, found=found, values=values)
     if not cursor:
         more = more_after_offset(offset=query.offset, shown=len(rows), total=total)
-    next_after = tuple(rows[-1][keys_start:keys_end]) if more and rows else None
-    return _Rows(rows=rows, total=total, next_after=next_after)
+    next_after = None
+    if more and rows:
+        last = rows[-1]._mapping
+        next_after = tuple(last[name] for name in order.names)
+    return _Rows(rows=rows, keys=keys, total=total, next_after=next_after)
 
 
 async def _count(
@@ -317,15 +325,20 @@ async def list_page(session: AsyncSession, *, query: PageQuery) -> ArticlePage:
     the start); a cursor page is 1 where a count is kept for the filter and 2 otherwise. A tag
     or favorited filter looks its key up first: 1 more (and only that one for an unknown key).
     """
-    page = await _read_page(session, query, as_documents=False)
-    articles = [view(row) for row in page.rows]
+    page = await _read_page(session, query, document=None)
+    # No rows, no labels (an unknown tag or reader: no statement read them).
+    articles = list(map(reader(page.keys), page.rows)) if page.rows else []
     return ArticlePage(articles=articles, articles_count=page.total, next_after=page.next_after)
 
 
-async def list_page_documents(session: AsyncSession, *, query: PageQuery) -> ArticleDocuments:
-    """:func:`list_page` as the API's JSON, built by PostgreSQL: the same statements."""
-    page = await _read_page(session, query, as_documents=True)
-    articles = doc.array_of([row[0] for row in page.rows])
+async def list_page_documents(
+    session: AsyncSession, *, query: PageQuery, document: Document
+) -> ArticleDocuments:
+    """:func:`list_page` with each article as JSON that ``document`` writes from its columns,
+    built by PostgreSQL: the same statements."""
+    page = await _read_page(session, query, document=document)
+    written = list(map(column(page.keys, DOCUMENT), page.rows)) if page.rows else []
+    articles = doc.array_of(written)
     return ArticleDocuments(
         articles=articles, articles_count=page.total, next_after=page.next_after
     )

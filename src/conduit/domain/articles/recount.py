@@ -154,12 +154,11 @@ async def drift(session: AsyncSession) -> list[Drift]:
     Changes nothing. Each statement reads the kept counts and the rows from one snapshot, and a
     write moves both in one transaction, so a live service's writes never show up as drift.
     """
+    counted = select(striped_total.total().label("kept"), _live_total().label("actual"))
     found = [
-        Drift("counters", LIVE_ARTICLES, int(kept), int(actual))
-        for kept, actual in (
-            await session.execute(select(striped_total.total(), _live_total()))
-        ).all()
-        if kept != actual
+        Drift("counters", LIVE_ARTICLES, int(row.kept), int(row.actual))
+        for row in (await session.execute(counted)).all()
+        if row.kept != row.actual
     ]
     found += await _differing(
         session, User.__table__, name="users", key="username", counted=_live_by_author()
@@ -197,10 +196,10 @@ async def _differing(
     kept = table.c[column]
     actual = func.coalesce(counted.c.n, literal(0))
     rows = await session.execute(
-        select(table.c[key], kept, actual)
+        select(table.c[key].label("key"), kept.label("kept"), actual.label("actual"))
         .select_from(table)
         .outerjoin(counted, counted.c.key == table.c.id)
         .where(kept != actual)
         .order_by(table.c[key])
     )
-    return [Drift(name, str(row[0]), int(row[1]), int(row[2])) for row in rows]
+    return [Drift(name, str(row.key), int(row.kept), int(row.actual)) for row in rows]

@@ -1,11 +1,12 @@
 """What an article read shows, as one statement's select list.
 
 Everything comes from the same statement as the article rows themselves: the author's profile
-through joins, and ``tagList``, ``favoritesCount``, ``favorited`` and ``following`` as correlated
-subqueries (evaluated, in a page, for the page's rows only). Two projections: columns for
-:class:`ArticleView` (every dialect, and the writes' responses), or on PostgreSQL the article's
-JSON exactly as the API writes it (:mod:`conduit.db.documents`), which the HTTP layer passes
-through without building or validating objects. The viewer is the bound parameter
+through joins, and ``tag_list``, ``favorites_count``, ``favorited`` and ``following`` as correlated
+subqueries (evaluated, in a page, for the page's rows only). Two projections: columns labelled
+with the fields of :class:`ArticleView` (every dialect, and the writes' responses), or on
+PostgreSQL one JSON column that a :data:`~conduit.db.documents.Document` writes from those
+same columns (the HTTP layer's, from its response models), which the HTTP layer passes through
+without building or validating objects. The viewer is the bound parameter
 ``:viewer_id`` (:mod:`conduit.domain.viewer`), so the select list depends only on whether
 there is one.
 """
@@ -14,16 +15,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, false, func, null, select
 
-from conduit.db import documents as doc
+from conduit.db import rows as by_label
+from conduit.db.documents import DOCUMENT, Document
 from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.profiles.models import Follow, Profile
-from conduit.domain.profiles.service import ProfileView
+from conduit.domain.profiles.service import ProfileView, profile_reader
 from conduit.domain.tags.service import tag_list_of
 from conduit.domain.users.models import User
 from conduit.domain.viewer import viewer_param
@@ -70,76 +72,49 @@ def _favorites_count() -> ColumnElement[int]:
     )
 
 
-def _columns(viewer: bool, *, with_body: bool) -> tuple[Any, ...]:
-    """The columns of :class:`ArticleView`, in its field order (the author's last)."""
-    return (
-        Article.id,
-        Article.author_id,
-        Article.slug,
-        Article.title,
-        Article.description,
-        Article.body if with_body else null().label("body"),
-        tag_list_of(Article.id).label("tag_list"),
-        Article.created_at,
-        Article.updated_at,
-        _favorited(viewer).label("favorited"),
-        _favorites_count().label("favorites_count"),
-        User.username,
-        Profile.bio,
-        Profile.image,
-        _following(viewer).label("following"),
-    )
+def columns(viewer: bool, *, with_body: bool) -> dict[str, ColumnElement[Any]]:
+    """What an article read selects, by label: the fields of :class:`ArticleView`, the
+    author's (:class:`ProfileView`) among them."""
+    return {
+        "id": Article.id.expression,
+        "author_id": Article.author_id.expression,
+        "slug": Article.slug.expression,
+        "title": Article.title.expression,
+        "description": Article.description.expression,
+        "body": Article.body.expression if with_body else null(),
+        "tag_list": tag_list_of(Article.id),
+        "created_at": Article.created_at.expression,
+        "updated_at": Article.updated_at.expression,
+        "favorited": _favorited(viewer),
+        "favorites_count": _favorites_count(),
+        "username": User.username.expression,
+        "bio": Profile.bio.expression,
+        "image": Profile.image.expression,
+        "following": _following(viewer),
+    }
 
 
-def _document(viewer: bool, *, with_body: bool) -> tuple[Any, ...]:
-    """The article as the API writes it (the response models' keys and order), as JSON text."""
-    body = [("body", doc.value(Article.body))] if with_body else []
-    author = doc.obj(
-        [
-            ("username", doc.value(User.username)),
-            ("bio", doc.value(Profile.bio)),
-            ("image", doc.value(Profile.image)),
-            ("following", doc.value(_following(viewer))),
-        ]
-    )
-    article = doc.obj(
-        [
-            ("slug", doc.value(Article.slug)),
-            ("title", doc.value(Article.title)),
-            ("description", doc.value(Article.description)),
-            *body,
-            ("tagList", doc.string_array(tag_list_of(Article.id))),
-            ("createdAt", doc.timestamp(Article.created_at)),
-            ("updatedAt", doc.timestamp(Article.updated_at)),
-            ("favorited", doc.value(_favorited(viewer))),
-            ("favoritesCount", doc.value(_favorites_count())),
-            ("author", author),
-        ]
-    )
-    return (article.label("document"),)
+def projection(viewer: bool, *, with_body: bool, document: Document | None) -> tuple[Any, ...]:
+    """The select list of an article read: the labelled :func:`columns`, or the one column
+    ``document`` writes from them."""
+    selected = columns(viewer, with_body=with_body)
+    if document is not None:
+        return (document(selected).label(DOCUMENT),)
+    return by_label.select_list(selected)
 
 
-def projection(viewer: bool, *, with_body: bool, as_documents: bool) -> tuple[Any, ...]:
-    if as_documents:
-        return _document(viewer, with_body=with_body)
-    return _columns(viewer, with_body=with_body)
+# The article's own fields (the author's come last): labels of projection().
+_ARTICLE_FIELDS = tuple(field.name for field in fields(ArticleView) if field.name != "author")
 
 
-def view(row: Sequence[Any]) -> ArticleView:
-    return ArticleView(
-        id=row[0],
-        author_id=row[1],
-        slug=row[2],
-        title=row[3],
-        description=row[4],
-        body=row[5],
-        tag_list=row[6],
-        created_at=row[7],
-        updated_at=row[8],
-        favorited=bool(row[9]),
-        favorites_count=row[10],
-        author=ProfileView(username=row[11], bio=row[12], image=row[13], following=bool(row[14])),
-    )
+def reader(keys: Iterable[str]) -> Callable[[Sequence[Any]], ArticleView]:
+    """The view in each row of a result of :func:`projection`'s columns, whose labels are
+    ``keys``: the labels are looked up once, not per row."""
+    labels = list(keys)
+    article = by_label.columns(labels, _ARTICLE_FIELDS)
+    author = profile_reader(labels)
+    # mypy cannot count the getter's tuple: every field of the view but the author.
+    return lambda row: ArticleView(*article(row), author(row))  # type: ignore[call-arg]
 
 
 def with_author(statement: Select[Any]) -> Select[Any]:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import functools
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Select,
     String,
     bindparam,
@@ -31,8 +33,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.db import documents as doc
+from conduit.db import rows as by_label
 from conduit.db.dialect import LIKE_ESCAPE, dialect_insert, escape_like
+from conduit.db.documents import DOCUMENT, Document
 from conduit.domain.errors import InvalidError, NotFoundError
 from conduit.domain.profiles.models import Follow, Profile
 from conduit.domain.users.models import User
@@ -49,6 +52,16 @@ class ProfileView:
     bio: str | None
     image: str | None
     following: bool
+
+
+_FIELDS = tuple(field.name for field in fields(ProfileView))
+
+
+def profile_reader(keys: Iterable[str]) -> Callable[[Sequence[Any]], ProfileView]:
+    """The profile in each row of a result whose columns are labelled ``keys``, among them the
+    fields of :class:`ProfileView`: the labels are looked up once, not per row."""
+    read = by_label.columns(keys, _FIELDS)
+    return lambda row: ProfileView(*read(row))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +95,7 @@ async def search_profiles(
         folded = folded.collate("utf8mb4_bin")
     statement = (
         select(
-            User.username,
-            Profile.bio,
-            Profile.image,
-            _following(viewer_id is not None).label("following"),
+            *by_label.select_list(columns(viewer_id is not None)),
             func.count().over().label("total"),
         )
         .outerjoin(Profile, Profile.user_id == User.id)
@@ -94,7 +104,9 @@ async def search_profiles(
         .limit(limit)
         .offset(offset)
     )
-    rows = (await session.execute(statement, {VIEWER: viewer_id})).all()
+    result = await session.execute(statement, {VIEWER: viewer_id})
+    view = profile_reader(result.keys())
+    rows = result.all()
     if rows:
         total: int = rows[0].total
     elif offset == 0:
@@ -103,9 +115,7 @@ async def search_profiles(
         count = select(func.count()).select_from(User).where(matches)
         total = (await session.execute(count)).scalar_one()
     return ProfilePage(
-        profiles=[
-            ProfileView(username=r[0], bio=r[1], image=r[2], following=bool(r[3])) for r in rows
-        ],
+        profiles=[view(row) for row in rows],
         profiles_count=total,
     )
 
@@ -113,24 +123,26 @@ async def search_profiles(
 _USERNAME = "username"
 
 
-@functools.lru_cache(maxsize=4)
-def _profile_statement(*, viewer: bool, as_document: bool) -> Select[Any]:
-    following = _following(viewer)
-    columns: tuple[Any, ...]
-    if as_document:
-        document = doc.obj(
-            [
-                ("username", doc.value(User.username)),
-                ("bio", doc.value(Profile.bio)),
-                ("image", doc.value(Profile.image)),
-                ("following", doc.value(following)),
-            ]
-        )
-        columns = (document.label("document"),)
+def columns(viewer: bool) -> dict[str, ColumnElement[Any]]:
+    """What a profile read selects, by label: the fields of :class:`ProfileView`."""
+    return {
+        "username": User.username.expression,
+        "bio": Profile.bio.expression,
+        "image": Profile.image.expression,
+        "following": _following(viewer),
+    }
+
+
+@functools.lru_cache(maxsize=8)
+def _profile_statement(*, viewer: bool, document: Document | None) -> Select[Any]:
+    selected = columns(viewer)
+    projection: tuple[Any, ...]
+    if document is not None:
+        projection = (document(selected).label(DOCUMENT),)
     else:
-        columns = (User.username, Profile.bio, Profile.image, following.label("following"))
+        projection = by_label.select_list(selected)
     return (
-        select(*columns)
+        select(*projection)
         .select_from(User)
         .outerjoin(Profile, Profile.user_id == User.id)
         .where(User.username == bindparam(_USERNAME, type_=String()))
@@ -138,9 +150,13 @@ def _profile_statement(*, viewer: bool, as_document: bool) -> Select[Any]:
 
 
 async def _profile_row(
-    session: AsyncSession, *, username: str, viewer_id: uuid.UUID | None, as_document: bool
+    session: AsyncSession,
+    *,
+    username: str,
+    viewer_id: uuid.UUID | None,
+    document: Document | None,
 ) -> Any:
-    statement = _profile_statement(viewer=viewer_id is not None, as_document=as_document)
+    statement = _profile_statement(viewer=viewer_id is not None, document=document)
     connection = await session.connection()
     row = (await connection.execute(statement, {_USERNAME: username, VIEWER: viewer_id})).first()
     if row is None:
@@ -155,48 +171,51 @@ async def get_profile(
 
     One statement, the follow check included as an EXISTS column. Anonymous viewers follow no one.
     """
-    row = await _profile_row(session, username=username, viewer_id=viewer_id, as_document=False)
-    return ProfileView(username=row[0], bio=row[1], image=row[2], following=bool(row[3]))
+    row = await _profile_row(session, username=username, viewer_id=viewer_id, document=None)
+    return ProfileView(**row._mapping)
 
 
 async def get_profile_document(
-    session: AsyncSession, *, username: str, viewer_id: uuid.UUID | None
+    session: AsyncSession, *, username: str, viewer_id: uuid.UUID | None, document: Document
 ) -> str:
-    """:func:`get_profile` as the API's JSON, built by PostgreSQL (see
-    :mod:`conduit.db.documents`): 1 statement."""
-    row = await _profile_row(session, username=username, viewer_id=viewer_id, as_document=True)
-    return str(row[0])
+    """:func:`get_profile` as JSON that ``document`` writes from the profile's columns, built
+    by PostgreSQL (see :mod:`conduit.db.documents`): 1 statement."""
+    row = await _profile_row(session, username=username, viewer_id=viewer_id, document=document)
+    return str(row.document)
 
 
 async def follow(session: AsyncSession, *, follower_id: uuid.UUID, username: str) -> ProfileView:
     """Make ``follower_id`` follow ``username``: two statements (find them, insert the edge)."""
-    followee_id, username, bio, image = await _target(session, username=username)
-    if followee_id == follower_id:
+    target = await _target(session, username=username)
+    if target.id == follower_id:
         # The database's CHECK (no_self_follow) refuses it too; this names the rule for the client.
         raise InvalidError(SUBJECT, "cannot follow yourself")
     await session.execute(
         dialect_insert(session, Follow)
-        .values(follower_id=follower_id, followee_id=followee_id)
+        .values(follower_id=follower_id, followee_id=target.id)
         .on_conflict_do_nothing()
     )
-    return ProfileView(username=username, bio=bio, image=image, following=True)
+    return ProfileView(username=target.username, bio=target.bio, image=target.image, following=True)
 
 
 async def unfollow(session: AsyncSession, *, follower_id: uuid.UUID, username: str) -> ProfileView:
     """Stop ``follower_id`` following ``username``: two statements (find them, delete the edge)."""
-    followee_id, username, bio, image = await _target(session, username=username)
+    target = await _target(session, username=username)
     await session.execute(
         delete(Follow)
-        .where(Follow.follower_id == follower_id, Follow.followee_id == followee_id)
+        .where(Follow.follower_id == follower_id, Follow.followee_id == target.id)
         .execution_options(synchronize_session=False)
     )
-    return ProfileView(username=username, bio=bio, image=image, following=False)
+    return ProfileView(
+        username=target.username, bio=target.bio, image=target.image, following=False
+    )
 
 
 async def _target(
     session: AsyncSession, *, username: str
-) -> tuple[uuid.UUID, str, str | None, str | None]:
-    """The id, username, bio and image of ``username``; NotFoundError when there is no such user."""
+) -> Row[uuid.UUID, str, str | None, str | None]:
+    """The ``id``, ``username``, ``bio`` and ``image`` of ``username``; NotFoundError when there
+    is no such user."""
     row = (
         await session.execute(
             select(User.id, User.username, Profile.bio, Profile.image)
@@ -206,4 +225,4 @@ async def _target(
     ).one_or_none()
     if row is None:
         raise NotFoundError(SUBJECT)
-    return row[0], row[1], row[2], row[3]
+    return row

@@ -80,6 +80,15 @@ _IDENTITY_COLUMNS = (
 )
 
 
+_IDENTITY_FIELDS = tuple(field.name for field in dataclasses.fields(Identity))
+
+
+def _identity(row: Any) -> Identity:
+    """The identity in a row of ``_IDENTITY_COLUMNS``, which are named for its fields."""
+    values = row._mapping
+    return Identity(**{name: values[name] for name in _IDENTITY_FIELDS})
+
+
 # Every authenticated request runs this: built once, the id and version bound when it runs.
 _ACTIVE_IDENTITY = (
     select(*_IDENTITY_COLUMNS)
@@ -106,7 +115,7 @@ async def get_active_identity(
             _ACTIVE_IDENTITY, {"user_id": user_id, "token_version": token_version}
         )
     ).one_or_none()
-    return Identity(*row) if row is not None else None
+    return _identity(row) if row is not None else None
 
 
 async def find_credentials(session: AsyncSession, *, email: str) -> Credentials | None:
@@ -123,7 +132,7 @@ async def find_credentials(session: AsyncSession, *, email: str) -> Credentials 
     ).one_or_none()
     if row is None:
         return None
-    return Credentials(identity=Identity(*row[:-1]), password_hash=row.password_hash)
+    return Credentials(identity=_identity(row), password_hash=row.password_hash)
 
 
 async def register(

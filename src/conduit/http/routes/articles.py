@@ -25,7 +25,7 @@ from conduit.domain.articles.search import QUERY_MAX
 from conduit.domain.errors import InvalidError, NotFoundError
 from conduit.domain.tags.models import NAME_MAX
 from conduit.domain.users.models import USERNAME_MAX
-from conduit.http import documents as documents_response
+from conduit.http import documents as written_by_database
 from conduit.http.deps import CurrentUser, OptionalUser, SessionDep
 from conduit.http.documents import JSONText
 from conduit.http.errors import CURSOR
@@ -88,9 +88,11 @@ async def _page_response(
 ) -> MultipleArticlesResponse | JSONText:
     # PostgreSQL writes the page's JSON itself; elsewhere the response model does.
     if documents.supported(session):
-        written = await pages.list_page_documents(session, query=query)
-        return documents_response.article_page(
-            written.articles,
+        written = await pages.list_page_documents(
+            session, query=query, document=written_by_database.ARTICLE_LIST_ITEM
+        )
+        return written_by_database.ARTICLES_RESPONSE(
+            articles=written.articles,
             articles_count=written.articles_count,
             next_cursor=next_cursor(codec, written.next_after, kind=kind, scope=scope),
         )
@@ -178,10 +180,12 @@ async def get_article(
 ) -> SingleArticleResponse | JSONText:
     viewer_id = viewer.id if viewer is not None else None
     if documents.supported(session):
-        document = await queries.get_article_document(session, slug=slug, viewer_id=viewer_id)
+        document = await queries.get_article_document(
+            session, slug=slug, viewer_id=viewer_id, document=written_by_database.ARTICLE
+        )
         if document is None:
             raise NotFoundError(articles.SUBJECT)
-        return documents_response.envelope("article", document)
+        return written_by_database.ARTICLE_RESPONSE(article=document)
     view = await queries.get_article(session, slug=slug, viewer_id=viewer_id)
     if view is None:
         raise NotFoundError(articles.SUBJECT)

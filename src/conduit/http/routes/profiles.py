@@ -12,8 +12,9 @@ from conduit.db import documents
 from conduit.domain.profiles import service as profiles
 from conduit.domain.profiles.service import ProfileView
 from conduit.domain.users.models import USERNAME_MAX
+from conduit.http import documents as written_by_database
 from conduit.http.deps import CurrentUser, OptionalUser, SessionDep
-from conduit.http.documents import JSONText, envelope
+from conduit.http.documents import JSONText
 from conduit.http.params import Limit, Offset, Responses
 from conduit.http.routes import API_PREFIX
 from conduit.http.schemas.common import NON_BLANK_PATTERN, Trimmed
@@ -72,9 +73,9 @@ async def get_profile(
     viewer_id = viewer.id if viewer is not None else None
     if documents.supported(session):
         document = await profiles.get_profile_document(
-            session, username=username, viewer_id=viewer_id
+            session, username=username, viewer_id=viewer_id, document=written_by_database.PROFILE
         )
-        return envelope("profile", document)
+        return written_by_database.PROFILE_RESPONSE(profile=document)
     view = await profiles.get_profile(session, username=username, viewer_id=viewer_id)
     return _profile_response(view)
 
