@@ -70,13 +70,16 @@ run: $(STAMP) ## Migrate, seed a demo set into an empty database, serve on 127.0
 migrate: $(STAMP) ## Apply pending migrations to DATABASE_URL (default: ./conduit.db)
 	$(BIN)/conduit migrate upgrade
 
-test: lint typecheck coverage migrate-lint examples deploy-check ## The whole suite (conformance, fuzz and topology-check too when TEST_DATABASE_URL is set)
+test: lint typecheck coverage migrate-lint examples deploy-check ## The whole suite (conformance, fuzz, topology-check too with TEST_DATABASE_URL; conformance-mysql with TEST_MYSQL_URL)
 ifneq ($(strip $(TEST_DATABASE_URL)),)
 	@$(MAKE) conformance
 	@$(MAKE) fuzz
 	@$(MAKE) topology-check
 else
 	@echo "conformance, fuzz, topology-check: skipped (need PostgreSQL: set TEST_DATABASE_URL)"
+endif
+ifneq ($(strip $(TEST_MYSQL_URL)),)
+	@$(MAKE) conformance-mysql
 endif
 
 lint: $(STAMP) ## ruff check, ruff format --check, and the import-layer contracts
