@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import subprocess
 import sys
 import uuid
@@ -413,12 +414,33 @@ async def test_db_check_reports_mariadb_or_mysql_at_head(
     assert '"status": "ok"' in result.stdout
 
 
-async def test_db_analyze_exits_2_with_one_line_on_mysql(empty_url: URL) -> None:
-    result = await asyncio.to_thread(cli, empty_url, "db", "analyze")
-    assert result.exit_code == 2
-    (line,) = result.stderr.strip().splitlines()
-    assert line.startswith("error: `conduit db analyze` needs PostgreSQL")
-    assert "mysql" in line
+async def test_db_analyze_finds_duplicate_and_redundant_indexes_only(
+    migrations: Migrations, empty_url: URL
+) -> None:
+    await migrations.upgrade()
+    clean = await asyncio.to_thread(cli, empty_url, "db", "analyze", "--json")
+    assert clean.exit_code == 0, clean.stderr
+    assert json.loads(clean.stdout)["summary"] == {"info": 0, "warning": 0, "error": 0}
+
+    await execute(empty_url, "CREATE INDEX ix_copy ON comments (article_id)")
+    await execute(empty_url, "CREATE INDEX ix_author_only ON articles (author_id)")
+    result = await asyncio.to_thread(
+        cli, empty_url, "db", "analyze", "--json", "--fail-on", "warning"
+    )
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["server"] in ("MariaDB", "MySQL")
+    found = {
+        (finding["check"], finding["object"], finding["details"]["kept"])
+        for section in report["sections"]
+        for finding in section["findings"]
+    }
+    assert found == {
+        ("duplicate_index", "comments.ix_copy", "ix_comments_article_id"),
+        ("redundant_index", "articles.ix_author_only", "ix_articles_author_created_at"),
+    }
+    table = await asyncio.to_thread(cli, empty_url, "db", "analyze")
+    assert "DROP INDEX `ix_copy`" in table.stdout
 
 
 async def test_migrate_check_is_clean_and_sql_renders_mysql_ddl(

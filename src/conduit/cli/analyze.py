@@ -74,20 +74,15 @@ def analyze_command(
     """Advise on indexes and queries: catalog checks, activity, and plans from a query log.
 
     Any PostgreSQL database works, Conduit's or another project's: DATABASE_URL=postgresql://...
-    conduit db analyze [--query-log FILE].
+    conduit db analyze [--query-log FILE]. On MySQL/MariaDB: duplicate and redundant indexes only.
     """
     current = settings()
     config = current.database
-    if not config.is_postgres:
-        missing = (
-            "pg_stat views or hypothetical indexes (MySQL's own advice: the sys schema's "
-            "schema_redundant_indexes and schema_unused_indexes)"
-            if config.is_mysql
-            else "index statistics, pg_stat views or hypothetical indexes"
-        )
+    if not config.is_postgres and not config.is_mysql:
         fail(
             "`conduit db analyze` needs PostgreSQL; DATABASE_URL points at a "
-            f"{config.url.get_backend_name()} database, which has no {missing}",
+            f"{config.url.get_backend_name()} database, which has no index statistics, "
+            "pg_stat views or hypothetical indexes",
             hint="set DATABASE_URL to the PostgreSQL database to analyse",
             code=EXIT_USAGE,
         )
@@ -139,7 +134,7 @@ def render(report: Report) -> None:
     counts = report.counts()
     console.print(
         f"[bold]Conduit database advisor[/bold]: {report.database} "
-        f"(PostgreSQL {report.server_version}) - "
+        f"({report.server} {report.server_version}) - "
         f"[bold red]{counts['error']} error(s)[/bold red], "
         f"[yellow]{counts['warning']} warning(s)[/yellow], [cyan]{counts['info']} info[/cyan]"
     )

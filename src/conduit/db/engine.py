@@ -60,10 +60,10 @@ def create_engine(config: DatabaseConfig, *, url: URL | None = None) -> AsyncEng
     engine = create_async_engine(target, **kwargs)
     if backend in ("postgresql", "mysql"):
         _ping_when_idle(engine, idle_s=config.pool_ping_idle_s)
+    if backend == "postgresql" and config.pgbouncer:
+        event.listen(engine.sync_engine, "begin", _transaction_settings(config))
     if backend == "mysql":
         on_mysql_connect(engine, config)
-        if config.pgbouncer:
-            event.listen(engine.sync_engine, "begin", _transaction_settings(config))
     if backend == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(is_file=_is_file_db(target)))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
