@@ -74,9 +74,7 @@ live_server_start() {
 
     WORK="$(mktemp -d "${TMPDIR:-/tmp}/conduit-$LIVE_SERVER_NAME.XXXXXX")"
     LOG="$WORK/server.log"
-    # The server's own script: pg_database.py, or mysql_database.py for a mysql:// server.
-    DATABASE_SCRIPT="$ROOT/scripts/pg_database.py"
-    [[ "$server" != mysql* && "$server" != mariadb* ]] || DATABASE_SCRIPT="$ROOT/scripts/mysql_database.py"
+    DATABASE_SCRIPT="$ROOT/scripts/scratch_database.py"
     DB_URL="$("$PY" "$DATABASE_SCRIPT" create "$server" "conduit_${LIVE_SERVER_NAME//-/_}")"
     local port
     port="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
