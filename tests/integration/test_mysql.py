@@ -431,7 +431,8 @@ async def test_db_analyze_finds_duplicate_and_redundant_indexes_only(
         ("redundant_index", "articles.ix_author_only", "ix_articles_author_created_at"),
     }
     table = await asyncio.to_thread(cli, empty_url, "db", "analyze")
-    assert "DROP INDEX `ix_copy`" in table.stdout
+    # The table wraps to the terminal's width: compare the words, not the lines.
+    assert "DROP INDEX `ix_copy`" in " ".join(table.stdout.split())
 
 
 async def test_migrate_check_is_clean_and_sql_renders_mysql_ddl(
