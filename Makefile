@@ -24,7 +24,7 @@ SEED_ARGS ?= --users 10 --articles 40 --comments 120 --favorites 80 --follows 30
 LINT_PATHS := $(wildcard src tests scripts bench examples)
 
 .PHONY: help venv install lock run migrate test lint format typecheck pytest coverage \
-	migrate-lint conformance fuzz topology-check bench bench-topology clean examples
+	migrate-lint conformance conformance-mysql fuzz topology-check bench bench-topology clean examples
 
 help: ## List the targets
 	@echo "Usage: make <target> [PYTHON=python3] [HOST=127.0.0.1] [PORT=8000] [PYTEST_ARGS=...]"
@@ -70,13 +70,16 @@ run: $(STAMP) ## Migrate, seed a demo set into an empty database, serve on 127.0
 migrate: $(STAMP) ## Apply pending migrations to DATABASE_URL (default: ./conduit.db)
 	$(BIN)/conduit migrate upgrade
 
-test: lint typecheck coverage migrate-lint examples deploy-check ## The whole suite (conformance, fuzz and topology-check too when TEST_DATABASE_URL is set)
+test: lint typecheck coverage migrate-lint examples deploy-check ## The whole suite (conformance, fuzz, topology-check too with TEST_DATABASE_URL; conformance-mysql with TEST_MYSQL_URL)
 ifneq ($(strip $(TEST_DATABASE_URL)),)
 	@$(MAKE) conformance
 	@$(MAKE) fuzz
 	@$(MAKE) topology-check
 else
 	@echo "conformance, fuzz, topology-check: skipped (need PostgreSQL: set TEST_DATABASE_URL)"
+endif
+ifneq ($(strip $(TEST_MYSQL_URL)),)
+	@$(MAKE) conformance-mysql
 endif
 
 lint: $(STAMP) ## ruff check, ruff format --check, and the import-layer contracts
@@ -110,6 +113,10 @@ examples: $(STAMP) ## Run examples/ on SQLite, and on PostgreSQL too when TEST_D
 
 conformance: $(STAMP) ## The official RealWorld Postman collection against a live server (PostgreSQL, npm)
 	scripts/conformance.sh
+
+conformance-mysql: $(STAMP) ## The Postman collection against a live server on MySQL/MariaDB (TEST_MYSQL_URL)
+	@test -n "$(TEST_MYSQL_URL)" || { echo "error: set TEST_MYSQL_URL (e.g. mysql://root@127.0.0.1:3306/test)" >&2; exit 2; }
+	LIVE_SERVER_DATABASE_URL="$(TEST_MYSQL_URL)" scripts/conformance.sh
 
 topology-check: $(STAMP) ## The collection through HAProxy and 3 instances, the API tests through PgBouncer
 	scripts/topology_check.sh

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the official RealWorld Postman collection against a live Conduit on PostgreSQL.
+# Run the official RealWorld Postman collection against a live Conduit on PostgreSQL (or on
+# MySQL/MariaDB: LIVE_SERVER_DATABASE_URL, as `make conformance-mysql` sets it).
 #
 # Starts `conduit serve` on a fresh PostgreSQL database (scripts/live_server.sh: a real
 # background process that applies the migrations at start), runs the collection with newman,

@@ -9,8 +9,9 @@
 # (it applies the migrations at start) and waits for /health. An EXIT trap always stops the server
 # and drops the database, and prints the server's log when the script fails.
 #
-# Environment: TEST_DATABASE_URL (required); HEALTH_TIMEOUT, seconds to wait for /health
-# (default: 60). Expects ROOT (the checkout) to be set by the sourcing script.
+# Environment: TEST_DATABASE_URL (required); LIVE_SERVER_DATABASE_URL, a server to use instead
+# (e.g. TEST_MYSQL_URL's MariaDB: `make conformance-mysql`); HEALTH_TIMEOUT, seconds to wait for
+# /health (default: 60). Expects ROOT (the checkout) to be set by the sourcing script.
 
 PY="$ROOT/.venv/bin/python"
 CONDUIT="$ROOT/.venv/bin/conduit"
@@ -20,6 +21,7 @@ WORK=""
 LOG=""
 SERVER_PID=""
 DB_URL=""
+DATABASE_SCRIPT=""
 BASE=""
 # VAR=VALUE words the server was started with (DATABASE_URL and SECRET_KEY included), for
 # running CLI commands against the same database with `env "${LIVE_SERVER_ENV[@]}" ...`.
@@ -47,7 +49,7 @@ live_server_cleanup() {
     local status=$?
     stop_server
     if [[ -n "$DB_URL" ]]; then
-        "$PY" "$ROOT/scripts/pg_database.py" drop "$DB_URL" \
+        "$PY" "$DATABASE_SCRIPT" drop "$DB_URL" \
             || echo "$LIVE_SERVER_NAME: could not drop the database" >&2
     fi
     if [[ $status -ne 0 && -n "$LOG" && -s "$LOG" ]]; then
@@ -62,7 +64,8 @@ live_server_cleanup() {
 live_server_start() {
     LIVE_SERVER_NAME="$1"
     shift
-    [[ -n "${TEST_DATABASE_URL:-}" ]] \
+    local server="${LIVE_SERVER_DATABASE_URL:-${TEST_DATABASE_URL:-}}"
+    [[ -n "$server" ]] \
         || fail "TEST_DATABASE_URL is not set (hint: TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres)"
     [[ -x "$CONDUIT" ]] || fail "$CONDUIT is missing (hint: make install)"
     trap live_server_cleanup EXIT
@@ -71,7 +74,8 @@ live_server_start() {
 
     WORK="$(mktemp -d "${TMPDIR:-/tmp}/conduit-$LIVE_SERVER_NAME.XXXXXX")"
     LOG="$WORK/server.log"
-    DB_URL="$("$PY" "$ROOT/scripts/pg_database.py" create "$TEST_DATABASE_URL" "conduit_${LIVE_SERVER_NAME//-/_}")"
+    DATABASE_SCRIPT="$ROOT/scripts/scratch_database.py"
+    DB_URL="$("$PY" "$DATABASE_SCRIPT" create "$server" "conduit_${LIVE_SERVER_NAME//-/_}")"
     local port
     port="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     BASE="http://127.0.0.1:$port"
@@ -81,7 +85,7 @@ live_server_start() {
         "$@"
     )
 
-    echo "$LIVE_SERVER_NAME: starting conduit serve on $BASE (fresh PostgreSQL database)"
+    echo "$LIVE_SERVER_NAME: starting conduit serve on $BASE (fresh ${DB_URL%%:*} database)"
     # Job control on for this one launch: the server gets a process group of its own, so stopping
     # the group also stops any worker processes it forks.
     set -m

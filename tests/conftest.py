@@ -4,6 +4,10 @@ SQLite always runs. PostgreSQL runs when ``TEST_DATABASE_URL`` is set: the suite
 database of its own on that server and drops it at the end. ``REQUIRE_POSTGRES=1`` turns a
 missing or unreachable server into a failure instead of a skip.
 
+MySQL/MariaDB runs when ``TEST_MYSQL_URL`` is set (e.g. ``mysql://root@127.0.0.1:3306/test``),
+the same way: a fresh database of the suite's own on that server, ``REQUIRE_MYSQL=1`` to fail
+instead of skipping.
+
 With ``TEST_DATABASE_DIRECT_URL`` as well, ``TEST_DATABASE_URL`` is a PgBouncer in front of that
 server: the application's settings get ``DB_PGBOUNCER=true`` and the direct URL (migrations,
 and creating and dropping the scratch databases, go past PgBouncer).
@@ -80,6 +84,21 @@ def dialects() -> list[str]:
     return ["sqlite", "postgresql"] if postgres_server_url() is not None else ["sqlite"]
 
 
+def mysql_server_url() -> URL | None:
+    raw = os.environ.get("TEST_MYSQL_URL")
+    return db_url.parse(raw) if raw else None
+
+
+def mysql_required() -> bool:
+    return os.environ.get("REQUIRE_MYSQL") == "1"
+
+
+def _with_mysql(names: list[str]) -> list[str]:
+    if mysql_server_url() is None and mysql_required():
+        raise pytest.UsageError("REQUIRE_MYSQL=1 but TEST_MYSQL_URL is not set")
+    return [*names, "mysql"] if mysql_server_url() is not None else names
+
+
 def make_settings(database_url: str | URL, **overrides: object) -> Settings:
     if isinstance(database_url, URL):
         database_url = database_url.render_as_string(hide_password=False)
@@ -123,6 +142,9 @@ def scratch_servers() -> dict[str, ScratchServer]:
         servers["postgresql"] = ScratchServer(
             url=postgres, admin=postgres_direct_url(), required=postgres_required()
         )
+    mysql = mysql_server_url()
+    if mysql is not None:
+        servers["mysql"] = ScratchServer(url=mysql, admin=None, required=mysql_required())
     return servers
 
 
@@ -137,7 +159,7 @@ def scratch_databases(tmp_path_factory: pytest.TempPathFactory) -> Scratch:
     )
 
 
-@pytest.fixture(scope="session", params=dialects())
+@pytest.fixture(scope="session", params=_with_mysql(dialects()))
 async def migrated_url(
     request: pytest.FixtureRequest, scratch_databases: Scratch
 ) -> AsyncIterator[URL]:
@@ -146,7 +168,7 @@ async def migrated_url(
         yield url
 
 
-@pytest.fixture(scope="module", params=dialects())
+@pytest.fixture(scope="module", params=_with_mysql(dialects()))
 async def own_database(
     request: pytest.FixtureRequest, scratch_databases: Scratch
 ) -> AsyncIterator[Database]:
@@ -167,6 +189,26 @@ async def committing_database(scratch_databases: Scratch) -> AsyncIterator[Datab
     """
     async with scratch_databases.database("postgresql", settings=PATIENT_WAITS) as database:
         yield database
+
+
+@pytest.fixture(scope="module")
+async def mysql_committing_database(scratch_databases: Scratch) -> AsyncIterator[Database]:
+    """:func:`committing_database` on the MySQL/MariaDB server of ``TEST_MYSQL_URL``."""
+    async with scratch_databases.database("mysql", settings=PATIENT_WAITS) as database:
+        yield database
+
+
+def racing_dialects() -> list[str]:
+    """The servers the concurrency tests race on: PostgreSQL, and MySQL with TEST_MYSQL_URL."""
+    return ["postgresql", *(["mysql"] if mysql_server_url() is not None else [])]
+
+
+@pytest.fixture(scope="module", params=racing_dialects())
+def racing_database(request: pytest.FixtureRequest) -> Database:
+    """A committing database (:func:`committing_database`) on each server with row locks."""
+    name = "committing_database" if request.param == "postgresql" else "mysql_committing_database"
+    database: Database = request.getfixturevalue(name)
+    return database
 
 
 @pytest.fixture(scope="session")

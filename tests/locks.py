@@ -1,4 +1,4 @@
-"""Waiting until other sessions are blocked on a lock, as PostgreSQL reports it."""
+"""Waiting until other sessions are blocked on a lock, as PostgreSQL (or InnoDB) reports it."""
 
 import asyncio
 
@@ -10,6 +10,14 @@ LOCK_WAIT_TIMEOUT_SECONDS = 20.0
 _WAITERS = text(
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
     " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND query LIKE :query"
+)
+
+# InnoDB (MariaDB, MySQL): the transactions of this schema waiting for a row lock.
+_INNODB_WAITERS = text(
+    "SELECT count(*) FROM information_schema.INNODB_TRX t"
+    " JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id"
+    " WHERE t.trx_state = 'LOCK WAIT' AND p.DB = DATABASE()"
+    " AND t.trx_mysql_thread_id <> CONNECTION_ID() AND t.trx_query LIKE :query"
 )
 
 
@@ -28,7 +36,8 @@ async def wait_for_lock_waiters(
     """
     async with asyncio.timeout(timeout):
         while True:
-            found = (await conn.execute(_WAITERS, {"query": query_like})).scalar_one()
+            waiters = _INNODB_WAITERS if conn.dialect.name == "mysql" else _WAITERS
+            found = (await conn.execute(waiters, {"query": query_like})).scalar_one()
             await conn.rollback()
             if found >= count:
                 return

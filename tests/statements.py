@@ -25,3 +25,10 @@ def count_statements() -> Iterator[StatementStats]:
     """Record the statements of the block without asserting anything."""
     with track() as stats:
         yield stats
+
+
+def mysql_extra(dialect: str, statements: int = 1) -> int:
+    """Statements MySQL/MariaDB send beyond PostgreSQL and SQLite for a guarded UPDATE whose
+    rows the caller needs back: without ``UPDATE ... RETURNING`` it becomes a locking read
+    and the UPDATE, or the UPDATE and a read (:func:`conduit.db.dialect.claim`)."""
+    return statements if dialect == "mysql" else 0

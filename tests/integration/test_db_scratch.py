@@ -54,7 +54,7 @@ async def exists(server: URL, name: str) -> bool:
     [
         ("postgresql://h/postgres", "Bad-Name", "lower-case letters"),
         ("postgresql://h/postgres", 'x"; DROP', "lower-case letters"),
-        ("mysql+aiomysql://h/test", "conduit", "made on"),
+        ("oracle+oracledb://h/test", "conduit", "made on"),
     ],
 )
 async def test_unsupported_servers_and_unsafe_prefixes_are_refused(

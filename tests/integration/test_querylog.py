@@ -68,8 +68,8 @@ async def test_statements_the_engine_runs_are_written_and_read_back_deduplicated
     assert inserted.dialect == engine.dialect.name
     assert inserted.driver == engine.dialect.driver
     # The id comes back as the very value the driver was given: a UUID for asyncpg, its hex
-    # string for SQLite.
-    expected = user_id if engine.dialect.name == "postgresql" else user_id.hex
+    # string for SQLite, its 16 bytes for MySQL.
+    expected = {"postgresql": user_id, "mysql": user_id.bytes}.get(engine.dialect.name, user_id.hex)
     assert expected in inserted.params
     assert not any(s.normalised.startswith(("BEGIN", "SAVEPOINT")) for s in contents.statements)
 

@@ -18,7 +18,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        (f"mysql://app:{PASSWORD}@h/conduit", "unsupported scheme"),
+        (f"oracle://app:{PASSWORD}@h/conduit", "unsupported scheme"),
         (f"postgresql://app:{PASSWORD}@h:abc/conduit", "port that is not a number"),
         (f"postgresql://app:{PASSWORD}@h", "names no database"),
         ("not a url", "is not a URL"),

@@ -40,12 +40,21 @@ PASSWORD = "hunter2-s3cret"
         ("sqlite+aiosqlite:///./conduit.db", "sqlite+aiosqlite:///./conduit.db"),
         ("sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite:///:memory:"),
         ("sqlite://", "sqlite+aiosqlite://"),
+        ("mysql://app:pw@db.internal/conduit", "mysql+aiomysql://app:pw@db.internal/conduit"),
+        ("mysql+aiomysql://app@h:3307/conduit", "mysql+aiomysql://app@h:3307/conduit"),
+        ("mysql+pymysql://app@h/conduit", "mysql+aiomysql://app@h/conduit"),
+        ("mariadb://app@h/conduit", "mysql+aiomysql://app@h/conduit"),
+        ("MariaDB+aiomysql://app@h/conduit", "mysql+aiomysql://app@h/conduit"),
+        (
+            "mysql://app@h/conduit?ssl_ca=/etc/ca.pem",
+            "mysql+aiomysql://app@h/conduit?ssl_ca=/etc/ca.pem",
+        ),
     ],
 )
 def test_parse_normalises_to_the_async_driver(raw: str, expected: str) -> None:
     url = parse(raw)
     assert url == make_url(expected)
-    assert url.drivername in ("postgresql+asyncpg", "sqlite+aiosqlite")
+    assert url.drivername in ("postgresql+asyncpg", "sqlite+aiosqlite", "mysql+aiomysql")
 
 
 def test_parse_keeps_a_percent_encoded_password_intact() -> None:
@@ -66,6 +75,7 @@ def test_in_memory_sqlite_keeps_its_special_name() -> None:
         ),
         ("sqlite+aiosqlite:///rel.db", "sqlite+pysqlite:///rel.db"),
         ("sqlite+aiosqlite:////abs/x.db", "sqlite+pysqlite:////abs/x.db"),
+        ("mysql+aiomysql://app:pw@h:3306/conduit", "mysql+pymysql://app:pw@h:3306/conduit"),
     ],
 )
 def test_to_sync_and_to_async_are_inverse(async_url: str, sync_url: str) -> None:
@@ -81,8 +91,8 @@ def test_to_async_and_to_sync_accept_the_postgres_alias_and_strings() -> None:
 
 
 def test_to_async_refuses_an_unsupported_backend() -> None:
-    with pytest.raises(InvalidDatabaseURL, match="unsupported backend 'mysql'"):
-        to_async(make_url(f"mysql://app:{PASSWORD}@h/conduit"))
+    with pytest.raises(InvalidDatabaseURL, match="unsupported backend 'oracle'"):
+        to_async(make_url(f"oracle://app:{PASSWORD}@h/conduit"))
 
 
 @pytest.mark.parametrize(
@@ -93,8 +103,12 @@ def test_to_async_refuses_an_unsupported_backend() -> None:
         ("conduit.db", "is not a URL"),
         ("localhost:5432/conduit", "is not a URL"),
         (f"app:{PASSWORD}@host://conduit", "is not a URL"),
-        (f"mysql://app:{PASSWORD}@h/conduit", "unsupported scheme 'mysql'"),
-        (f"mysql+aiomysql://app:{PASSWORD}@h/conduit", "unsupported scheme 'mysql+aiomysql'"),
+        (f"oracle://app:{PASSWORD}@h/conduit", "unsupported scheme 'oracle'"),
+        (f"mssql+aioodbc://app:{PASSWORD}@h/conduit", "unsupported scheme 'mssql+aioodbc'"),
+        (f"mysql://app:{PASSWORD}@h", "names no database"),
+        (f"mariadb://app:{PASSWORD}@h:3306/", "names no database"),
+        (f"mysql://app:{PASSWORD}@h:70000/conduit", "port 70000, outside 1-65535"),
+        (f"mysql://app:{PASSWORD}@h:abc/conduit", "port that is not a number"),
         (f"postgresql://app:{PASSWORD}@h:99999/conduit", "port 99999, outside 1-65535"),
         (f"postgresql://app:{PASSWORD}@h:0/conduit", "port 0, outside 1-65535"),
         (f"postgresql://app:{PASSWORD}@h:abc/conduit", "port that is not a number"),
@@ -133,6 +147,8 @@ def test_invalid_url_is_a_value_error() -> None:
         ),
         ("postgresql://app@h/conduit", "postgresql://app@h/conduit"),
         ("sqlite+aiosqlite:///./conduit.db", "sqlite+aiosqlite:///./conduit.db"),
+        (f"mysql+aiomysql://app:{PASSWORD}@h/conduit", "mysql+aiomysql://app:***@h/conduit"),
+        (f"mysql://app@h/conduit?passwd={PASSWORD}", "mysql://app@h/conduit?passwd=***"),
         (f"postgresql://app:{PASSWORD}@h:port/conduit", "<unparseable URL>"),
     ],
 )

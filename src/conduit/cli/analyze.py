@@ -87,11 +87,11 @@ def analyze_command(
     SQLite it exits 2.
 
     Any PostgreSQL database works, Conduit's or another project's: DATABASE_URL=postgresql://...
-    conduit db analyze [--query-log FILE].
+    conduit db analyze [--query-log FILE]. On MySQL/MariaDB: duplicate and redundant indexes only.
     """
     current = settings()
     config = current.database
-    if not config.is_postgres:
+    if not config.is_postgres and not config.is_mysql:
         fail(
             "`conduit db analyze` needs PostgreSQL; DATABASE_URL points at a "
             f"{config.url.get_backend_name()} database, which has no index statistics, "
@@ -147,7 +147,7 @@ def render(report: Report) -> None:
     counts = report.counts()
     console.print(
         f"[bold]Conduit database advisor[/bold]: {report.database} "
-        f"(PostgreSQL {report.server_version}) - "
+        f"({report.server} {report.server_version}) - "
         f"[bold red]{counts['error']} error(s)[/bold red], "
         f"[yellow]{counts['warning']} warning(s)[/yellow], [cyan]{counts['info']} info[/cyan]"
     )

@@ -42,6 +42,7 @@ _ALEMBIC_CONFIG_KEY = "conduit.alembic_config"
 OFFLINE_URLS = {
     "postgresql": URL.create("postgresql+asyncpg", host="offline", database="conduit"),
     "sqlite": URL.create("sqlite+aiosqlite", database="conduit.db"),
+    "mysql": URL.create("mysql+aiomysql", host="offline", database="conduit"),
 }
 
 
@@ -295,7 +296,10 @@ def sql(
         str | None,
         typer.Option(
             "--dialect",
-            help="Render for this dialect (postgresql or sqlite) instead of DATABASE_URL's.",
+            help=(
+                "Render for this dialect (postgresql, sqlite or mysql: MySQL 8's collation)"
+                " instead of DATABASE_URL's."
+            ),
         ),
     ] = None,
 ) -> None:

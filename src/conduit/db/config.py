@@ -69,3 +69,8 @@ class DatabaseConfig:
     @property
     def is_postgres(self) -> bool:
         return self.url.get_backend_name() == "postgresql"
+
+    @property
+    def is_mysql(self) -> bool:
+        """MySQL or MariaDB (one SQLAlchemy dialect, ``mysql``)."""
+        return self.url.get_backend_name() == "mysql"

@@ -1,7 +1,15 @@
-"""Engines built from a :class:`DatabaseConfig`: pool, idle ping, recycle, timeouts, pragmas."""
+"""Engines built from a :class:`DatabaseConfig`: pool, idle ping, recycle, timeouts, pragmas.
+
+On MySQL and MariaDB every new connection gets one ``SET SESSION`` (:func:`mysql_session_sql`):
+strict SQL mode, ``utf8mb4``, UTC, and the lock and statement limits in the units each server
+takes; transactions run at READ COMMITTED, PostgreSQL's default, which the guarded writes
+assume (InnoDB's default REPEATABLE READ adds gap locks, hence more deadlocks, and reads a
+snapshot older than the rows an UPDATE sees).
+"""
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from typing import Any
@@ -36,16 +44,28 @@ def create_engine(config: DatabaseConfig, *, url: URL | None = None) -> AsyncEng
             connect_args=_asyncpg_connect_args(config, target),
         )
         target = tls.without_mode(target)
+    elif backend == "mysql":
+        kwargs.update(
+            pool_size=config.pool_size,
+            max_overflow=config.max_overflow,
+            pool_timeout=config.pool_timeout,
+            # Also below the server's wait_timeout (8 h by default), past which it hangs up.
+            pool_recycle=config.pool_recycle,
+            isolation_level=MYSQL_ISOLATION_LEVEL,
+            connect_args=mysql_connect_args(config),
+        )
     elif backend == "sqlite":
         # SQLite's busy timeout is its lock wait: how long a statement waits for a writer.
         kwargs["connect_args"] = {"timeout": config.lock_timeout_ms / 1000}
         if _is_file_db(target):  # a queue pool (an in-memory database has one connection)
             kwargs["pool_timeout"] = config.pool_timeout
     engine = create_async_engine(target, **kwargs)
-    if backend == "postgresql":
+    if backend in ("postgresql", "mysql"):
         _ping_when_idle(engine, idle_s=config.pool_ping_idle_s)
-        if config.pgbouncer:
-            event.listen(engine.sync_engine, "begin", _transaction_settings(config))
+    if backend == "postgresql" and config.pgbouncer:
+        event.listen(engine.sync_engine, "begin", _transaction_settings(config))
+    if backend == "mysql":
+        on_mysql_connect(engine, config)
     if backend == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(is_file=_is_file_db(target)))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
@@ -73,9 +93,14 @@ def create_probe_engine(config: DatabaseConfig) -> AsyncEngine:
     if backend == "postgresql":
         connect_args = _asyncpg_connect_args(config, target)
         target = tls.without_mode(target)
+    elif backend == "mysql":
+        connect_args = mysql_connect_args(config)
     elif backend == "sqlite":
         connect_args = {"timeout": config.lock_timeout_ms / 1000}
-    return create_async_engine(target, poolclass=NullPool, connect_args=connect_args)
+    engine = create_async_engine(target, poolclass=NullPool, connect_args=connect_args)
+    if backend == "mysql":
+        on_mysql_connect(engine, config)
+    return engine
 
 
 _IDLE_SINCE = "conduit_idle_since"
@@ -182,6 +207,96 @@ def _transaction_settings(config: DatabaseConfig) -> Any:
             cursor.close()
 
     return on_begin
+
+
+MYSQL_ISOLATION_LEVEL = "READ COMMITTED"
+# Strict: a value that does not fit is an error, not silently truncated or zeroed, as on
+# PostgreSQL; ONLY_FULL_GROUP_BY refuses the ambiguous GROUP BY that PostgreSQL refuses too.
+MYSQL_SQL_MODE = (
+    "STRICT_ALL_TABLES,ONLY_FULL_GROUP_BY,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+    "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+)
+
+
+def mysql_connect_args(config: DatabaseConfig) -> dict[str, Any]:
+    """aiomysql's connect arguments: the connect timeout and the ``utf8mb4`` character set."""
+    return {"connect_timeout": config.connect_timeout, "charset": "utf8mb4"}
+
+
+def mysql_session_sql(
+    *,
+    mariadb: bool,
+    lock_timeout_ms: int,
+    statement_timeout_ms: int | None,
+    metadata_lock_wait_s: int | None = None,
+) -> str:
+    """The ``SET SESSION`` every MySQL/MariaDB connection starts with.
+
+    ``innodb_lock_wait_timeout`` takes whole seconds (at least 1): ``lock_timeout_ms`` rounded
+    up, 0 (no limit) its largest value. The statement limit is MariaDB's ``max_statement_time``
+    (seconds, any statement) or MySQL's ``max_execution_time`` (milliseconds, SELECT only); 0
+    is no limit on both, and ``None`` leaves the server's own. ``metadata_lock_wait_s`` bounds
+    how long DDL waits for a table's metadata lock (``lock_wait_timeout``; the server's default
+    is a year). UTC: ``DATETIME`` columns keep no zone, and the database clock (``utcnow``) must
+    be UTC whoever reads it.
+    """
+    settings = [
+        f"sql_mode = '{MYSQL_SQL_MODE}'",
+        "time_zone = '+00:00'",
+        f"innodb_lock_wait_timeout = {_innodb_lock_wait_s(lock_timeout_ms)}",
+    ]
+    if metadata_lock_wait_s is not None:
+        settings.append(f"lock_wait_timeout = {metadata_lock_wait_s}")
+    if statement_timeout_ms is not None:
+        if mariadb:
+            settings.append(f"max_statement_time = {statement_timeout_ms / 1000:g}")
+        else:
+            settings.append(f"max_execution_time = {statement_timeout_ms}")
+    return "SET SESSION " + ", ".join(settings)
+
+
+# InnoDB's largest lock wait (about 34 years): what "no limit" is there.
+INNODB_LOCK_WAIT_MAX_S = 1_073_741_824
+
+
+def _innodb_lock_wait_s(ms: int) -> int:
+    """Whole seconds, rounded up; at least 1 (InnoDB's least); 0 ms (no limit) is the most."""
+    return INNODB_LOCK_WAIT_MAX_S if ms == 0 else max(1, math.ceil(ms / 1000))
+
+
+# Migrations: a DDL statement waiting this long for a table's metadata lock gives up, instead of
+# queueing behind a long transaction with every later statement on the table queued behind it
+# (PostgreSQL's revisions set lock_timeout = 5s for the same reason).
+MIGRATION_METADATA_LOCK_WAIT_S = 5
+
+
+def on_mysql_connect(
+    engine: AsyncEngine, config: DatabaseConfig, *, migrations: bool = False
+) -> None:
+    """Run :func:`mysql_session_sql` on every new connection of ``engine``.
+
+    For ``migrations`` the server's statement limit stays (a migration may run long) and DDL
+    waits for a metadata lock at most :data:`MIGRATION_METADATA_LOCK_WAIT_S`.
+    """
+    dialect: Dialect = engine.sync_engine.dialect
+
+    def on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # The server says what it is in its handshake: no round trip to tell MariaDB apart.
+        version = str(dialect.get_driver_connection(dbapi_connection).get_server_info())
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(
+                mysql_session_sql(
+                    mariadb="mariadb" in version.lower(),
+                    lock_timeout_ms=config.lock_timeout_ms,
+                    statement_timeout_ms=None if migrations else config.statement_timeout_ms,
+                    metadata_lock_wait_s=MIGRATION_METADATA_LOCK_WAIT_S if migrations else None,
+                )
+            )
+        finally:
+            cursor.close()
+
+    event.listen(engine.sync_engine, "connect", on_connect)
 
 
 def _is_file_db(url: URL) -> bool:

@@ -17,8 +17,11 @@
     │   └── PoolTimeout          no pooled connection was free within the checkout timeout
     └── Unavailable              the database cannot be reached, or the connection was lost
 
-:func:`translate` maps a SQLAlchemy or driver exception onto it; the unit of work applies it to
-everything raised inside its block, so callers above the data layer never see driver types.
+PostgreSQL's errors are told apart by SQLSTATE, MySQL's and MariaDB's by error number (a lock
+wait timeout, 1205, is :class:`LockTimeout` as PostgreSQL's is: the wait would start over), and
+SQLite's by message. :func:`translate` maps a SQLAlchemy or driver exception onto it; the unit
+of work applies it to everything raised inside its block, so callers above the data layer never
+see driver types.
 Messages never contain parameter values.
 """
 
@@ -118,6 +121,54 @@ _SQLSTATE_CLASS: dict[str, type[DatabaseError]] = {
     "53": Unavailable,
 }
 
+# MySQL/MariaDB error numbers (server errors, then the client's 2xxx).
+_MYSQL_CODE: dict[int, type[DatabaseError]] = {
+    1062: Conflict,  # ER_DUP_ENTRY
+    1586: Conflict,  # ER_DUP_ENTRY_WITH_KEY_NAME
+    1451: ForeignKeyViolation,  # ER_ROW_IS_REFERENCED_2: the row is still referenced
+    1452: ForeignKeyViolation,  # ER_NO_REFERENCED_ROW_2: the referenced row is missing
+    1216: ForeignKeyViolation,  # ER_NO_REFERENCED_ROW
+    1217: ForeignKeyViolation,  # ER_ROW_IS_REFERENCED
+    3819: CheckViolation,  # MySQL: ER_CHECK_CONSTRAINT_VIOLATED
+    4025: CheckViolation,  # MariaDB: ER_CONSTRAINT_FAILED
+    1048: NotNullViolation,  # ER_BAD_NULL_ERROR
+    1364: NotNullViolation,  # ER_NO_DEFAULT_FOR_FIELD
+    1213: SerializationFailure,  # ER_LOCK_DEADLOCK
+    1205: LockTimeout,  # ER_LOCK_WAIT_TIMEOUT (innodb_lock_wait_timeout)
+    1969: QueryTimeout,  # MariaDB: ER_STATEMENT_TIMEOUT (max_statement_time)
+    3024: QueryTimeout,  # MySQL: ER_QUERY_TIMEOUT (max_execution_time)
+    1317: QueryTimeout,  # ER_QUERY_INTERRUPTED
+    1040: Unavailable,  # ER_CON_COUNT_ERROR: too many connections
+    1045: Unavailable,  # ER_ACCESS_DENIED_ERROR
+    1049: Unavailable,  # ER_BAD_DB_ERROR: the database named in the URL does not exist
+    1053: Unavailable,  # ER_SERVER_SHUTDOWN
+    1927: Unavailable,  # MariaDB: ER_CONNECTION_KILLED
+    4031: Unavailable,  # ER_CLIENT_INTERACTION_TIMEOUT: the server closed an idle connection
+    2002: Unavailable,  # CR_CONNECTION_ERROR (socket)
+    2003: Unavailable,  # CR_CONN_HOST_ERROR: cannot connect
+    2006: Unavailable,  # CR_SERVER_GONE_ERROR
+    2013: Unavailable,  # CR_SERVER_LOST
+    2055: Unavailable,  # CR_SERVER_LOST_EXTENDED
+}
+# What MySQL's messages say, without the values they quote: "Duplicate entry 'x' for key ..."
+# names the row's value, which must not reach a log line or a response.
+_MYSQL_MESSAGE: dict[type[DatabaseError], str] = {
+    Conflict: "duplicate key value violates unique constraint",
+    ForeignKeyViolation: "violates foreign key constraint",
+    CheckViolation: "violates check constraint",
+    NotNullViolation: "a required column got NULL",
+}
+# The constraint a MySQL message names: "for key 'users.uq_users_email'" (MySQL 8 prefixes the
+# table), "CONSTRAINT `fk_...` FOREIGN KEY", "Check constraint 'ck_...'", "CONSTRAINT `ck_...`
+# failed"; NOT NULL names a column ("Column 'email' cannot be null").
+_MYSQL_CONSTRAINT = re.compile(
+    r"for key '(?:[^'.]*\.)?([^']+)'|CONSTRAINT `([^`]+)`|[Cc]onstraint '([^']+)'"
+)
+_MYSQL_WRITTEN_TABLE = re.compile(
+    r"\s*(?:INSERT\s+(?:IGNORE\s+)?INTO|REPLACE\s+INTO|UPDATE)\s+`?(\w+)`?", re.IGNORECASE
+)
+_MYSQL_COLUMN = re.compile(r"^(?:Column|Field) '([^']+)'")
+
 _SQLITE_KIND: dict[str, type[IntegrityError]] = {
     "UNIQUE": Conflict,
     "PRIMARY KEY": Conflict,
@@ -139,7 +190,7 @@ def translate(exc: BaseException, *, metadata: MetaData | None = None) -> Databa
     if isinstance(exc, sa_exc.DBAPIError):
         if exc.connection_invalidated:
             return Unavailable(f"lost the database connection: {_first_line(exc.orig)}")
-        return _from_driver(exc.orig, metadata or Base.metadata)
+        return _from_driver(exc.orig, metadata or Base.metadata, statement=exc.statement)
     if isinstance(exc, sa_exc.NoResultFound):
         return NotFound("no row was found")
     if isinstance(exc, (OSError, ConnectionError, TimeoutError)):
@@ -147,9 +198,16 @@ def translate(exc: BaseException, *, metadata: MetaData | None = None) -> Databa
     return DatabaseError(_first_line(exc))
 
 
-def _from_driver(orig: BaseException | None, metadata: MetaData) -> DatabaseError:
+def _from_driver(
+    orig: BaseException | None, metadata: MetaData, *, statement: str | None = None
+) -> DatabaseError:
     if orig is None:
         return DatabaseError("database error")
+    # Before the SQLSTATE: MySQL's errors carry one too, but too coarse (23000 for every
+    # integrity error, HY000 for most others).
+    mysql_code = _mysql_code(orig)
+    if mysql_code is not None:
+        return _from_mysql(mysql_code, orig, metadata=metadata, statement=statement)
     sqlstate = _sqlstate(orig)
     if sqlstate is not None:
         kind = _SQLSTATE.get(sqlstate) or _SQLSTATE_CLASS.get(sqlstate[:2], DatabaseError)
@@ -175,6 +233,45 @@ def _pg_constraint(orig: BaseException) -> str | None:
         if isinstance(name, str):
             return name
     return None
+
+
+def _mysql_code(orig: BaseException) -> int | None:
+    """The error number of a PyMySQL (aiomysql) error: its first argument."""
+    if not type(orig).__module__.startswith(("pymysql", "aiomysql")):
+        return None
+    code = orig.args[0] if orig.args else None
+    return code if isinstance(code, int) else None
+
+
+def _from_mysql(
+    code: int, orig: BaseException, *, metadata: MetaData, statement: str | None
+) -> DatabaseError:
+    kind = _MYSQL_CODE.get(code, DatabaseError)
+    text = str(orig.args[1]) if len(orig.args) > 1 else ""
+    summary = _MYSQL_MESSAGE.get(kind)
+    if summary is None:
+        return kind(f"({code}) {_first_line_of(text) or type(orig).__name__}")
+    if kind is NotNullViolation:
+        column = _MYSQL_COLUMN.match(text)
+        return kind(f"({code}) {summary}" + (f": {column.group(1)}" if column else ""))
+    found = _MYSQL_CONSTRAINT.search(text)
+    constraint = next((group for group in found.groups() if group), None) if found else None
+    if constraint == "PRIMARY":
+        constraint = _primary_key_name(metadata, statement)
+    message = f"({code}) {summary}" + (f' "{constraint}"' if constraint else "")
+    return kind(message, constraint=constraint)
+
+
+def _primary_key_name(metadata: MetaData, statement: str | None) -> str | None:
+    """The name of the primary key MySQL calls ``PRIMARY``: of the table the statement writes."""
+    match = _MYSQL_WRITTEN_TABLE.match(statement or "")
+    table = metadata.tables.get(match.group(1)) if match else None
+    name = table.primary_key.name if table is not None else None
+    return str(name) if name else None
+
+
+def _first_line_of(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
 
 
 def _from_sqlite(orig: sqlite3.Error, metadata: MetaData) -> DatabaseError:

@@ -35,9 +35,10 @@ async def _ping(engine: AsyncEngine) -> Ping:
         started = time.perf_counter()
         await conn.execute(text("SELECT 1"))
         latency_ms = (time.perf_counter() - started) * 1000
-        version_query = (
-            "SELECT sqlite_version()" if engine.dialect.name == "sqlite" else "SHOW server_version"
-        )
+        version_query = {
+            "sqlite": "SELECT sqlite_version()",
+            "mysql": "SELECT VERSION()",
+        }.get(engine.dialect.name, "SHOW server_version")
         version = (await conn.execute(text(version_query))).scalar_one()
     return Ping(latency_ms=latency_ms, server_version=str(version), dialect=engine.dialect.name)
 

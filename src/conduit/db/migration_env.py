@@ -7,8 +7,9 @@ database, then calls :func:`run`:
   Alembic's connection-sharing recipe), or on an async engine of its own for the bare
   ``alembic`` command; offline (``--sql``) for ``config.attributes["offline_url"]`` when given;
 - batch mode on SQLite (its ALTER TABLE is copy-and-move), one transaction per revision;
-- objects marked ``info={"postgresql_only": True}`` left out on other dialects, in revisions
-  and in the comparison with the models alike;
+- objects marked ``info={"postgresql_only": True}`` left out on other dialects, and those
+  marked ``info={"dialects": ("mysql",)}`` on every dialect not named, in revisions and in the
+  comparison with the models alike;
 - autogenerate renders every type and server default with the import it needs
   (:func:`render_item`), so a revision that uses a project's own column types runs as written;
 - when the caller asks (``config.attributes["verify_models"]``: ``conduit migrate check`` and
@@ -171,7 +172,7 @@ def options(metadata: MetaData, dialect_name: str) -> dict[str, Any]:
     """``context.configure`` options shared by online and offline runs."""
     return {
         "target_metadata": metadata,
-        "include_object": include_object(dialect_name),
+        "include_object": include_object(dialect_name, metadata),
         "compare_type": True,
         "render_item": render_item,
         # ALTER TABLE on SQLite means copy-and-move; batch mode does that for us.
@@ -181,18 +182,37 @@ def options(metadata: MetaData, dialect_name: str) -> dict[str, Any]:
     }
 
 
-def include_object(dialect_name: str) -> Callable[..., bool]:
-    """Leave PostgreSQL-only objects (``info={"postgresql_only": True}``) out on other dialects.
+def include_object(dialect_name: str, metadata: MetaData | None = None) -> Callable[..., bool]:
+    """Leave PostgreSQL-only objects (``info={"postgresql_only": True}``) out on other dialects,
+    and objects marked ``info={"dialects": (...)}`` out on the dialects they do not name.
 
     GIN indexes (full-text search, trigrams) exist on PostgreSQL alone: their revisions skip
     them elsewhere, so the comparison with the models (autogenerate, the drift check) must too.
+    On MySQL, a model table's ``info["mysql_generated"]`` maps a generated column that exists
+    in the database alone to the index built over it in place of a partial index: the column
+    is not compared, and the index only for being there (its columns differ by design).
     """
 
-    def include(obj: Any, _name: str | None, _type: str, _reflected: bool, _other: Any) -> bool:
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
+        if dialect_name == "mysql" and metadata is not None:
+            generated = _mysql_generated(metadata, obj)
+            if type_ == "column" and reflected and other is None and name in generated:
+                return False
+            if type_ == "index" and other is not None and name in generated.values():
+                return False
         info = getattr(obj, "info", None) or {}
+        dialects = info.get("dialects")
+        if dialects is not None:
+            return dialect_name in dialects
         return dialect_name == "postgresql" or not info.get("postgresql_only", False)
 
     return include
+
+
+def _mysql_generated(metadata: MetaData, obj: Any) -> dict[str, str]:
+    table = getattr(obj, "table", None)
+    model = metadata.tables.get(getattr(table, "name", "")) if table is not None else None
+    return dict(model.info.get("mysql_generated", {})) if model is not None else {}
 
 
 def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | bool:

@@ -6,6 +6,12 @@ UTC clock on SQLite and :class:`UTCDateTime` re-attaches UTC to every value it r
 PostgreSQL it is ``statement_timestamp()``, not ``now()``: ``now()`` is frozen for the whole
 transaction, so rows written by one unit of work would share one instant and an update in the
 same transaction would leave ``updated_at`` unchanged; SQLite's clock is per statement too.
+On MySQL and MariaDB timestamps are ``DATETIME(6)`` holding UTC (the type keeps no zone either;
+every connection's session time zone is UTC) and the clock is ``UTC_TIMESTAMP(6)``, per
+statement as well.
+
+UUID keys (:class:`CompactUuid`) are PostgreSQL's native ``uuid`` and ``BINARY(16)`` on MySQL:
+16 bytes, compared byte-wise, so version 7 keys keep their time order there too.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import uuid
 from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, DateTime, Identity, Integer, MetaData, TypeDecorator, Uuid
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -33,10 +41,53 @@ NAMING_CONVENTION: dict[str, str] = {
 }
 
 
+class CompactUuid(TypeDecorator[uuid.UUID]):
+    """A UUID in 16 bytes: native ``uuid`` on PostgreSQL, ``BINARY(16)`` on MySQL.
+
+    SQLAlchemy's ``Uuid`` would be ``CHAR(32)`` on MySQL: twice the bytes in every key and in
+    every index that carries one (docs/operations.md has the measurement). SQLite keeps
+    ``Uuid``'s ``CHAR(32)``. Use it for every UUID column and bound UUID parameter.
+    """
+
+    impl = Uuid
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "mysql":
+            return dialect.type_descriptor(mysql.BINARY(16))
+        return dialect.type_descriptor(Uuid())
+
+    def process_bind_param(self, value: uuid.UUID | str | None, dialect: Any) -> Any:
+        if value is None or dialect.name != "mysql":
+            return value
+        return (value if isinstance(value, uuid.UUID) else uuid.UUID(value)).bytes
+
+    def process_literal_param(self, value: uuid.UUID | str | None, dialect: Any) -> str:
+        if value is None:
+            return "NULL"
+        key = value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+        if dialect.name == "mysql":
+            return f"X'{key.hex}'"
+        return f"'{key}'" if dialect.name == "postgresql" else f"'{key.hex}'"
+
+    def process_result_value(self, value: Any, dialect: Any) -> uuid.UUID | None:
+        if value is None or isinstance(value, uuid.UUID):
+            return value
+        if isinstance(value, (bytes, bytearray)):
+            return uuid.UUID(bytes=bytes(value))
+        return uuid.UUID(str(value))
+
+    @property
+    def python_type(self) -> type[uuid.UUID]:
+        return uuid.UUID
+
+
 class Base(AsyncAttrs, DeclarativeBase):
     """Base class of every Conduit table."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # A column annotated Mapped[uuid.UUID] is 16 bytes on MySQL too (see CompactUuid).
+    type_annotation_map: ClassVar[dict[Any, Any]] = {uuid.UUID: CompactUuid}
 
 
 _uuid7_lock = threading.Lock()
@@ -76,23 +127,39 @@ def _utcnow_default(_element: utcnow, _compiler: SQLCompiler, **_kw: Any) -> str
     return "statement_timestamp()"
 
 
+@compiles(utcnow, "mysql")
+def _utcnow_mysql(_element: utcnow, _compiler: SQLCompiler, **_kw: Any) -> str:
+    # In parentheses: MySQL takes an expression as a column default only in them (MariaDB
+    # either way); the session zone does not matter, unlike CURRENT_TIMESTAMP's.
+    return "(UTC_TIMESTAMP(6))"
+
+
 @compiles(utcnow, "sqlite")
 def _utcnow_sqlite(_element: utcnow, _compiler: SQLCompiler, **_kw: Any) -> str:
     return "(strftime('%Y-%m-%d %H:%M:%f', 'now'))"
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
-    """``TIMESTAMP WITH TIME ZONE`` that always hands back an aware UTC datetime."""
+    """``TIMESTAMP WITH TIME ZONE`` that always hands back an aware UTC datetime.
+
+    ``DATETIME(6)`` holding UTC on MySQL, which has no zone-keeping type (its ``TIMESTAMP``
+    ends in 2038).
+    """
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "mysql":
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(self.impl)
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetimes are ambiguous; pass an aware one")
-        if dialect.name == "sqlite":
+        if dialect.name in ("sqlite", "mysql"):
             return value.astimezone(dt.UTC).replace(tzinfo=None)
         return value
 
@@ -107,7 +174,9 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 class UUIDv7PrimaryKey:
     """A UUID v7 primary key generated by the application."""
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7, sort_order=-10)
+    id: Mapped[uuid.UUID] = mapped_column(
+        CompactUuid, primary_key=True, default=uuid7, sort_order=-10
+    )
 
 
 class BigIntIdentityKey:

@@ -1,10 +1,11 @@
 """Throwaway databases: a new, uniquely named one on a server, dropped when done.
 
 The test suite, the examples and CI use these; the service never does. On a server dialect
-(PostgreSQL) the database is created with ``CREATE DATABASE`` (the user needs ``CREATEDB``) and
-dropped with ``DROP DATABASE ... WITH (FORCE)``; on SQLite it is a file in a folder. A dialect
-is supported by naming its maintenance database (the one an administrative connection opens,
-since a database cannot drop itself) and how its ``DROP`` ends.
+(PostgreSQL, MySQL/MariaDB) the database is created with ``CREATE DATABASE`` (the user needs
+the right to) and dropped with ``DROP DATABASE`` (``WITH (FORCE)`` on PostgreSQL); on SQLite it
+is a file in a folder. A dialect is supported by naming its maintenance database (the one an
+administrative connection opens, since a database cannot drop itself) and how its ``CREATE``
+and ``DROP`` end. MySQL/MariaDB databases are created with ``utf8mb4``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
 # The database an administrative connection opens, per server dialect.
-MAINTENANCE_DATABASE = {"postgresql": "postgres"}
+MAINTENANCE_DATABASE = {"postgresql": "postgres", "mysql": "mysql"}
 # Ends a DROP DATABASE: PostgreSQL first ends the sessions still connected to it.
 _DROP_SUFFIX = {"postgresql": " WITH (FORCE)"}
+# Ends a CREATE DATABASE: MySQL's databases take the server's default character set otherwise.
+_CREATE_SUFFIX = {"mysql": " CHARACTER SET utf8mb4"}
 # A prefix becomes part of an identifier: lower-case letters, digits and underscores only.
 _PREFIX = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -52,12 +55,12 @@ async def create_database(server: URL, *, prefix: str, admin: URL | None = None)
 
     ``admin`` is where the statement runs when ``server`` cannot (a pooler in front of it).
     """
-    _backend(server)
+    backend = _backend(server)
     if not _PREFIX.match(prefix):
         raise ValueError("a scratch database's prefix is lower-case letters, digits and _")
     name = f"{prefix}_{secrets.token_hex(6)}"
     admin = admin or server
-    await _admin(admin, "CREATE DATABASE {name}", name=name)
+    await _admin(admin, "CREATE DATABASE {name}" + _CREATE_SUFFIX.get(backend, ""), name=name)
     return server.set(database=name)
 
 

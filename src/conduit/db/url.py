@@ -2,7 +2,9 @@
 
 ``postgres://``, ``postgresql://``, ``postgresql+psycopg://`` and ``postgresql+asyncpg://`` all
 become ``postgresql+asyncpg://`` for the application; ``sqlite://`` becomes
-``sqlite+aiosqlite://``. A PostgreSQL URL may list several hosts as libpq does
+``sqlite+aiosqlite://``; ``mysql://``, ``mysql+aiomysql://``, ``mysql+pymysql://`` and
+``mariadb://`` become ``mysql+aiomysql://`` (one dialect for MySQL and MariaDB: SQLAlchemy tells
+them apart from the server's version). A PostgreSQL URL may list several hosts as libpq does
 (``postgresql://h1:5432,h2:5432/db?target_session_attrs=read-write``, tried in turn); they become
 the ``?host=h1:5432&host=h2:5432`` form SQLAlchemy's drivers take. Passwords never reach a log
 line or an error message: use :func:`mask`, and :class:`InvalidDatabaseURL` messages never quote
@@ -16,13 +18,19 @@ import re
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-ASYNC_DRIVERS = {"postgresql": "asyncpg", "sqlite": "aiosqlite"}
-SYNC_DRIVERS = {"postgresql": "psycopg", "sqlite": "pysqlite"}
-_BACKEND_ALIASES = {"postgres": "postgresql", "postgresql": "postgresql", "sqlite": "sqlite"}
+ASYNC_DRIVERS = {"postgresql": "asyncpg", "sqlite": "aiosqlite", "mysql": "aiomysql"}
+SYNC_DRIVERS = {"postgresql": "psycopg", "sqlite": "pysqlite", "mysql": "pymysql"}
+_BACKEND_ALIASES = {
+    "postgres": "postgresql",
+    "postgresql": "postgresql",
+    "sqlite": "sqlite",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+}
 # RFC 3986 scheme syntax; anything else before "://" is not a scheme (and may hold a secret).
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
 # Query parameters that drivers accept as credentials: masked like the password itself.
-_SECRET_QUERY_KEYS = frozenset({"password", "passfile", "sslpassword"})
+_SECRET_QUERY_KEYS = frozenset({"password", "passfile", "sslpassword", "passwd"})
 MASK = "***"
 DEFAULT_PG_PORT = 5432
 
@@ -42,7 +50,7 @@ def parse(raw: str) -> URL:
     backend = _BACKEND_ALIASES.get(scheme.partition("+")[0].lower())
     if backend is None:
         raise InvalidDatabaseURL(
-            f"has unsupported scheme {scheme!r} (use postgresql:// or sqlite:///)"
+            f"has unsupported scheme {scheme!r} (use postgresql://, mysql:// or sqlite:///)"
         )
     if backend == "postgresql":
         rest = _hosts_to_query(rest)
@@ -59,6 +67,8 @@ def parse(raw: str) -> URL:
         raise InvalidDatabaseURL(f"has port {url.port}, outside 1-65535")
     if backend == "postgresql" and not url.database:
         raise InvalidDatabaseURL("names no database (expected postgresql://user@host/dbname)")
+    if backend == "mysql" and not url.database:
+        raise InvalidDatabaseURL("names no database (expected mysql://user@host/dbname)")
     if backend == "sqlite" and (url.host or url.username or url.password):
         raise InvalidDatabaseURL(
             "has a host part; a SQLite URL is sqlite:///relative/path.db or sqlite:////abs/path.db"

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ColumnElement, Uuid, bindparam
+from sqlalchemy import ColumnElement, bindparam
+
+from conduit.db.model import CompactUuid
 
 VIEWER = "viewer_id"
 
 
 def viewer_param() -> ColumnElement[uuid.UUID]:
     """The viewer's id, bound when the statement runs (``{VIEWER: id}``)."""
-    return bindparam(VIEWER, type_=Uuid())
+    return bindparam(VIEWER, type_=CompactUuid())

@@ -1,4 +1,4 @@
-"""Favorites and tag upserts under real concurrency, on PostgreSQL.
+"""Favorites and tag upserts under real concurrency, on PostgreSQL (and MySQL with TEST_MYSQL_URL).
 
 The shared fixtures run every request on one connection inside one rolled-back transaction,
 which cannot race; these tests build an application of their own on a fresh, migrated database
@@ -27,8 +27,8 @@ pytestmark = pytest.mark.postgres_only
 
 
 @pytest.fixture
-def racing_app(committing_database) -> FastAPI:
-    return patient_app(committing_database)
+def racing_app(racing_database) -> FastAPI:
+    return patient_app(racing_database)
 
 
 @pytest.fixture
@@ -38,13 +38,13 @@ async def racing_client(racing_app) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_fifty_users_favoriting_one_article_at_once_count_fifty(
-    racing_app, racing_client, committing_database
+    racing_app, racing_client, racing_database
 ):
     author = await make_user(racing_app)
     fans = [await make_user(racing_app) for _ in range(50)]
     slug = (await post_article(racing_client, author))["slug"]
 
-    with peak_connections(committing_database) as peak:
+    with peak_connections(racing_database) as peak:
         responses = await asyncio.gather(
             *(
                 racing_client.post(f"/api/articles/{slug}/favorite", headers=fan.auth)
@@ -57,19 +57,19 @@ async def test_fifty_users_favoriting_one_article_at_once_count_fifty(
     assert all(r.json()["article"]["favorited"] is True for r in responses)
     article = (await racing_client.get(f"/api/articles/{slug}")).json()["article"]
     assert article["favoritesCount"] == 50
-    async with committing_database.unit_of_work() as session:
+    async with racing_database.unit_of_work() as session:
         rows = (await session.execute(select(func.count()).select_from(Favorite))).scalar_one()
     assert rows >= 50
 
 
 async def test_one_user_favoriting_many_times_at_once_counts_once(
-    racing_app, racing_client, committing_database
+    racing_app, racing_client, racing_database
 ):
     author = await make_user(racing_app)
     fan = await make_user(racing_app)
     slug = (await post_article(racing_client, author))["slug"]
 
-    with peak_connections(committing_database) as peak:
+    with peak_connections(racing_database) as peak:
         responses = await asyncio.gather(
             *(
                 racing_client.post(f"/api/articles/{slug}/favorite", headers=fan.auth)
@@ -84,7 +84,7 @@ async def test_one_user_favoriting_many_times_at_once_counts_once(
 
 
 async def test_concurrent_articles_with_the_same_new_tags_share_one_row_per_tag(
-    racing_app, racing_client: httpx.AsyncClient, committing_database
+    racing_app, racing_client: httpx.AsyncClient, racing_database
 ):
     authors = [await make_user(racing_app) for _ in range(20)]
     new_tags = ["race-zeta", "race-alpha", "race-mu"]
@@ -97,7 +97,7 @@ async def test_concurrent_articles_with_the_same_new_tags_share_one_row_per_tag(
             "/api/articles", json={"article": article}, headers=author.auth
         )
 
-    with peak_connections(committing_database) as peak:
+    with peak_connections(racing_database) as peak:
         responses = await asyncio.gather(*(create(i, a) for i, a in enumerate(authors)))
 
     assert peak[0] > 5
@@ -108,7 +108,7 @@ async def test_concurrent_articles_with_the_same_new_tags_share_one_row_per_tag(
         slug = response.json()["article"]["slug"]
         fetched = (await racing_client.get(f"/api/articles/{slug}")).json()["article"]
         assert fetched["tagList"] == expected
-    async with committing_database.unit_of_work() as session:
+    async with racing_database.unit_of_work() as session:
         names = (
             (await session.execute(select(Tag.name).where(Tag.name.in_(new_tags)))).scalars().all()
         )

@@ -245,6 +245,8 @@ async def test_a_ledger_insert_that_fails_undoes_the_debit_and_the_credit(
     # have been updated, and the rollback must take them back.
     alice = await make_user(app, username="alice")
     bob = await make_user(app, username="bob")
+    if dialect == "mysql":
+        pytest.skip("CREATE TRIGGER commits on MySQL: it cannot live in the test's transaction")
     for ddl in REFUSE_LEDGER[dialect]:
         await connection.exec_driver_sql(ddl)
     with assert_max_statements(4 + sqlite_extra(dialect)) as stats:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from tests.factories import make_user
 from tests.integration.api.articles_support import ARTICLE_KEYS, post_article
-from tests.statements import assert_max_statements
+from tests.statements import assert_max_statements, mysql_extra
 
 
-async def test_favorite_answers_the_article_favorited_in_four_statements(app, client):
+async def test_favorite_answers_the_article_favorited_in_four_statements(app, client, dialect):
     author = await make_user(app)
     fan = await make_user(app)
     slug = (await post_article(client, author))["slug"]
     # authentication, the idempotent insert, the fan's kept count of favorites (the favorited
     # filter's total), the read of the article
-    with assert_max_statements(4) as stats:
+    with assert_max_statements(4 + mysql_extra(dialect)) as stats:
         response = await client.post(f"/api/articles/{slug}/favorite", headers=fan.auth)
-    assert stats.count == 4
+    assert stats.count == 4 + mysql_extra(dialect)
     assert response.status_code == 200
     article = response.json()["article"]
     assert set(article) == ARTICLE_KEYS

@@ -128,7 +128,7 @@ def test_a_new_model_migrates_the_first_time(project: Path, empty_url: str) -> N
     assert "warning" not in created.stderr
     [revision] = versions.glob("*_add_bookmarks.py")
     text = revision.read_text()
-    assert "from conduit.db.model import UTCDateTime, utcnow" in text
+    assert "from conduit.db.model import CompactUuid, UTCDateTime, utcnow" in text
     assert "SET LOCAL lock_timeout" in text
     assert "server_default=sa.false()" in text  # not SQLite's 0, which PostgreSQL refuses
 

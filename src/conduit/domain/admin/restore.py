@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from conduit.db.dialect import claim
 from conduit.db.errors import Conflict, translate
 from conduit.domain.articles import kept_counts
 from conduit.domain.articles.models import Article
@@ -37,7 +38,8 @@ class AlreadyLive(ConflictError):
 async def restore_article(session: AsyncSession, *, slug: str) -> uuid.UUID:
     """Make the most recently deleted article with ``slug`` live again: 4 statements (the
     update, then the counts of live articles); 1 or 2 when refused (the update, and the read
-    that says why when it found nothing to restore).
+    that says why when it found nothing to restore). MariaDB and MySQL claim the row first
+    (:func:`conduit.db.dialect.claim`): 1 more when it restores.
 
     The UPDATE's own WHERE requires the row to be deleted still: the subquery that picks it
     is evaluated once, so of two restores of one article, the one that waited for the row
@@ -57,16 +59,16 @@ async def restore_article(session: AsyncSession, *, slug: str) -> uuid.UUID:
         .limit(1)
         .scalar_subquery()
     )
-    statement = (
-        update(Article)
-        .where(Article.id == newest, Article.deleted_at.is_not(None))
-        .values(deleted_at=None)
-        .returning(Article.id, Article.author_id)
-        .execution_options(synchronize_session=False)
-    )
     try:
         async with session.begin_nested():
-            restored = (await session.execute(statement)).one_or_none()
+            claimed = await claim(
+                session,
+                Article,
+                where=[Article.id == newest, Article.deleted_at.is_not(None)],
+                values={"deleted_at": None},
+                returning=[Article.id, Article.author_id],
+            )
+            restored = claimed[0] if claimed else None
     except IntegrityError as exc:
         if isinstance(translate(exc), Conflict):
             raise TakenError("slug") from exc

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, distinct, exists, func, select
+from sqlalchemy import ColumnElement, case, distinct, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.domain.articles.models import Article, Favorite
@@ -86,7 +86,8 @@ async def platform_stats(session: AsyncSession) -> PlatformStats:
         await session.execute(
             select(
                 func.count().label("users"),
-                func.count().filter(User.is_active.is_(True)).label("active_users"),
+                # Not count() FILTER (WHERE ...): MySQL has no FILTER clause.
+                func.count(case((User.is_active.is_(True), 1))).label("active_users"),
                 func.max(User.created_at).label("latest_signup_at"),
                 select(func.count())
                 .select_from(Article)

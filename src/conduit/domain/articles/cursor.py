@@ -11,7 +11,8 @@ the query only, so cursors stay stable while other articles come and go.
 On SQLite the key holds ``created_at`` as the text SQLite stores: the database writes
 millisecond times (``10:00:00.123``) while a bound datetime would be written with microseconds
 (``10:00:00.123000``), and as text those compare unequal. The stored text compares with the
-stored text exactly as ``ORDER BY`` sorts it.
+stored text exactly as ``ORDER BY`` sorts it. MariaDB and MySQL store a ``DATETIME`` and
+read and bind it as a datetime, as PostgreSQL does.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def list_order(
     created_at, article_id = keys or (Article.created_at.expression, Article.id.expression)
     created: ColumnElement[Any] = created_at
     created_type: type = dt.datetime
-    if dialect != "postgresql":
+    if dialect == "sqlite":
         # Same SQL (the column itself), read and bound as the text SQLite holds.
         created, created_type = type_coerce(created_at, String), str
     columns: tuple[ColumnElement[Any], ...] = (created, article_id)

@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conduit.db.dialect import is_mysql
 from conduit.domain.articles import striped_total
 from conduit.domain.articles.models import Favorite
 from conduit.domain.tags.models import ArticleTag, Tag
@@ -167,6 +168,13 @@ async def _lock_in_order(session: AsyncSession, entity: Any, ids: Any) -> list[A
     version of a row that a writer changed meanwhile and queues behind the writers waiting for
     it, which wait for this one (a deadlock PostgreSQL reports as such).
     """
+    if is_mysql(session) and isinstance(ids, Select):
+        # InnoDB locks (and waits for) every row its plan reads, and for a subquery it may read
+        # a range of the table, rows other writers hold included: the ids first, then point
+        # locks on exactly those rows. 1 statement more there.
+        ids = list((await session.execute(ids)).scalars())
+        if not ids:
+            return []
     rows = await session.execute(
         select(entity.id)
         .where(entity.id.in_(ids))

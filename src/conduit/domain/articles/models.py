@@ -7,6 +7,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship, unmapped_column
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 _LIVE = text("deleted_at IS NULL")
 # Schema objects that exist on PostgreSQL only: migrations/env.py leaves them out on SQLite.
 POSTGRESQL_ONLY = {"postgresql_only": True}
+# MySQL has no text-search type: its FULLTEXT index exists there alone.
+MYSQL_ONLY = {"dialects": ("mysql",)}
 
 TITLE_MAX = 255
 DESCRIPTION_MAX = 1000
@@ -32,6 +35,11 @@ class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
     __table_args__ = (
         # Slugs are unique among live articles: a deleted article keeps its slug, and restoring
         # it conflicts if a live one has taken it since.
+        # MySQL has no partial index: there the migrations build it over ``live_slug``, a
+        # virtual column that is the slug of a live article and NULL once it is deleted (a
+        # unique index admits any number of NULLs); same name, so conflicts read the same. The
+        # column is the database's alone (not the model's: a SELECT of every column works on
+        # every dialect), and the drift check checks that the index exists, not its column.
         Index(
             "uq_articles_slug",
             "slug",
@@ -60,12 +68,23 @@ class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
             postgresql_where=_LIVE,
             info=POSTGRESQL_ONLY,
         ),
+        # MySQL's full-text search: MATCH (title, description, body) AGAINST (...).
+        Index(
+            "ix_articles_fulltext",
+            "title",
+            "description",
+            "body",
+            mysql_prefix="FULLTEXT",
+            info=MYSQL_ONLY,
+        ),
+        {"info": {"mysql_generated": {"live_slug": "uq_articles_slug"}}},
     )
 
     slug: Mapped[str] = mapped_column(String(255))
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     description: Mapped[str] = mapped_column(String(DESCRIPTION_MAX))
-    body: Mapped[str] = mapped_column(Text)
+    # MEDIUMTEXT on MySQL: 100,000 characters of up to 4 bytes outgrow its TEXT (64 KiB).
+    body: Mapped[str] = mapped_column(Text().with_variant(mysql.MEDIUMTEXT(), "mysql"))
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     # The weighted search document (title A, description B, body C), written by a trigger on
     # PostgreSQL (see the search revision). SQLite has no text-search type and searches with
@@ -73,7 +92,9 @@ class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
     # generic readers (SELECT of every column, dumps) work everywhere. Part of the table, so
     # the drift check compares it, but not of the ORM mapping: entities never load or insert
     # it, and queries reach it as ``Article.__table__.c.search_vector`` (PostgreSQL only).
-    search_vector: Unmapped[str | None] = unmapped_column(TSVECTOR().with_variant(Text(), "sqlite"))
+    search_vector: Unmapped[str | None] = unmapped_column(
+        TSVECTOR().with_variant(Text(), "sqlite", "mysql")
+    )
 
     # Relationships raise rather than lazy-load: the service's reads select columns, and a
     # caller that wants entities names its loader (selectinload, joinedload, ...) per query.

@@ -10,6 +10,12 @@ SQLite has no text search: each word of ``q`` must appear, case-insensitively (A
 title, the description or the body (``LIKE '%word%'``, wildcards escaped). No stemming, no
 phrases or operators, and no rank: results come newest first. The difference is deliberate
 and documented rather than hidden; PostgreSQL is the production target.
+
+MariaDB and MySQL search as SQLite does (``LOWER(col) LIKE LOWER('%word%')``, every word
+required, newest first), not with an InnoDB ``FULLTEXT`` index: its natural-language mode
+matches any word rather than all, ignores words shorter than ``innodb_ft_min_token_size`` and
+its own stop words, and an InnoDB full-text index sees only committed rows, so a write's own
+transaction cannot find what it wrote. The cost is a scan of the live articles per search.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ authentication not included:
 - delete: 4 (mark deleted, the counts), or 2 when refused (the guarded update, the read that
   says why);
 - favorite, unfavorite: 2 (the idempotent write, then the read that also finds a missing slug).
+
+MariaDB and MySQL send more: create and favorite lock the user's row first
+(:func:`conduit.db.dialect.hold_parent`), and update and delete, without ``UPDATE ...
+RETURNING``, read the row they change (:func:`conduit.db.dialect.claim`): 1 more each.
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
-    Uuid,
     and_,
     delete,
     insert,
@@ -35,8 +38,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.db.dialect import dialect_insert
-from conduit.db.model import utcnow, uuid7
+from conduit.db.dialect import claim, dialect_insert, hold_parent, matched, updates_return
+from conduit.db.model import CompactUuid, utcnow, uuid7
 from conduit.domain.articles import kept_counts
 from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.articles.queries import get_article
@@ -45,7 +48,7 @@ from conduit.domain.articles.views import ArticleView
 from conduit.domain.errors import ForbiddenError, NotFoundError
 from conduit.domain.profiles.service import ProfileView
 from conduit.domain.tags import service as tagging
-from conduit.domain.users.models import Role
+from conduit.domain.users.models import Role, User
 from conduit.domain.users.service import Identity
 
 SUBJECT = "article"
@@ -88,6 +91,7 @@ async def create_article(
     """Publish an article by ``author`` with a fresh unique slug."""
     names = tagging.normalise(tags)
     article_id = uuid7()
+    await hold_parent(session, User, author.id)
     row = (
         await session.execute(
             insert(Article)
@@ -141,17 +145,7 @@ async def update_article(
         values["description"] = changes.description
     if changes.body is not None:
         values["body"] = changes.body
-    row = (
-        await session.execute(
-            update(Article)
-            .where(Article.id == current.id, Article.deleted_at.is_(None))
-            .values(**values)
-            .returning(
-                Article.slug, Article.title, Article.description, Article.body, Article.updated_at
-            )
-            .execution_options(synchronize_session=False)
-        )
-    ).one_or_none()
+    row = await _edit(session, article_id=current.id, values=values)
     if row is None:  # deleted since it was read
         raise NotFoundError(SUBJECT)
     tag_list = current.tag_list
@@ -172,6 +166,28 @@ async def update_article(
     )
 
 
+async def _edit(session: AsyncSession, *, article_id: uuid.UUID, values: dict[str, Any]) -> Any:
+    """Write ``values`` to the live article; its edited columns, None if it is not live.
+
+    One ``UPDATE ... RETURNING``; where UPDATE cannot return (MariaDB, MySQL), the UPDATE and
+    then a read of the row it changed, which this transaction now holds: 1 more statement.
+    """
+    statement = (
+        update(Article)
+        .where(Article.id == article_id, Article.deleted_at.is_(None))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if updates_return(session):
+        return (await session.execute(statement.returning(*_EDITED))).one_or_none()
+    if await matched(session, statement) == 0:
+        return None
+    return (await session.execute(select(*_EDITED).where(Article.id == article_id))).one()
+
+
+_EDITED = (Article.slug, Article.title, Article.description, Article.body, Article.updated_at)
+
+
 async def delete_article(session: AsyncSession, *, actor: Identity, slug: str) -> None:
     """Soft-delete: the author, or a moderator or admin, may. The row stays, unreadable.
 
@@ -180,21 +196,20 @@ async def delete_article(session: AsyncSession, *, actor: Identity, slug: str) -
     so the counts move once. When nothing was deleted, one read tells 404 from 403.
     """
     allowed = true() if may_moderate(actor) else Article.author_id == actor.id
-    row = (
-        await session.execute(
-            update(Article)
-            .where(_live(slug), allowed)
-            .values(deleted_at=utcnow())
-            .returning(Article.id, Article.author_id)
-            .execution_options(synchronize_session=False)
-        )
-    ).one_or_none()
-    if row is None:
+    deleted = await claim(
+        session,
+        Article,
+        where=[_live(slug), allowed],
+        values={"deleted_at": utcnow()},
+        returning=[Article.id, Article.author_id],
+    )
+    if not deleted:
         found = (await session.execute(select(Article.author_id).where(_live(slug)))).first()
         # Live now but not deleted above, though the actor may: it came back live since.
         if found is None or may_delete(actor, author_id=found.author_id):
             raise NotFoundError(SUBJECT)
         raise ForbiddenError(SUBJECT)
+    (row,) = deleted
     await kept_counts.withdrawn(session, article_id=row.id, author_id=row.author_id)
 
 
@@ -207,11 +222,12 @@ def _live_held(slug: str, *columns: Any) -> Select[Any]:
 
 async def favorite(session: AsyncSession, *, user: Identity, slug: str) -> ArticleView:
     """Favorite a live article; doing it again changes nothing."""
+    await hold_parent(session, User, user.id)
     added = await session.execute(
         dialect_insert(session, Favorite)
         .from_select(
             [Favorite.user_id, Favorite.article_id, Favorite.article_created_at],
-            _live_held(slug, literal(user.id, Uuid()), Article.id, Article.created_at),
+            _live_held(slug, literal(user.id, CompactUuid()), Article.id, Article.created_at),
         )
         .on_conflict_do_nothing()
         .returning(Favorite.user_id)

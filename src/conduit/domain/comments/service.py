@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Text,
-    Uuid,
     and_,
     exists,
     false,
@@ -29,7 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.db.model import utcnow
+from conduit.db.dialect import matched
+from conduit.db.model import CompactUuid, utcnow
 from conduit.domain.articles.models import Article
 from conduit.domain.articles.service import SUBJECT as ARTICLE
 from conduit.domain.articles.service import may_delete, may_moderate
@@ -115,7 +115,7 @@ async def create_comment(
             insert(Comment)
             .from_select(
                 [Comment.body, Comment.article_id, Comment.author_id],
-                select(literal(body, Text()), Article.id, literal(author.id, Uuid())).where(
+                select(literal(body, Text()), Article.id, literal(author.id, CompactUuid())).where(
                     _live_article(slug)
                 ),
             )
@@ -140,13 +140,14 @@ async def delete_comment(
 ) -> None:
     """Soft-delete a comment: its author, or a moderator or admin, may.
 
-    One guarded ``UPDATE ... WHERE deleted_at IS NULL RETURNING``: of two deletes of one
+    One guarded ``UPDATE ... WHERE deleted_at IS NULL``: of two deletes of one
     comment, the one that waited for the row finds it deleted and is told it is not found.
     When nothing was deleted, one read says why (no article, no comment, or not allowed).
     """
     allowed = true() if may_moderate(actor) else Comment.author_id == actor.id
     on_article = select(Article.id).where(_live_article(slug)).scalar_subquery()
-    deleted = await session.execute(
+    deleted = await matched(
+        session,
         update(Comment)
         .where(
             Comment.id == comment_id,
@@ -155,10 +156,9 @@ async def delete_comment(
             allowed,
         )
         .values(deleted_at=utcnow())
-        .returning(Comment.id)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if deleted.first() is None:
+    if deleted == 0:
         await _refuse_delete(session, actor=actor, slug=slug, comment_id=comment_id)
 
 

@@ -25,6 +25,13 @@ changes nothing: it takes the write lock at once, waiting its turn behind other 
 busy timeout), and nothing the transfer then reads can go stale before it commits. That is one
 statement more than on PostgreSQL. The guarded UPDATE would still refuse to move credits that
 a stale read believed were there.
+
+On MariaDB and MySQL the lock is ``FOR UPDATE``: InnoDB has no ``NO KEY`` variant, so an
+insert referencing one of the two users waits for the transfer to commit. InnoDB takes the row
+locks as the statement reads the rows, which need not be in id order; two transfers that lock
+a pair in opposite orders end in a deadlock (1213) that InnoDB resolves at once by rolling one
+back, and the route runs it again (``run_retrying``). The UPDATE returns nothing there: the new
+balances follow from the locked ones. Three statements, as on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from sqlalchemy import and_, case, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from conduit.db.dialect import matched, updates_return
 from conduit.db.pagination import InvalidCursor, KeyValue, fits
 from conduit.domain.credits.models import CreditTransfer
 from conduit.domain.errors import DomainError, ForbiddenError, InvalidError, NotFoundError
@@ -210,7 +218,12 @@ async def transfer(
     if recipient.credits > CREDITS_MAX - amount:
         raise InvalidError("amount", "would exceed the recipient's maximum balance")
 
-    balances = await _move(session, sender_id=sender_id, recipient_id=recipient.id, amount=amount)
+    balances = await _move(
+        session,
+        sender=(sender_id, sender.credits),
+        recipient=(recipient.id, recipient.credits),
+        amount=amount,
+    )
     if balances.keys() != {sender_id, recipient.id}:
         # Unreachable while the rows are locked. Should it happen, raising rolls back the half
         # of the transfer that did apply.
@@ -234,22 +247,36 @@ async def transfer(
 
 
 async def _move(
-    session: AsyncSession, *, sender_id: uuid.UUID, recipient_id: uuid.UUID, amount: int
+    session: AsyncSession,
+    *,
+    sender: tuple[uuid.UUID, int],
+    recipient: tuple[uuid.UUID, int],
+    amount: int,
 ) -> dict[uuid.UUID, int]:
-    """Debit and credit in one guarded UPDATE; the new balance of each row it changed."""
+    """Debit and credit in one guarded UPDATE; the new balance of each row it changed.
+
+    ``sender`` and ``recipient``: each locked row's id and balance. Where UPDATE cannot return
+    (MariaDB, MySQL), the new balances follow from the locked ones, for the rows the UPDATE
+    matched: both, or neither (then the transfer is refused).
+    """
+    (sender_id, sender_balance), (recipient_id, recipient_balance) = sender, recipient
     delta: Any = case((User.id == sender_id, -amount), else_=amount)
     guard = or_(
         and_(User.id == sender_id, User.credits >= amount),
         and_(User.id == recipient_id, User.credits <= CREDITS_MAX - amount),
     )
-    rows = await session.execute(
+    statement = (
         update(User)
         .where(User.id.in_([sender_id, recipient_id]), guard)
         .values(credits=User.credits + delta)
-        .returning(User.id, User.credits)
         .execution_options(synchronize_session=False)
     )
-    return {row.id: row.credits for row in rows}
+    if updates_return(session):
+        rows = await session.execute(statement.returning(User.id, User.credits))
+        return {row.id: row.credits for row in rows}
+    if await matched(session, statement) != 2:
+        return {}
+    return {sender_id: sender_balance - amount, recipient_id: recipient_balance + amount}
 
 
 async def _take_sqlite_write_lock(session: AsyncSession, *, user_id: uuid.UUID) -> None:

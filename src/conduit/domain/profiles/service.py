@@ -91,6 +91,8 @@ async def search_profiles(
     if session.get_bind().dialect.name == "postgresql":
         # Byte order, as SQLite sorts: the same list on both, whatever the server's locale.
         folded = folded.collate("C")
+    elif session.get_bind().dialect.name == "mysql":
+        folded = folded.collate("utf8mb4_bin")
     statement = (
         select(
             *by_label.select_list(columns(viewer_id is not None)),

@@ -34,7 +34,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeEngine
 
-from conduit.db.dialect import dialect_insert
+from conduit.db.dialect import dialect_insert, is_mysql
 from conduit.domain.articles.models import Article
 from conduit.domain.errors import BLANK, InvalidError
 from conduit.domain.tags.models import NAME_MAX, ArticleTag, Tag
@@ -99,11 +99,16 @@ async def retag(session: AsyncSession, *, article_id: uuid.UUID, names: Sequence
 
 
 async def _upsert(session: AsyncSession, *, names: Sequence[str]) -> None:
-    await session.execute(
-        dialect_insert(session, Tag)
-        .values([{"name": name} for name in names])
-        .on_conflict_do_nothing(index_elements=[Tag.name])
-    )
+    upsert = dialect_insert(session, Tag).values([{"name": name} for name in names])
+    if is_mysql(session):
+        # Not INSERT IGNORE: it checks a duplicate with a shared lock, which the count's update
+        # of the tag must then upgrade, and two writers of one tag would deadlock. Setting the
+        # name to itself takes the exclusive lock at once: they queue, in name order.
+        await session.execute(
+            upsert.on_conflict_do_update(index_elements=[Tag.name], set_={"name": Tag.name})
+        )
+        return
+    await session.execute(upsert.on_conflict_do_nothing(index_elements=[Tag.name]))
 
 
 _LINK_COLUMNS = [ArticleTag.article_id, ArticleTag.tag_id, ArticleTag.article_created_at]
@@ -132,7 +137,7 @@ async def list_live(session: AsyncSession) -> list[str]:
 
 
 class _SortedNames(TypeDecorator[list[str]]):
-    """The result of :class:`sorted_names`: a text[] on PostgreSQL, a JSON array on SQLite."""
+    """The result of :class:`sorted_names`: a text[] on PostgreSQL, a JSON array elsewhere."""
 
     impl = String
     cache_ok = True
@@ -146,7 +151,7 @@ class _SortedNames(TypeDecorator[list[str]]):
         if value is None:  # array_agg over no rows
             return []
         if isinstance(value, str):
-            # SQLite before 3.44 has no ORDER BY inside an aggregate: sort here instead.
+            # SQLite before 3.44 and MySQL have no ORDER BY inside this aggregate: sort here.
             return sorted(json.loads(value))
         return list(value)
 
@@ -162,6 +167,12 @@ class sorted_names(FunctionElement[list[str]]):  # noqa: N801 - reads as the SQL
 def _sorted_names_pg(element: sorted_names, compiler: SQLCompiler, **kw: Any) -> str:
     argument = compiler.process(element.clauses, **kw)
     return f"array_agg({argument} ORDER BY {argument})"
+
+
+@compiles(sorted_names, "mysql")
+def _sorted_names_mysql(element: sorted_names, compiler: SQLCompiler, **kw: Any) -> str:
+    # MariaDB's JSON_ARRAYAGG takes ORDER BY, MySQL's does not: sorted in Python for both.
+    return f"JSON_ARRAYAGG({compiler.process(element.clauses, **kw)})"
 
 
 @compiles(sorted_names)

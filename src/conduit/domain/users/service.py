@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
-from sqlalchemy import Integer, Uuid, bindparam, exists, insert, or_, select, true, update
+from sqlalchemy import Integer, bindparam, exists, insert, literal, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from conduit.db.dialect import dialect_insert
-from conduit.db.model import uuid7
+from conduit.db.dialect import dialect_insert, is_mysql, matched
+from conduit.db.model import CompactUuid, uuid7
 from conduit.domain.errors import ConflictError, DomainError, NotFoundError, TakenError
 from conduit.domain.profiles.models import Profile
 from conduit.domain.users.models import Role, User
@@ -94,7 +94,7 @@ _ACTIVE_IDENTITY = (
     select(*_IDENTITY_COLUMNS)
     .outerjoin(Profile, Profile.user_id == User.id)
     .where(
-        User.id == bindparam("user_id", type_=Uuid()),
+        User.id == bindparam("user_id", type_=CompactUuid()),
         User.token_version == bindparam("token_version", type_=Integer()),
         User.is_active.is_(True),
     )
@@ -201,14 +201,14 @@ async def update_account(
         # Guarded: a taken email or username updates no row, and nothing is aborted.
         email, username = account.get("email"), account.get("username")
         claims = _claims(aliased(User), email=email, username=username)
-        updated = await session.execute(
+        updated = await matched(
+            session,
             update(User)
-            .where(User.id == identity.id, ~exists().where(or_(*claims)) if claims else true())
+            .where(User.id == identity.id, _unclaimed(session, claims) if claims else true())
             .values(**account, **bump)
-            .returning(User.id)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
-        if updated.first() is None and claims:
+        if updated == 0 and claims:
             raise await _taken(session, email=email, username=username)
     if profile:
         # An upsert rather than an UPDATE: an account created outside the API without a
@@ -221,6 +221,18 @@ async def update_account(
         key: value for key, value in {**account, **profile}.items() if key != "password_hash"
     }
     return dataclasses.replace(identity, **visible, token_version=version)
+
+
+def _unclaimed(session: AsyncSession, claims: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    """No other account matches ``claims``, a condition for an UPDATE of ``users``.
+
+    MySQL refuses a subquery on the table an UPDATE changes (error 1093) unless it reads a
+    derived table, which it materialises first.
+    """
+    if is_mysql(session):
+        taken = select(literal(1)).where(or_(*claims)).subquery("taken")
+        return ~exists().select_from(taken)
+    return ~exists().where(or_(*claims))
 
 
 def _claims(

@@ -29,6 +29,12 @@ two indexes ``postgresql_only`` for the drift check).
   one from an interrupted run. Every step is rerunnable (IF [NOT] EXISTS, OR REPLACE), so
   rerunning an interrupted upgrade finishes the job.
 
+MySQL/MariaDB: ``search_vector`` is TEXT and stays NULL, as on SQLite, and search reads
+``ix_articles_fulltext``, a ``FULLTEXT`` index over title, description and body (natural
+language mode). The first FULLTEXT index of a table rebuilds it once (InnoDB adds a hidden
+document id), with writes allowed meanwhile on MariaDB 10.11 and MySQL 8. There is no stand-in
+for the trigram index: the profile search scans ``users``.
+
 Reversible: the downgrade drops both indexes concurrently, then the trigger, its function and
 the column. It leaves the pg_trgm extension installed: other schemas in the database may use
 it, and an extension left in place is harmless.
@@ -95,9 +101,23 @@ def _on_postgresql() -> bool:
     return op.get_context().dialect.name == "postgresql"
 
 
+FULLTEXT_INDEX = "ix_articles_fulltext"
+
+
+def _on_mysql() -> bool:
+    return op.get_context().dialect.name == "mysql"
+
+
 def upgrade() -> None:
     if not _on_postgresql():
         op.add_column("articles", sa.Column("search_vector", sa.Text(), nullable=True))
+        if _on_mysql():
+            op.create_index(
+                FULLTEXT_INDEX,
+                "articles",
+                ["title", "description", "body"],
+                mysql_prefix="FULLTEXT",
+            )
         return
     op.execute("SET LOCAL lock_timeout = '5s'")
     op.execute("SET LOCAL statement_timeout = '60s'")
@@ -144,6 +164,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if not _on_postgresql():
+        if _on_mysql():
+            op.drop_index(FULLTEXT_INDEX, table_name="articles")
         op.drop_column("articles", "search_vector")
         return
     with op.get_context().autocommit_block():

@@ -15,7 +15,8 @@ the writes that change them (``conduit.domain.articles.kept_counts``):
   (no rewrite, the ACCESS EXCLUSIVE lock held for an instant, bounded by ``lock_timeout``).
 - The backfill counts the existing rows outside the revision's transaction, in batches of
   5,000 along each primary key, each committed on its own: no long transaction, no table-wide
-  row locks (the same pattern as the search revision).
+  row locks (the same pattern as the search revision). SQLite and MySQL count in one
+  statement per table.
 
 Deploying: instances of the previous version keep writing without updating the counts while
 they drain. Once the last of them has stopped, run ``conduit db recount`` (one transaction)
@@ -29,6 +30,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from conduit.db.mysql import table_options
 
 revision: str = "5c1e2d7a9b30"
 down_revision: str | Sequence[str] | None = "aa6fa5ba95f0"
@@ -84,6 +87,7 @@ def upgrade() -> None:
         sa.Column("value", sa.BigInteger(), server_default="0", nullable=False),
         sa.CheckConstraint("value >= 0", name=op.f("ck_counters_value_non_negative")),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_counters")),
+        **table_options(op.get_context().dialect),
     )
     for table in ("users", "tags"):
         op.add_column(
@@ -93,7 +97,8 @@ def upgrade() -> None:
     # The total is one row: counted in the revision's transaction, with the table it lives in.
     op.execute(f"INSERT INTO counters (name, value) VALUES ('live_articles', ({TOTAL}))")  # noqa: S608 - constant SQL
     if not postgresql:
-        # SQLite: one writer at a time anyway, and no DO blocks.
+        # SQLite: one writer at a time anyway, and no DO blocks. MySQL: no DO blocks either;
+        # one statement per table (row locks on the table until it commits).
         op.execute(f"UPDATE users SET articles_count = ({USERS_COUNT})")  # noqa: S608 - constant
         op.execute(f"UPDATE tags SET articles_count = ({TAGS_COUNT})")  # noqa: S608 - constant
         return

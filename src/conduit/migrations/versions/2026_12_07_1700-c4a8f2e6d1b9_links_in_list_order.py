@@ -31,6 +31,8 @@ they drain (those rows sort apart until then) and favorite without the count; on
 has stopped, run ``conduit db recount``, which copies every missing or differing value and
 recounts (``recount --check`` reports them).
 
+SQLite and MySQL copy and count in one statement per table, in the revision's transaction.
+
 Reversible: the downgrade restores ``ix_article_tags_tag_id`` and drops the new indexes and
 columns.
 """
@@ -39,6 +41,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from conduit.db.model import UTCDateTime
 
 revision: str = "c4a8f2e6d1b9"
 down_revision: str | Sequence[str] | None = "b7d2c4e9f1a3"
@@ -136,7 +140,7 @@ def upgrade() -> None:
         op.execute("SET LOCAL lock_timeout = '5s'")
         op.execute("SET LOCAL statement_timeout = '60s'")
     for table in ("article_tags", "favorites"):
-        op.add_column(table, sa.Column(COLUMN, sa.DateTime(timezone=True), nullable=True))
+        op.add_column(table, sa.Column(COLUMN, UTCDateTime(), nullable=True))
     op.add_column(
         "users", sa.Column("favorites_count", sa.Integer(), server_default="0", nullable=False)
     )

@@ -12,8 +12,9 @@ matters and, where one exists, the SQL that fixes it::
                  indexes when hypopg is available                   (plans.py)
 
 The advisor only reads: it never creates an index, and it plans logged statements without
-running them, each in a transaction that is rolled back. SQLite has none of the statistics
-this needs: :class:`AnalysisNeedsPostgres` says so.
+running them, each in a transaction that is rolled back. On MySQL and MariaDB it reports the
+duplicate and redundant indexes (mysql.py); the other sections need PostgreSQL. SQLite
+has none of the statistics this needs: :class:`AnalysisNeedsPostgres` says so.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conduit.db.errors import DatabaseError, translate
-from conduit.tooling.advisor import activity, catalog, plans
+from conduit.tooling.advisor import activity, catalog, mysql, plans
 from conduit.tooling.advisor.report import Finding, Report, Section, Severity
 from conduit.tooling.advisor.sql import q
 from conduit.tooling.querylog import QueryLogContents, read_query_log
@@ -62,6 +63,8 @@ class AnalysisOptions:
 async def analyze(engine: AsyncEngine, *, options: AnalysisOptions | None = None) -> Report:
     """The advisor's report on ``engine``'s database."""
     options = options or AnalysisOptions()
+    if engine.dialect.name == "mysql":
+        return await _analyze_mysql(engine)
     if engine.dialect.name != "postgresql":
         raise AnalysisNeedsPostgres(
             f"analysis needs PostgreSQL; this database is {engine.dialect.name}, which has no "
@@ -109,4 +112,23 @@ async def analyze(engine: AsyncEngine, *, options: AnalysisOptions | None = None
         raise
     except (SQLAlchemyError, OSError) as exc:
         raise translate(exc) from exc
+    return report
+
+
+async def _analyze_mysql(engine: AsyncEngine) -> Report:
+    try:
+        async with engine.connect() as conn:
+            info = (await conn.execute(q("SELECT DATABASE() AS db, VERSION() AS v"))).one()
+            version = str(info.v)
+            server = "MariaDB" if "mariadb" in version.lower() else "MySQL"
+            report = Report(database=str(info.db), server_version=version, server=server)
+            report.sections.append(mysql.redundant_indexes(await mysql.indexes(conn)))
+    except (SQLAlchemyError, OSError) as exc:
+        raise translate(exc) from exc
+    skipped = Section(key="postgresql_only", title="Activity and plans")
+    skipped.notes.append(
+        "slow statements, connections and query-log plans need PostgreSQL (pg_stat_statements,"
+        " EXPLAIN with hypothetical indexes); on MySQL see performance_schema and the sys schema"
+    )
+    report.sections.append(skipped)
     return report

@@ -68,6 +68,8 @@ class Section:
 class Report:
     database: str
     server_version: str
+    # The server's product as people name it: "PostgreSQL", "MySQL" or "MariaDB".
+    server: str = "PostgreSQL"
     sections: list[Section] = field(default_factory=list)
 
     @property
@@ -91,6 +93,7 @@ class Report:
         return {
             "database": self.database,
             "server_version": self.server_version,
+            "server": self.server,
             "summary": self.counts(),
             "sections": [section.to_dict() for section in self.sections],
         }

@@ -1,4 +1,6 @@
-"""Writing generated rows fast: COPY on PostgreSQL, batched inserts on SQLite.
+"""Writing generated rows fast: COPY on PostgreSQL, batched inserts on SQLite and MySQL.
+
+On MySQL a batch is one multi-row ``INSERT`` (the driver's ``executemany`` joins the rows).
 
 COPY itself is the database layer's (:mod:`conduit.db.bulk_load`, the only code that touches
 the driver); this module decides what goes where, in which order, and reports progress.
@@ -177,6 +179,11 @@ async def start_after_existing(conn: AsyncConnection, *, user_count: int) -> Sta
 
 async def finish(conn: AsyncConnection, loaded: Sequence[Loaded]) -> None:
     """After explicit ids: move identities past them; then refresh the planner's statistics."""
+    quote = conn.dialect.identifier_preparer.quote
+    if conn.dialect.name == "mysql" and loaded:
+        # AUTO_INCREMENT moves past explicit ids by itself; refresh the index statistics.
+        await conn.execute(text(f"ANALYZE TABLE {', '.join(quote(e.table) for e in loaded)}"))
+        return
     if conn.dialect.name != "postgresql":
         return  # SQLite's rowid keys continue from the highest id by themselves
     for each in loaded:
@@ -186,5 +193,4 @@ async def finish(conn: AsyncConnection, loaded: Sequence[Loaded]) -> None:
             sequence = func.pg_get_serial_sequence(each.table, column.name)
             after = select(func.coalesce(func.max(column), 0) + 1).scalar_subquery()
             await conn.execute(select(func.setval(sequence, after, False)))
-    quote = conn.dialect.identifier_preparer.quote
     await conn.execute(text(f"ANALYZE {', '.join(quote(each.table) for each in loaded)}"))

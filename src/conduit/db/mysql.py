@@ -1,0 +1,34 @@
+"""What MySQL and MariaDB need that the other dialects do not, in one place.
+
+Text compares as on PostgreSQL: case-sensitively and with trailing spaces significant, so
+``Alice`` and ``alice`` are two usernames and a tag ``go`` is not ``Go``. The servers' default
+collations (``utf8mb4_general_ci``, ``utf8mb4_0900_ai_ci``) fold case and accents, and the
+``PAD SPACE`` ones ignore trailing spaces; every Conduit table is created with a binary
+``NO PAD`` collation instead, which each server spells its own way.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Dialect
+
+MARIADB_COLLATION = "utf8mb4_nopad_bin"
+MYSQL_COLLATION = "utf8mb4_0900_bin"
+
+
+def is_mariadb(dialect: Dialect) -> bool:
+    """MariaDB rather than MySQL (known once the dialect has connected; offline: MySQL)."""
+    return bool(getattr(dialect, "is_mariadb", False))
+
+
+def table_options(dialect: Dialect) -> dict[str, str]:
+    """``create_table`` keyword arguments: InnoDB, ``utf8mb4`` and the binary collation.
+
+    Columns added later inherit the table's collation. Empty on the other dialects.
+    """
+    if dialect.name != "mysql":
+        return {}
+    return {
+        "mysql_engine": "InnoDB",
+        "mysql_charset": "utf8mb4",
+        "mysql_collate": MARIADB_COLLATION if is_mariadb(dialect) else MYSQL_COLLATION,
+    }
