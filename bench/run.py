@@ -26,7 +26,7 @@ import time
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from harness import compare, dataset, machine, mysql, profile, report, scale, suite, targets
+from harness import compare, cpu, dataset, machine, mysql, profile, report, scale, suite, targets
 from harness.common import BIN, RESULTS, ROOT, dsn, say, secret, server_url
 from harness.servers import Config, Pair
 from harness.servers import conduit as conduit_server
@@ -304,11 +304,12 @@ class MySQLBench(Bench):
         selected = self.chosen(targets.targets(side.picks, token))
         reads = [t for t in selected if not t.write]
         writes = [t for t in selected if t.write]
+        db_cpu = cpu.mysql_server if on_mysql else cpu.backends
         for workers in self.worker_counts:
             if reads:
                 with self.alone(side.built.url, workers, spec.database) as alone:
                     side.results += suite.measure(
-                        alone, reads, self.load, workers=workers, only_conduit=True
+                        alone, reads, self.load, workers=workers, only_conduit=True, backends=db_cpu
                     )
             if writes:
                 copy = (
@@ -319,7 +320,12 @@ class MySQLBench(Bench):
                 async with copy as scratch:
                     with self.alone(scratch, workers, f"{spec.database}_writes") as alone:
                         side.results += suite.measure(
-                            alone, writes, self.load, workers=workers, only_conduit=True
+                            alone,
+                            writes,
+                            self.load,
+                            workers=workers,
+                            only_conduit=True,
+                            backends=db_cpu,
                         )
                     found = drift(workers, scratch)
                     verdict = "exact" if found.status == 0 else "DRIFT"
