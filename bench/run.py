@@ -5,6 +5,7 @@
     .venv/bin/python bench/run.py --quick            # smoke run: 10k articles, 4 paths, 1 x 3 s
     .venv/bin/python bench/run.py --paths list_tag --rounds 1 --seconds 5   # one path, fast
     .venv/bin/python bench/run.py --paths article --profile article         # + py-spy profile
+    .venv/bin/python bench/run.py --mysql --size 10k   # Conduit on MySQL beside PostgreSQL
 
 PostgreSQL comes from ``--url``, else ``BENCH_DATABASE_URL``, else postgresql://postgres@
 127.0.0.1:5432/. The report goes to bench/results/<date>.md (quick runs, and runs of chosen
