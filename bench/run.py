@@ -5,6 +5,7 @@
     .venv/bin/python bench/run.py --quick            # smoke run: 10k articles, 4 paths, 1 x 3 s
     .venv/bin/python bench/run.py --paths list_tag --rounds 1 --seconds 5   # one path, fast
     .venv/bin/python bench/run.py --paths article --profile article         # + py-spy profile
+    .venv/bin/python bench/run.py --mysql --size 10k   # Conduit on MySQL beside PostgreSQL
 
 PostgreSQL comes from ``--url``, else ``BENCH_DATABASE_URL``, else postgresql://postgres@
 127.0.0.1:5432/. The report goes to bench/results/<date>.md (quick runs, and runs of chosen
@@ -26,9 +27,10 @@ import time
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from harness import compare, dataset, machine, profile, report, scale, suite, targets
+from harness import compare, cpu, dataset, machine, mysql, profile, report, scale, suite, targets
 from harness.common import BIN, RESULTS, ROOT, dsn, say, secret, server_url
 from harness.servers import Config, Pair
+from harness.servers import conduit as conduit_server
 
 PORT = 18_100
 
@@ -58,6 +60,16 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--profile", help="comma-separated paths to profile with py-spy")
     parser.add_argument("--scale-sizes", default="10k,100k,1m")
     parser.add_argument("--out", type=Path, help="report path (default bench/results/<date>.md)")
+    parser.add_argument(
+        "--mysql",
+        nargs="?",
+        const=mysql.DEFAULT_SERVER,
+        metavar="URL",
+        help=f"Conduit alone on MySQL/MariaDB (default {mysql.DEFAULT_SERVER}), writes mysql.md",
+    )
+    parser.add_argument(
+        "--no-postgresql", action="store_true", help="with --mysql: no PostgreSQL side by side"
+    )
     return parser.parse_args()
 
 
@@ -255,11 +267,94 @@ class Bench:
         say(f"report: {shown}")
 
 
+class MySQLBench(Bench):
+    """``--mysql``: Conduit alone on MySQL, beside Conduit on PostgreSQL on the same size."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        super().__init__(args)
+        self.mysql_server = mysql.server_url(args.mysql)
+        self.out = args.out or self.out.with_name("mysql.md")
+        self.rep = mysql.Report(
+            command=self.run.command,
+            started=self.run.started,
+            revision=self.run.revision,
+            load=self.load,
+            worker_counts=self.worker_counts,
+            load_before=self.run.load_before,
+            busy=self.run.busy,
+        )
+        if not args.no_postgresql:
+            self.rep.postgresql = mysql.Side("PostgreSQL")
+
+    def alone(self, url: str, workers: int, database: str) -> mysql.Alone:
+        config = Config(workers=workers, pool=self.config.pool)
+        logs = RESULTS / "logs.tmp"
+        logs.mkdir(parents=True, exist_ok=True)
+        server = conduit_server(url, port=PORT, config=config, secret=self.key, logs=logs)
+        return mysql.Alone(server, database=database)
+
+    async def side(self, side: mysql.Side, spec: dataset.DataSpec) -> None:
+        on_mysql = side is self.rep.mysql
+        if on_mysql:
+            side.built = await mysql.ensure(self.mysql_server, spec)
+            side.picks = await mysql.pick(side.built.url)
+        else:
+            side.built = await dataset.ensure(self.server, spec)
+            side.picks = await targets.pick(side.built.url)
+        token = targets.token(side.picks.reader_id, self.key)
+        selected = self.chosen(targets.targets(side.picks, token))
+        reads = [t for t in selected if not t.write]
+        writes = [t for t in selected if t.write]
+        db_cpu = cpu.mysql_server if on_mysql else cpu.backends
+        for workers in self.worker_counts:
+            if reads:
+                with self.alone(side.built.url, workers, spec.database) as alone:
+                    side.results += suite.measure(
+                        alone, reads, self.load, workers=workers, only_conduit=True, backends=db_cpu
+                    )
+            if writes:
+                copy = (
+                    mysql.scratch_copy(self.mysql_server, spec)
+                    if on_mysql
+                    else dataset.scratch_copy(self.server, spec)
+                )
+                async with copy as scratch:
+                    with self.alone(scratch, workers, f"{spec.database}_writes") as alone:
+                        side.results += suite.measure(
+                            alone,
+                            writes,
+                            self.load,
+                            workers=workers,
+                            only_conduit=True,
+                            backends=db_cpu,
+                        )
+                    found = drift(workers, scratch)
+                    verdict = "exact" if found.status == 0 else "DRIFT"
+                    side.drift.append(f"{workers} worker(s): {verdict}: {found.output}")
+
+    async def measure(self, started: float) -> None:
+        rep = self.rep
+        spec = dataset.SIZES[self.args.size or ("10k" if self.args.quick else "100k")]
+        await self.side(rep.mysql, spec)
+        rep.machine = {"MySQL": await mysql.version(self.mysql_server)}
+        if rep.postgresql is not None:
+            await self.side(rep.postgresql, spec)
+            assert rep.postgresql.built is not None
+            rep.machine = {**await machine.describe(rep.postgresql.built.url), **rep.machine}
+        rep.minutes = (time.monotonic() - started) / 60
+        mysql.write(rep, self.out)
+        say(f"report: {self.out}")
+
+
 async def main() -> int:
     # A SIGTERM unwinds like an exception, so the servers' context managers stop them.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
-    bench = Bench(arguments())
+    args = arguments()
+    if args.mysql:
+        await MySQLBench(args).measure(started)
+        return 0
+    bench = Bench(args)
     await bench.throughput()
     if bench.args.scale:
         await bench.scale()

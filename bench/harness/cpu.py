@@ -53,3 +53,19 @@ def backends(database: str) -> list[int]:
         if title.startswith("postgres: ") and marker in title:
             pids.append(int(entry.name))
     return pids
+
+
+def mysql_server(_database: str) -> list[int]:
+    """The MySQL/MariaDB server process: all of it (its connections are threads, not processes),
+    so it counts whatever else the server serves at the time."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        if name in {"mariadbd", "mysqld"}:
+            pids.append(int(entry.name))
+    return pids

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from harness import cpu, wrk
@@ -73,14 +73,22 @@ class PathResult:
         return sum(r.status_errors + r.socket_errors for r in (*self.conduit, *self.baseline))
 
 
-def timed(server: Server, target: Target, load: Load, database: str) -> wrk.Run:
-    """One measured run, with the CPU it cost the server and the database per request."""
+def timed(
+    server: Server,
+    target: Target,
+    load: Load,
+    database: str,
+    backends: Callable[[str], list[int]] = cpu.backends,
+) -> wrk.Run:
+    """One measured run, with the CPU it cost the server and the database per request.
+
+    ``backends`` names the database server's processes serving ``database``."""
     assert server.process is not None
-    app, db = cpu.tree(server.process.pid), cpu.backends(database)
+    app, db = cpu.tree(server.process.pid), backends(database)
     app_before, db_before = cpu.seconds(app), cpu.seconds(db)
     run = wrk.run(server.base, target, seconds=load.seconds,
                   connections=load.connections, threads=load.threads)  # fmt: skip
-    db_after = cpu.seconds(cpu.backends(database))  # pools may have opened connections
+    db_after = cpu.seconds(backends(database))  # pools may have opened connections
     app_after = cpu.seconds(app)
     if not run.requests:
         return run
@@ -98,6 +106,7 @@ def measure(
     *,
     workers: int,
     only_conduit: bool = False,
+    backends: Callable[[str], list[int]] = cpu.backends,
 ) -> list[PathResult]:
     results = [PathResult(t, workers) for t in targets]
     servers = [pair.conduit] if only_conduit else [pair.conduit, pair.baseline]
@@ -110,7 +119,7 @@ def measure(
     for round_ in range(load.rounds):
         for result in results:
             for server in servers:
-                run = timed(server, result.target, load, pair.database)
+                run = timed(server, result.target, load, pair.database, backends)
                 (result.conduit if server is pair.conduit else result.baseline).append(run)
                 errors = f", {run.status_errors} non-2xx" if run.status_errors else ""
                 say(
