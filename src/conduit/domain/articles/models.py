@@ -47,6 +47,9 @@ class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
             postgresql_where=_LIVE,
             sqlite_where=_LIVE,
         ),
+        # MySQL's lookups by slug (``live_slug`` is not what the reads filter on): one index
+        # range of the slug's articles, live or deleted, instead of a scan of the table.
+        Index("ix_articles_slug", "slug", info=MYSQL_ONLY),
         # An author's articles in list order: the author filter's page is one backward range
         # scan. Leading with author_id, it also serves the foreign key (not partial: the
         # cascade from users must find deleted articles too).
