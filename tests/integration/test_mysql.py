@@ -421,18 +421,17 @@ async def test_db_analyze_finds_duplicate_and_redundant_indexes_only(
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert report["server"] in ("MariaDB", "MySQL")
-    found = {
-        (finding["check"], finding["object"], finding["details"]["kept"])
-        for section in report["sections"]
-        for finding in section["findings"]
-    }
+    findings = [finding for section in report["sections"] for finding in section["findings"]]
+    found = {(f["check"], f["object"], f["details"]["kept"]) for f in findings}
     assert found == {
         ("duplicate_index", "comments.ix_copy", "ix_comments_article_id"),
         ("redundant_index", "articles.ix_author_only", "ix_articles_author_created_at"),
     }
+    assert any("DROP INDEX `ix_copy`" in (f["fix"] or "") for f in findings)
+    # The table (its width is the terminal's) names the finding too.
     table = await asyncio.to_thread(cli, empty_url, "db", "analyze")
-    # The table wraps to the terminal's width: compare the words, not the lines.
-    assert "DROP INDEX `ix_copy`" in " ".join(table.stdout.split())
+    assert table.exit_code == 0
+    assert "ix_copy" in table.stdout
 
 
 async def test_migrate_check_is_clean_and_sql_renders_mysql_ddl(

@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from conduit.db.engine import create_engine
 from conduit.db.model import uuid7
@@ -211,12 +212,15 @@ async def test_the_export_transaction_is_a_read_only_snapshot(own_database):
             assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
             return
         if conn.dialect.name == "mysql":
-            await conn.execute(select(Article.id).limit(1))  # InnoDB starts it at the first read
-            innodb = (
-                "SELECT trx_isolation_level, trx_is_read_only FROM information_schema.INNODB_TRX"
-            )
-            mine = await conn.execute(text(innodb + " WHERE trx_mysql_thread_id = CONNECTION_ID()"))
-            assert mine.one() == ("REPEATABLE READ", 1)
+            # InnoDB shows its snapshot by behaviour: a row committed after the first read
+            # stays invisible, and the transaction refuses to write.
+            tags = select(func.count()).select_from(Tag)
+            before = (await conn.execute(tags)).scalar_one()
+            async with own_database.unit_of_work() as session:
+                await session.execute(insert(Tag).values(name=f"snapshot-{uuid7().hex[:8]}"))
+            assert (await conn.execute(tags)).scalar_one() == before
+            with pytest.raises(DBAPIError, match="1792"):  # read-only transaction
+                await conn.execute(insert(Tag).values(name="refused"))
             return
         show = "SHOW transaction_isolation", "SHOW transaction_read_only"
         assert [(await conn.execute(text(sql))).scalar() for sql in show] == [
