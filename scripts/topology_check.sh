@@ -41,6 +41,8 @@ echo "topology-check: ${TOPOLOGY_TESTS:-tests/integration/api} through PgBouncer
 # The plan tests (test_*_plan*.py) are left to the direct run: a plan is the server's choice, the
 # same with or without a pooler, and their statistics-sensitive assertions add nothing here.
 # shellcheck disable=SC2086  # a list of paths
+# Only PostgreSQL's parameters: the MySQL variants have nothing to do with PgBouncer.
+env -u TEST_MYSQL_URL -u REQUIRE_MYSQL \
 TEST_DATABASE_URL="$(server_url "$(state database_url)")" \
 TEST_DATABASE_DIRECT_URL="$(server_url "$(state direct_url)")" \
 REQUIRE_POSTGRES=1 \
