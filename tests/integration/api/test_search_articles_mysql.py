@@ -22,6 +22,7 @@ from tests.conftest import asgi_client, make_settings
 from tests.factories import MadeUser, make_user
 from tests.integration.api.articles_support import favorite, post_article, slugs
 from tests.integration.api.test_cursor_pages import follow_cursors
+from tests.plans import sent_statements
 
 
 @pytest.fixture
@@ -162,3 +163,27 @@ async def test_an_edit_is_found_once_committed_and_a_deleted_article_is_not(app,
     assert await search(client, "phoenix rebirth") == ([slug], 1)
     assert await search(client, "hydra") == ([], 0)
     assert await search(client, "chimera") == ([], 0)
+
+
+@pytest.mark.parametrize("q", ["", " ", "\t\n"])
+async def test_a_blank_q_is_422(client, q):
+    response = await client.get("/api/articles", params={"q": q})
+    assert response.status_code == 422
+    assert response.json() == {"errors": {"q": ["can't be blank"]}}
+
+
+async def test_the_search_reads_the_fulltext_index(app, client, mysql_committing_database):
+    author = await make_user(app)
+    await fillers(client, author)
+    await post_article(client, author, title="Wyvern riding")
+    engine = mysql_committing_database.engine
+    with sent_statements(engine) as sent:
+        await search(client, "wyvern")
+    # A filtered search may start from its filter's index instead and MATCH the rows it reads.
+    (sql, params), *_ = [(sql, params) for sql, params in sent if "MATCH (" in sql]
+    async with engine.connect() as conn:
+        plan = (await conn.exec_driver_sql(f"EXPLAIN {sql}", params)).mappings().all()
+    assert any(
+        (row["table"], row["type"], row["key"]) == ("articles", "fulltext", "ix_articles_fulltext")
+        for row in plan
+    ), plan
