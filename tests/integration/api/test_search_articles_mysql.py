@@ -20,9 +20,10 @@ from conduit.domain.users.models import User
 from conduit.http.app import create_app
 from tests.conftest import asgi_client, make_settings
 from tests.factories import MadeUser, make_user
-from tests.integration.api.articles_support import favorite, post_article, slugs
-from tests.integration.api.test_cursor_pages import follow_cursors
+from tests.integration.api.articles_support import crowd, favorite, post_article, slugs
+from tests.integration.api.test_cursor_pages import at, follow_cursors
 from tests.plans import sent_statements
+from tests.statements import assert_max_statements
 
 
 @pytest.fixture
@@ -187,3 +188,35 @@ async def test_the_search_reads_the_fulltext_index(app, client, mysql_committing
         (row["table"], row["type"], row["key"]) == ("articles", "fulltext", "ix_articles_fulltext")
         for row in plan
     ), plan
+
+
+async def test_search_statement_count_is_flat_in_page_size_and_data(app, client):
+    authors, fans, viewer = await crowd(app, client)  # every body is "A body"
+    await fillers(client, authors[0])
+    queries = [
+        ("body", None, 1),
+        ("body", viewer, 2),
+        # A tag or favorited filter looks its key up first (1).
+        ("body&tag=tag03", viewer, 3),
+        (f"body&author={authors[1].username}&favorited={fans[1].username}", viewer, 3),
+    ]
+    for query, user, expected in queries:
+        headers = user.auth if user is not None else {}
+        first = await client.get(f"/api/articles?q={query}&limit=1", headers=headers)
+        cursor = first.json()["nextCursor"]
+        assert cursor is not None, query
+        # authentication (1, with a token) + the key (1, tag or favorited) + the page with its
+        # count (1); a cursor page counts the whole search apart (1 more), as on PostgreSQL.
+        pages = (
+            (f"/api/articles?q={query}&", expected),
+            (at(f"/api/articles?q={query}", cursor) + "&", expected + 1),
+        )
+        for path, statements in pages:
+            counts = []
+            for limit in (1, 100):
+                with assert_max_statements(4) as stats:
+                    response = await client.get(f"{path}limit={limit}", headers=headers)
+                assert response.status_code == 200, response.text
+                assert response.json()["articlesCount"] > 0, query
+                counts.append(stats.count)
+            assert counts == [statements, statements], (path, counts)
