@@ -126,7 +126,7 @@ async def test_cursor_pages_of_a_ranked_search_follow_the_ranking(app, client):
         assert await follow_cursors(client, "/api/articles?q=kraken", limit=limit) == expected
 
 
-@pytest.mark.parametrize("q", ["the", "a of to", "go", "is it by"])
+@pytest.mark.parametrize("q", ["the", "a of to", "go", "is it by", "***", "-- ++", "\\", "'\""])
 async def test_only_stop_words_or_short_words_match_nothing(app, client, q):
     author = await make_user(app)
     await fillers(client, author)
@@ -142,6 +142,14 @@ async def test_operators_and_quotes_are_read_as_plain_words(app, client, q):
     await fillers(client, author)
     article = await post_article(client, author, title="Wyvern riding", body="A saddle")
     assert await search(client, q) == ([article["slug"]], 1)
+
+
+async def test_case_and_accents_are_folded(app, client):
+    author = await make_user(app)
+    await fillers(client, author)
+    article = await post_article(client, author, title="Café CRÈME", body="Straße")
+    for q in ("cafe", "CAFÉ", "creme", "strasse"):
+        assert await search(client, q) == ([article["slug"]], 1), q
 
 
 async def test_nul_in_q_is_422(client):
