@@ -30,5 +30,22 @@ def table_options(dialect: Dialect) -> dict[str, str]:
     return {
         "mysql_engine": "InnoDB",
         "mysql_charset": "utf8mb4",
-        "mysql_collate": MARIADB_COLLATION if is_mariadb(dialect) else MYSQL_COLLATION,
+        "mysql_collate": table_collation(dialect),
     }
+
+
+# An InnoDB FULLTEXT index matches words by its columns' collation: under the binary one
+# ``Wyvern`` is not ``wyvern``. The searched text columns fold case (and accents) instead,
+# still ``NO PAD``; nothing compares or sorts them otherwise.
+MARIADB_SEARCH_COLLATION = "utf8mb4_unicode_520_nopad_ci"
+MYSQL_SEARCH_COLLATION = "utf8mb4_0900_ai_ci"
+
+
+def search_collation(dialect: Dialect) -> str:
+    """The collation of the columns under a ``FULLTEXT`` index."""
+    return MARIADB_SEARCH_COLLATION if is_mariadb(dialect) else MYSQL_SEARCH_COLLATION
+
+
+def table_collation(dialect: Dialect) -> str:
+    """The binary ``NO PAD`` collation of every Conduit table."""
+    return MARIADB_COLLATION if is_mariadb(dialect) else MYSQL_COLLATION

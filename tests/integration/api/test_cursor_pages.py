@@ -132,6 +132,8 @@ async def test_a_cursor_survives_the_deletion_of_the_article_it_points_at(app, c
 
 
 async def test_a_search_pages_by_cursor(app, client, dialect):
+    if dialect == "mysql":
+        pytest.skip("InnoDB full-text sees committed rows only: test_search_articles_mysql.py")
     author = await make_user(app)
     created = []
     for i in range(5):
@@ -143,7 +145,7 @@ async def test_a_search_pages_by_cursor(app, client, dialect):
     assert seen == expected
 
 
-async def test_cursor_pages_cost_the_same_at_limit_one_and_one_hundred(app, client):
+async def test_cursor_pages_cost_the_same_at_limit_one_and_one_hundred(app, client, dialect):
     _authors, fans, viewer = await crowd(app, client)
     cases = [
         # Where a count is kept, the page carries it: no statement to count.
@@ -156,6 +158,9 @@ async def test_cursor_pages_cost_the_same_at_limit_one_and_one_hundred(app, clie
         ("/api/articles?q=body&", viewer, 3),
         ("/api/articles/feed?", viewer, 2),
     ]
+    if dialect == "mysql":
+        # InnoDB full-text sees committed rows only: test_search_articles_mysql.py counts it.
+        cases = [case for case in cases if "q=" not in case[0]]
     for path, user, expected in cases:
         headers = user.auth if user is not None else {}
         cursor = (await client.get(f"{path}limit=1", headers=headers)).json()["nextCursor"]

@@ -2,8 +2,9 @@
 
 Lists and the feed are newest first: ``(created_at, id)`` descending, the order the partial
 index ``ix_articles_live_created_at (created_at, id) WHERE deleted_at IS NULL`` holds, so a
-cursor page is one backward range scan of it at any depth. A ranked search on PostgreSQL puts
-``ts_rank`` first, ``(rank, created_at, id)``: its cursors are keyed on the rank too. Ranks
+cursor page is one backward range scan of it at any depth. A ranked search (PostgreSQL's
+``ts_rank``, MySQL's ``MATCH ... AGAINST`` relevance) puts the rank first, ``(rank,
+created_at, id)``: its cursors are keyed on the rank too. Ranks
 are computed, not indexed, so every page of a ranked search ranks all the matches (its cost
 follows the number of matches, not the depth); a document's rank depends on the document and
 the query only, so cursors stay stable while other articles come and go.

@@ -71,7 +71,9 @@ class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
             postgresql_where=_LIVE,
             info=POSTGRESQL_ONLY,
         ),
-        # MySQL's full-text search: MATCH (title, description, body) AGAINST (...).
+        # MySQL's full-text search: MATCH (title, description, body) AGAINST (...). There the
+        # search revision gives the three columns a case-folding collation (the index matches
+        # words by it); the types here name none, so the drift check compares the types only.
         Index(
             "ix_articles_fulltext",
             "title",

@@ -31,9 +31,13 @@ two indexes ``postgresql_only`` for the drift check).
 
 MySQL/MariaDB: ``search_vector`` is TEXT and stays NULL, as on SQLite, and search reads
 ``ix_articles_fulltext``, a ``FULLTEXT`` index over title, description and body (natural
-language mode). The first FULLTEXT index of a table rebuilds it once (InnoDB adds a hidden
-document id), with writes allowed meanwhile on MariaDB 10.11 and MySQL 8. There is no stand-in
-for the trigram index: the profile search scans ``users``.
+language mode). The index matches words by its columns' collation, so the three columns first
+take a case- and accent-folding ``NO PAD`` one (``conduit.db.mysql.search_collation``; the
+binary table collation would make ``Wyvern`` and ``wyvern`` two words): that copies the table
+once, blocking writes while it runs. The first FULLTEXT index of a table rebuilds it once more
+(InnoDB adds a hidden document id), with writes allowed meanwhile on MariaDB 10.11 and MySQL 8.
+The downgrade restores the binary collation. There is no stand-in for the trigram index: the
+profile search scans ``users``.
 
 Reversible: the downgrade drops both indexes concurrently, then the trigger, its function and
 the column. It leaves the pg_trgm extension installed: other schemas in the database may use
@@ -45,6 +49,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
+from conduit.db.mysql import search_collation, table_collation
 
 revision: str = "aa6fa5ba95f0"
 down_revision: str | Sequence[str] | None = "3ada86ad67da"
@@ -108,10 +114,21 @@ def _on_mysql() -> bool:
     return op.get_context().dialect.name == "mysql"
 
 
+def _collate_searched_columns(collation: str) -> None:
+    """Give title, description and body ``collation`` (their types and nullability kept)."""
+    op.execute(
+        "ALTER TABLE articles"
+        f" MODIFY title VARCHAR(255) NOT NULL COLLATE {collation},"
+        f" MODIFY description VARCHAR(1000) NOT NULL COLLATE {collation},"
+        f" MODIFY body MEDIUMTEXT NOT NULL COLLATE {collation}"
+    )
+
+
 def upgrade() -> None:
     if not _on_postgresql():
         op.add_column("articles", sa.Column("search_vector", sa.Text(), nullable=True))
         if _on_mysql():
+            _collate_searched_columns(search_collation(op.get_context().dialect))
             op.create_index(
                 FULLTEXT_INDEX,
                 "articles",
@@ -166,6 +183,7 @@ def downgrade() -> None:
     if not _on_postgresql():
         if _on_mysql():
             op.drop_index(FULLTEXT_INDEX, table_name="articles")
+            _collate_searched_columns(table_collation(op.get_context().dialect))
         op.drop_column("articles", "search_vector")
         return
     with op.get_context().autocommit_block():
