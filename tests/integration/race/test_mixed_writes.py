@@ -1,4 +1,4 @@
-"""Sixteen clients at once, 2,000 mixed writes from a fixed seed, then zero drift (PostgreSQL).
+"""Sixteen clients at once, 2,000 mixed writes from a fixed seed, then zero drift.
 
 Each client runs its own seeded plan of publishes, deletes, restores, retags, favorites,
 unfavorites, follows, unfollows, comments, comment deletes and transfers, aimed mostly at a
@@ -6,6 +6,12 @@ small set of hot articles so that the same rows are written at once again and ag
 may be a 5xx, and afterwards every kept count equals a recount of the rows, the live articles
 and comments are exactly the ones the successful answers account for, and every credit is
 where the ledger says it went.
+
+On MySQL/MariaDB the mix also meets InnoDB deadlocks PostgreSQL does not have (a foreign key
+check there takes a shared lock on the parent row, which conflicts with the kept-count
+updates of the same row): the victim's unit of work is rolled back whole and answered 503
+"database busy" with Retry-After. Those answers are allowed there, change nothing, and the
+invariants below hold with them.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ ALLOWED = {
     "comment delete": {204, 404},
     "transfer": {201, 422},
 }
+BUSY = {"errors": {"database": ["busy"]}}
 
 
 @dataclass
@@ -67,6 +74,8 @@ class Shared:
     articles: list[tuple[str, MadeUser]] = field(default_factory=list)
     comments: list[tuple[str, int, MadeUser]] = field(default_factory=list)
     answers: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    # InnoDB only: a deadlock victim, rolled back and answered 503 (see the module docstring).
+    busy_allowed: bool = False
 
 
 def tags(rng: random.Random) -> list[str]:
@@ -131,7 +140,10 @@ async def run_client(client: httpx.AsyncClient, shared: Shared, index: int) -> N
     me = shared.users[index]
     for _ in range(WRITES_PER_CLIENT):
         op, response = await write(client, rng, shared, me)
-        assert response.status_code in ALLOWED[op], (op, response.status_code, response.text)
+        if shared.busy_allowed and response.status_code == 503:
+            assert response.json() == BUSY, (op, response.text)
+        else:
+            assert response.status_code in ALLOWED[op], (op, response.status_code, response.text)
         shared.answers[op][response.status_code] += 1
 
 
@@ -144,7 +156,11 @@ async def test_sixteen_clients_and_two_thousand_mixed_writes_leave_no_drift(
     app, client, racing_database
 ):
     users = [await make_user(app, credits=CREDITS) for _ in range(CLIENTS)]
-    shared = Shared(users=users, admin=await make_user(app, role="admin", credits=0))
+    shared = Shared(
+        users=users,
+        admin=await make_user(app, role="admin", credits=0),
+        busy_allowed=racing_database.engine.dialect.name == "mysql",
+    )
     setup = random.Random(SEED)  # noqa: S311 - a reproducible plan, not a secret
     for user in users:
         for _ in range(2):
