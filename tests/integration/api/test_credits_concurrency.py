@@ -1,11 +1,11 @@
-"""Credit transfers under real concurrency, on both dialects.
+"""Credit transfers under real concurrency, on every dialect.
 
 The shared fixtures run every request on one connection inside one rolled-back transaction,
 which cannot race; these tests use an application of their own on a fresh, migrated database
 whose units of work really commit, and fire the requests at once with ``asyncio.gather`` so
-they run on separate pooled connections. PostgreSQL serialises transfers with row locks,
-SQLite with its database write lock; the tests that hold a row lock from the outside are for
-PostgreSQL only.
+they run on separate pooled connections. PostgreSQL and MySQL serialise transfers with row
+locks, SQLite with its database write lock; the tests that hold a row lock from the outside
+run on the servers with row locks (PostgreSQL, and MySQL with TEST_MYSQL_URL).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ INSUFFICIENT = {"errors": {"amount": ["insufficient credits"]}}
 
 
 @pytest.fixture(scope="module")
-async def sqlite_racing_database(scratch_databases: Scratch) -> AsyncIterator[Database]:
+async def sqlite_committing_database(scratch_databases: Scratch) -> AsyncIterator[Database]:
     """A migrated SQLite file of the module's own (a file, so that it runs in WAL mode)."""
     async with scratch_databases.database("sqlite", settings=PATIENT_WAITS) as database:
         yield database
@@ -45,9 +45,9 @@ async def sqlite_racing_database(scratch_databases: Scratch) -> AsyncIterator[Da
 def any_database(request: pytest.FixtureRequest) -> Database:
     """A database of each dialect whose units of work commit."""
     name = {
-        "postgresql": "racing_database",
-        "mysql": "mysql_racing_database",
-        "sqlite": "sqlite_racing_database",
+        "postgresql": "committing_database",
+        "mysql": "mysql_committing_database",
+        "sqlite": "sqlite_committing_database",
     }[request.param]
     database: Database = request.getfixturevalue(name)
     return database
@@ -128,8 +128,8 @@ async def test_200_concurrent_random_transfers_among_20_users_conserve_every_cre
     assert all(r.status_code == 422 and r.json() == INSUFFICIENT for r in refused), [
         (r.status_code, r.text) for r in refused[:5]
     ]
-    # Ordered row locks (PostgreSQL) and taking the write lock first (SQLite) leave nothing to
-    # retry: not one deadlock, serialization failure or "database is locked".
+    # Ordered row locks (PostgreSQL, MySQL) and taking the write lock first (SQLite) leave
+    # nothing to retry: not one deadlock, serialization failure or "database is locked".
     assert retries == []
 
     final = await balances(any_database, users)
@@ -233,9 +233,7 @@ async def test_a_sender_deactivated_while_the_transfer_waits_for_its_row_is_403(
     }
 
 
-async def test_a_transfer_holds_one_pooled_connection_at_a_time(
-    any_app, any_client, any_database
-):
+async def test_a_transfer_holds_one_pooled_connection_at_a_time(any_app, any_client, any_database):
     # Authentication's unit of work ends before the transfer's begins: a request holding one
     # connection while it waits for a second would drain the pool under load.
     alice = await make_user(any_app, credits=100)

@@ -50,9 +50,10 @@ async def usernames(database: Database, username: str) -> list[str]:
 
 
 async def wait_for_a_blocked_insert(database: Database) -> None:
-    """Return once some session waits on a lock inside an INSERT INTO users."""
+    """Return once some session waits on a lock inside an INSERT INTO users (INSERT IGNORE on
+    MySQL)."""
     async with database.engine.connect() as conn:
-        await wait_for_lock_waiters(conn, query_like="INSERT INTO users%")
+        await wait_for_lock_waiters(conn, query_like="INSERT %INTO users%")
 
 
 async def test_simultaneous_registrations_of_one_username_give_one_201_and_one_409(

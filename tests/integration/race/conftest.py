@@ -1,8 +1,9 @@
 """The race tests' application: the shared ``app`` and ``client``, on a committing database.
 
 The shared fixtures run every request on one connection inside one rolled-back transaction,
-which cannot race. Here ``app`` serves ``racing_database`` (a migrated PostgreSQL database
-of the test module's own, whose units of work commit, through a real pool).
+which cannot race. Here ``app`` serves ``racing_database`` (a migrated PostgreSQL, and with
+TEST_MYSQL_URL MySQL, database of the test module's own, whose units of work commit, through a
+real pool).
 """
 
 from __future__ import annotations

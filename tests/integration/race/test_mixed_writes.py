@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from conduit.db.session import Database
@@ -37,7 +36,6 @@ from tests.integration.race.support import (
     drift,
 )
 from tests.pool import peak_connections
-
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""Every state change happens once: identical requests fired at once, on PostgreSQL.
+"""Every state change happens once: identical requests fired at once, on PostgreSQL and MySQL.
 
 Each test sends ``FIRED`` identical requests while a rival connection holds the row they all
 write (see :func:`support.fire_held`), so every one of them has read the old state before
@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from conduit.db.session import Database
@@ -31,7 +30,6 @@ from tests.integration.race.support import (
     fire_same,
     statuses,
 )
-
 
 TAGS = ["race-a", "race-b"]
 NOT_FOUND = {"errors": {"article": ["not found"]}}
@@ -84,9 +82,7 @@ async def test_deleting_at_once_deletes_once_and_the_rest_are_404(app, client, r
     assert await drift(racing_database) == []
 
 
-async def test_restoring_at_once_restores_once_and_the_rest_are_409(
-    app, client, racing_database
-):
+async def test_restoring_at_once_restores_once_and_the_rest_are_409(app, client, racing_database):
     admin = await make_user(app, role="admin")
     author = await make_user(app)
     slug = (await post_article(client, author, tagList=TAGS))["slug"]
@@ -324,9 +320,7 @@ async def balance(database: Database, user: MadeUser) -> int:
         return int(found.scalar_one())
 
 
-async def test_transferring_at_once_moves_only_what_the_sender_has(
-    app, client, racing_database
-):
+async def test_transferring_at_once_moves_only_what_the_sender_has(app, client, racing_database):
     sender = await make_user(app, credits=100)
     recipient = await make_user(app, credits=100)
     body = {"transfer": {"to": recipient.username, "amount": 15}}
@@ -351,9 +345,7 @@ async def test_transferring_at_once_moves_only_what_the_sender_has(
     assert await drift(racing_database) == []
 
 
-async def test_granting_at_once_credits_and_records_each_grant_once(
-    app, client, racing_database
-):
+async def test_granting_at_once_credits_and_records_each_grant_once(app, client, racing_database):
     admin = await make_user(app, role="admin")
     recipients = [await make_user(app, credits=100) for _ in range(2)]
     body = {"grant": {"usernames": [r.username for r in recipients], "amount": 5}}
