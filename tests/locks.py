@@ -19,6 +19,11 @@ _INNODB_WAITERS = text(
     " WHERE t.trx_state = 'LOCK WAIT' AND p.DB = DATABASE()"
     " AND t.trx_mysql_thread_id <> CONNECTION_ID() AND t.trx_query LIKE :query"
 )
+# InnoDB serves INNODB_TRX from a snapshot it refreshes only when the previous read is over
+# 0.1 s old, and every read restarts that clock: polled more often, the table never changes
+# and shows forever the waiters of the first poll.
+_INNODB_POLL_SECONDS = 0.15
+_POLL_SECONDS = 0.01
 
 
 async def wait_for_lock_waiters(
@@ -35,10 +40,13 @@ async def wait_for_lock_waiters(
     execute may land on different server connections.
     """
     async with asyncio.timeout(timeout):
+        innodb = conn.dialect.name == "mysql"
+        waiters, pause = (
+            (_INNODB_WAITERS, _INNODB_POLL_SECONDS) if innodb else (_WAITERS, _POLL_SECONDS)
+        )
         while True:
-            waiters = _INNODB_WAITERS if conn.dialect.name == "mysql" else _WAITERS
             found = (await conn.execute(waiters, {"query": query_like})).scalar_one()
             await conn.rollback()
             if found >= count:
                 return
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(pause)

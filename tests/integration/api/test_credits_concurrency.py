@@ -1,11 +1,11 @@
-"""Credit transfers under real concurrency, on both dialects.
+"""Credit transfers under real concurrency, on every dialect.
 
 The shared fixtures run every request on one connection inside one rolled-back transaction,
 which cannot race; these tests use an application of their own on a fresh, migrated database
 whose units of work really commit, and fire the requests at once with ``asyncio.gather`` so
-they run on separate pooled connections. PostgreSQL serialises transfers with row locks,
-SQLite with its database write lock; the tests that hold a row lock from the outside are for
-PostgreSQL only.
+they run on separate pooled connections. PostgreSQL and MySQL serialise transfers with row
+locks, SQLite with its database write lock; the tests that hold a row lock from the outside
+run on the servers with row locks (PostgreSQL, and MySQL with TEST_MYSQL_URL).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sqlalchemy import or_, select, update
 from conduit.db.session import Database
 from conduit.domain.credits.models import CreditTransfer
 from conduit.domain.users.models import User
-from tests.conftest import PATIENT_WAITS, asgi_client, patient_app
+from tests.conftest import PATIENT_WAITS, asgi_client, patient_app, racing_dialects
 from tests.factories import MadeUser, make_user
 from tests.locks import wait_for_lock_waiters
 from tests.pool import peak_connections
@@ -41,12 +41,27 @@ async def sqlite_committing_database(scratch_databases: Scratch) -> AsyncIterato
         yield database
 
 
-@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
-def racing_database(request: pytest.FixtureRequest) -> Database:
+@pytest.fixture(scope="module", params=["sqlite", *racing_dialects()])
+def any_database(request: pytest.FixtureRequest) -> Database:
     """A database of each dialect whose units of work commit."""
-    name = "committing_database" if request.param == "postgresql" else "sqlite_committing_database"
+    name = {
+        "postgresql": "committing_database",
+        "mysql": "mysql_committing_database",
+        "sqlite": "sqlite_committing_database",
+    }[request.param]
     database: Database = request.getfixturevalue(name)
     return database
+
+
+@pytest.fixture
+def any_app(any_database: Database) -> FastAPI:
+    return patient_app(any_database)
+
+
+@pytest.fixture
+async def any_client(any_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(any_app) as client:
+        yield client
 
 
 @pytest.fixture
@@ -57,17 +72,6 @@ def racing_app(racing_database: Database) -> FastAPI:
 @pytest.fixture
 async def racing_client(racing_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(racing_app) as client:
-        yield client
-
-
-@pytest.fixture
-def postgres_app(committing_database: Database) -> FastAPI:
-    return patient_app(committing_database)
-
-
-@pytest.fixture
-async def postgres_client(postgres_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with asgi_client(postgres_app) as client:
         yield client
 
 
@@ -92,7 +96,7 @@ async def balances(database: Database, users: list[MadeUser]) -> dict[str, int]:
 async def wait_for_blocked_transfers(database: Database, count: int) -> None:
     """Return once ``count`` sessions wait on a row lock in a transfer's locking read."""
     async with database.engine.connect() as conn:
-        await wait_for_lock_waiters(conn, count=count, query_like="%FOR NO KEY UPDATE%")
+        await wait_for_lock_waiters(conn, count=count, query_like="%FOR %UPDATE%")
 
 
 @contextmanager
@@ -104,31 +108,31 @@ def retries_logged(caplog: pytest.LogCaptureFixture) -> Iterator[list[str]]:
 
 
 async def test_200_concurrent_random_transfers_among_20_users_conserve_every_credit(
-    racing_app, racing_client, racing_database, caplog
+    any_app, any_client, any_database, caplog
 ):
-    users = [await make_user(racing_app, credits=100) for _ in range(20)]
+    users = [await make_user(any_app, credits=100) for _ in range(20)]
     rng = random.Random(20_000)  # noqa: S311 - a reproducible plan, not a secret
     plan = []
     # SQLite's busy handler polls for the write lock with sleeps, so a queue of writers drains
     # slowly there: fewer transfers keep the test quick and still contend on every one.
-    transfers = 200 if racing_database.engine.dialect.name == "postgresql" else 60
+    transfers = 60 if any_database.engine.dialect.name == "sqlite" else 200
     for _ in range(transfers):
         sender, recipient = rng.sample(users, 2)
         plan.append((sender, recipient, rng.randint(1, 60)))
 
-    with retries_logged(caplog) as retries, peak_connections(racing_database) as peak:
-        responses = await asyncio.gather(*(send(racing_client, *step) for step in plan))
+    with retries_logged(caplog) as retries, peak_connections(any_database) as peak:
+        responses = await asyncio.gather(*(send(any_client, *step) for step in plan))
 
     assert peak[0] > 2
     refused = [r for r in responses if r.status_code != 201]
     assert all(r.status_code == 422 and r.json() == INSUFFICIENT for r in refused), [
         (r.status_code, r.text) for r in refused[:5]
     ]
-    # Ordered row locks (PostgreSQL) and taking the write lock first (SQLite) leave nothing to
-    # retry: not one deadlock, serialization failure or "database is locked".
+    # Ordered row locks (PostgreSQL, MySQL) and taking the write lock first (SQLite) leave
+    # nothing to retry: not one deadlock, serialization failure or "database is locked".
     assert retries == []
 
-    final = await balances(racing_database, users)
+    final = await balances(any_database, users)
     assert sum(final.values()) == 100 * len(users)
     assert min(final.values()) >= 0
 
@@ -137,7 +141,7 @@ async def test_200_concurrent_random_transfers_among_20_users_conserve_every_cre
     # balance never dips below zero, each sender saw the balance its response reported, and
     # the replay ends at the stored balance.
     ids = {u.user.id: u.username for u in users}
-    async with racing_database.unit_of_work() as session:
+    async with any_database.unit_of_work() as session:
         ledger = (
             await session.execute(
                 select(CreditTransfer)
@@ -163,80 +167,78 @@ async def test_200_concurrent_random_transfers_among_20_users_conserve_every_cre
 
 
 async def test_opposite_transfers_between_two_users_at_once_both_succeed(
-    postgres_app, postgres_client, committing_database, caplog
+    racing_app, racing_client, racing_database, caplog
 ):
-    alice = await make_user(postgres_app, credits=100)
-    bob = await make_user(postgres_app, credits=100)
+    alice = await make_user(racing_app, credits=100)
+    bob = await make_user(racing_app, credits=100)
     first = min(alice.user.id, bob.user.id)
 
     with retries_logged(caplog) as retries:
         # Hold the first row both transfers will lock, so that both are provably in flight and
         # waiting at the same moment before either can proceed.
-        async with committing_database.engine.connect() as rival:
+        async with racing_database.engine.connect() as rival:
             await rival.execute(select(User.id).where(User.id == first).with_for_update())
             pending = [
-                asyncio.create_task(send(postgres_client, alice, bob, 30)),
-                asyncio.create_task(send(postgres_client, bob, alice, 50)),
+                asyncio.create_task(send(racing_client, alice, bob, 30)),
+                asyncio.create_task(send(racing_client, bob, alice, 50)),
             ]
-            await wait_for_blocked_transfers(committing_database, 2)
+            await wait_for_blocked_transfers(racing_database, 2)
             await rival.rollback()
         responses = await asyncio.gather(*pending)
 
     assert [r.status_code for r in responses] == [201, 201]
     assert retries == []
-    assert await balances(committing_database, [alice, bob]) == {
+    assert await balances(racing_database, [alice, bob]) == {
         alice.username: 120,
         bob.username: 80,
     }
 
 
 async def test_rounds_of_opposite_transfers_fired_together_all_succeed(
-    racing_app, racing_client, racing_database, caplog
+    any_app, any_client, any_database, caplog
 ):
-    alice = await make_user(racing_app, credits=100)
-    bob = await make_user(racing_app, credits=100)
+    alice = await make_user(any_app, credits=100)
+    bob = await make_user(any_app, credits=100)
     with retries_logged(caplog) as retries:
         for amount in range(1, 21):
             responses = await asyncio.gather(
-                send(racing_client, alice, bob, amount), send(racing_client, bob, alice, amount)
+                send(any_client, alice, bob, amount), send(any_client, bob, alice, amount)
             )
             assert [r.status_code for r in responses] == [201, 201]
     assert retries == []
-    assert await balances(racing_database, [alice, bob]) == {
+    assert await balances(any_database, [alice, bob]) == {
         alice.username: 100,
         bob.username: 100,
     }
 
 
 async def test_a_sender_deactivated_while_the_transfer_waits_for_its_row_is_403(
-    postgres_app, postgres_client, committing_database
+    racing_app, racing_client, racing_database
 ):
-    alice = await make_user(postgres_app, credits=100)
-    bob = await make_user(postgres_app, credits=100)
-    async with committing_database.engine.connect() as rival:
+    alice = await make_user(racing_app, credits=100)
+    bob = await make_user(racing_app, credits=100)
+    async with racing_database.engine.connect() as rival:
         await rival.execute(select(User.id).where(User.id == alice.user.id).with_for_update())
         # Authentication does not wait on row locks: the request gets as far as the transfer.
-        pending = asyncio.create_task(send(postgres_client, alice, bob, 30))
-        await wait_for_blocked_transfers(committing_database, 1)
+        pending = asyncio.create_task(send(racing_client, alice, bob, 30))
+        await wait_for_blocked_transfers(racing_database, 1)
         await rival.execute(update(User).where(User.id == alice.user.id).values(is_active=False))
         await rival.commit()
     response = await pending
     assert response.status_code == 403
     assert response.json() == {"errors": {"user": ["is deactivated"]}}
-    assert await balances(committing_database, [alice, bob]) == {
+    assert await balances(racing_database, [alice, bob]) == {
         alice.username: 100,
         bob.username: 100,
     }
 
 
-async def test_a_transfer_holds_one_pooled_connection_at_a_time(
-    racing_app, racing_client, racing_database
-):
+async def test_a_transfer_holds_one_pooled_connection_at_a_time(any_app, any_client, any_database):
     # Authentication's unit of work ends before the transfer's begins: a request holding one
     # connection while it waits for a second would drain the pool under load.
-    alice = await make_user(racing_app, credits=100)
-    bob = await make_user(racing_app, credits=100)
-    with peak_connections(racing_database) as peak:
-        response = await send(racing_client, alice, bob, 1)
+    alice = await make_user(any_app, credits=100)
+    bob = await make_user(any_app, credits=100)
+    with peak_connections(any_database) as peak:
+        response = await send(any_client, alice, bob, 1)
     assert response.status_code == 201
     assert peak[0] == 1

@@ -1,4 +1,4 @@
-"""Registration under concurrency, on PostgreSQL with real, separate connections.
+"""Registration under concurrency, on PostgreSQL and MySQL with real, separate connections.
 
 The shared test fixtures run every request on one connection inside one transaction, which
 cannot race; these tests build an application of their own on a fresh database instead.
@@ -26,14 +26,14 @@ TAKEN = {"errors": {"username": ["has already been taken"]}}
 
 
 @pytest.fixture
-async def racing_client(committing_database) -> AsyncIterator[httpx.AsyncClient]:
+async def racing_client(racing_database) -> AsyncIterator[httpx.AsyncClient]:
     # Open two pooled connections up front, so that neither request waits on a connect.
     async def hold() -> None:
-        async with committing_database.engine.connect():
+        async with racing_database.engine.connect():
             await asyncio.sleep(0.05)
 
     await asyncio.gather(hold(), hold())
-    app = patient_app(committing_database)
+    app = patient_app(racing_database)
     async with asgi_client(app) as client:
         yield client
 
@@ -50,13 +50,14 @@ async def usernames(database: Database, username: str) -> list[str]:
 
 
 async def wait_for_a_blocked_insert(database: Database) -> None:
-    """Return once some session waits on a lock inside an INSERT INTO users."""
+    """Return once some session waits on a lock inside an INSERT INTO users (INSERT IGNORE on
+    MySQL)."""
     async with database.engine.connect() as conn:
-        await wait_for_lock_waiters(conn, query_like="INSERT INTO users%")
+        await wait_for_lock_waiters(conn, query_like="INSERT %INTO users%")
 
 
 async def test_simultaneous_registrations_of_one_username_give_one_201_and_one_409(
-    racing_client, committing_database
+    racing_client, racing_database
 ):
     responses = await asyncio.gather(
         register(racing_client, "race", "one@race.example"),
@@ -64,19 +65,19 @@ async def test_simultaneous_registrations_of_one_username_give_one_201_and_one_4
     )
     assert sorted(r.status_code for r in responses) == [201, 409]
     assert next(r for r in responses if r.status_code == 409).json() == TAKEN
-    assert len(await usernames(committing_database, "race")) == 1
+    assert len(await usernames(racing_database, "race")) == 1
 
 
 @pytest.mark.parametrize(
     ("rival_commits", "expected"), [(True, 409), (False, 201)], ids=["commits", "rolls-back"]
 )
 async def test_a_registration_racing_an_uncommitted_one_waits_for_its_outcome(
-    racing_client, committing_database, rival_commits, expected
+    racing_client, racing_database, rival_commits, expected
 ):
     # The rival has inserted the username but not committed: a read-before-insert check would
     # see nothing. The request's INSERT must wait on the unique index and follow the outcome.
     username = f"rival_{expected}"
-    async with committing_database.engine.connect() as rival:
+    async with racing_database.engine.connect() as rival:
         await rival.execute(
             insert(User).values(
                 id=uuid7(),
@@ -86,11 +87,11 @@ async def test_a_registration_racing_an_uncommitted_one_waits_for_its_outcome(
             )
         )
         request = asyncio.create_task(register(racing_client, username, "me@racer.example"))
-        await wait_for_a_blocked_insert(committing_database)
+        await wait_for_a_blocked_insert(racing_database)
         assert not request.done()
         await (rival.commit() if rival_commits else rival.rollback())
         response = await request
     assert response.status_code == expected
     if expected == 409:
         assert response.json() == TAKEN
-    assert len(await usernames(committing_database, username)) == 1
+    assert len(await usernames(racing_database, username)) == 1

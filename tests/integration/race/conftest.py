@@ -1,8 +1,9 @@
 """The race tests' application: the shared ``app`` and ``client``, on a committing database.
 
 The shared fixtures run every request on one connection inside one rolled-back transaction,
-which cannot race. Here ``app`` serves ``committing_database`` (a migrated PostgreSQL database
-of the test module's own, whose units of work commit, through a real pool).
+which cannot race. Here ``app`` serves ``racing_database`` (a migrated PostgreSQL, and with
+TEST_MYSQL_URL MySQL, database of the test module's own, whose units of work commit, through a
+real pool).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from tests.conftest import asgi_client, patient_app
 
 
 @pytest.fixture
-def app(committing_database: Database) -> FastAPI:
-    return patient_app(committing_database)
+def app(racing_database: Database) -> FastAPI:
+    return patient_app(racing_database)
 
 
 @pytest.fixture

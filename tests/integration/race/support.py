@@ -1,4 +1,4 @@
-"""Firing requests at once against an application whose units of work commit (PostgreSQL).
+"""Firing requests at once against an application whose units of work commit (PostgreSQL, MySQL).
 
 The race tests' ``app`` and ``client`` (see ``conftest.py``) serve a database whose units of
 work commit, through a real pool; requests sent with ``asyncio.gather`` each run on a pooled

@@ -1,4 +1,4 @@
-"""Every state change happens once: identical requests fired at once, on PostgreSQL.
+"""Every state change happens once: identical requests fired at once, on PostgreSQL and MySQL.
 
 Each test sends ``FIRED`` identical requests while a rival connection holds the row they all
 write (see :func:`support.fire_held`), so every one of them has read the old state before
@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from conduit.db.session import Database
@@ -32,8 +31,6 @@ from tests.integration.race.support import (
     statuses,
 )
 
-pytestmark = pytest.mark.postgres_only
-
 TAGS = ["race-a", "race-b"]
 NOT_FOUND = {"errors": {"article": ["not found"]}}
 
@@ -52,12 +49,12 @@ async def articles_count(client: httpx.AsyncClient, **filters: str) -> int:
     return count
 
 
-async def test_publishing_at_once_counts_each_article_once(app, client, committing_database):
+async def test_publishing_at_once_counts_each_article_once(app, client, racing_database):
     author = await make_user(app)
     article = {"title": "Same", "description": "d", "body": "b", "tagList": ["race-publish"]}
     # Every publish adjusts its author's count: hold that row.
     responses = await fire_same(
-        committing_database,
+        racing_database,
         user_row(author),
         lambda: client.post("/api/articles", json={"article": article}, headers=author.auth),
     )
@@ -65,15 +62,15 @@ async def test_publishing_at_once_counts_each_article_once(app, client, committi
     assert len({r.json()["article"]["slug"] for r in responses}) == FIRED
     assert await articles_count(client, author=author.username) == FIRED
     assert await articles_count(client, tag="race-publish") == FIRED
-    assert await drift(committing_database) == []
+    assert await drift(racing_database) == []
 
 
-async def test_deleting_at_once_deletes_once_and_the_rest_are_404(app, client, committing_database):
+async def test_deleting_at_once_deletes_once_and_the_rest_are_404(app, client, racing_database):
     author = await make_user(app)
     slug = (await post_article(client, author, tagList=TAGS))["slug"]
     before = await articles_count(client)
     responses = await fire_same(
-        committing_database,
+        racing_database,
         article_row(slug),
         lambda: client.delete(f"/api/articles/{slug}", headers=author.auth),
     )
@@ -82,18 +79,16 @@ async def test_deleting_at_once_deletes_once_and_the_rest_are_404(app, client, c
     assert await articles_count(client, author=author.username) == 0
     assert await articles_count(client, tag="race-a") == 0
     assert await articles_count(client) == before - 1
-    assert await drift(committing_database) == []
+    assert await drift(racing_database) == []
 
 
-async def test_restoring_at_once_restores_once_and_the_rest_are_409(
-    app, client, committing_database
-):
+async def test_restoring_at_once_restores_once_and_the_rest_are_409(app, client, racing_database):
     admin = await make_user(app, role="admin")
     author = await make_user(app)
     slug = (await post_article(client, author, tagList=TAGS))["slug"]
     assert (await client.delete(f"/api/articles/{slug}", headers=author.auth)).status_code == 204
     responses = await fire_same(
-        committing_database,
+        racing_database,
         article_row(slug),
         lambda: client.post(f"/api/admin/articles/{slug}/restore", headers=admin.auth),
     )
@@ -105,15 +100,15 @@ async def test_restoring_at_once_restores_once_and_the_rest_are_409(
     )
     assert await articles_count(client, author=author.username) == 1
     assert await articles_count(client, tag="race-b") == 1
-    assert await drift(committing_database) == []
+    assert await drift(racing_database) == []
 
 
-async def test_the_same_retag_at_once_moves_the_tag_counts_once(app, client, committing_database):
+async def test_the_same_retag_at_once_moves_the_tag_counts_once(app, client, racing_database):
     author = await make_user(app)
     slug = (await post_article(client, author, tagList=["retag-old", "retag-kept"]))["slug"]
     change = {"article": {"tagList": ["retag-kept", "retag-new"]}}
     responses = await fire_same(
-        committing_database,
+        racing_database,
         article_row(slug),
         lambda: client.put(f"/api/articles/{slug}", json=change, headers=author.auth),
     )
@@ -122,18 +117,18 @@ async def test_the_same_retag_at_once_moves_the_tag_counts_once(app, client, com
     assert await articles_count(client, tag="retag-old") == 0
     assert await articles_count(client, tag="retag-kept") == 1
     assert await articles_count(client, tag="retag-new") == 1
-    assert await drift(committing_database) == []
+    assert await drift(racing_database) == []
 
 
 async def test_different_retags_at_once_leave_the_last_ones_tags_counted_once(
-    app, client, committing_database
+    app, client, racing_database
 ):
     author = await make_user(app)
     slug = (await post_article(client, author, tagList=["mix-0", "mix-1"]))["slug"]
     # Each request names another pair of six tags, so every retag both drops and adds some.
     pairs = [[f"mix-{i % 6}", f"mix-{(i + 1) % 6}"] for i in range(FIRED)]
     responses = await fire_held(
-        committing_database,
+        racing_database,
         article_row(slug),
         [
             client.put(
@@ -148,29 +143,29 @@ async def test_different_retags_at_once_leave_the_last_ones_tags_counted_once(
     for i in range(6):
         expected = 1 if f"mix-{i}" in final else 0
         assert await articles_count(client, tag=f"mix-{i}") == expected
-    assert await drift(committing_database) == []
+    assert await drift(racing_database) == []
 
 
 async def test_favoriting_at_once_answers_200_each_time_and_counts_once(
-    app, client, committing_database
+    app, client, racing_database
 ):
     author = await make_user(app)
     fan = await make_user(app)
     slug = (await post_article(client, author))["slug"]
     # The favorite's foreign key check waits for the article row.
     responses = await fire_same(
-        committing_database,
+        racing_database,
         article_row(slug),
         lambda: client.post(f"/api/articles/{slug}/favorite", headers=fan.auth),
     )
     assert statuses(responses) == {200: FIRED}
     assert all(r.json()["article"]["favorited"] is True for r in responses)
     assert {r.json()["article"]["favoritesCount"] for r in responses} == {1}
-    assert await drift(committing_database) == []
+    assert await drift(racing_database) == []
 
 
 async def test_unfavoriting_at_once_answers_200_each_time_and_counts_once(
-    app, client, committing_database
+    app, client, racing_database
 ):
     author = await make_user(app)
     fans = [await make_user(app) for _ in range(2)]
@@ -181,18 +176,18 @@ async def test_unfavoriting_at_once_answers_200_each_time_and_counts_once(
     leaving = fans[0]
     held = select(Favorite.user_id).where(Favorite.user_id == leaving.user.id).with_for_update()
     responses = await fire_same(
-        committing_database,
+        racing_database,
         held,
         lambda: client.delete(f"/api/articles/{slug}/favorite", headers=leaving.auth),
     )
     assert statuses(responses) == {200: FIRED}
     assert all(r.json()["article"]["favorited"] is False for r in responses)
     assert {r.json()["article"]["favoritesCount"] for r in responses} == {1}
-    assert await drift(committing_database) == []
+    assert await drift(racing_database) == []
 
 
 async def test_favorites_given_and_taken_back_while_the_article_is_deleted_stay_counted(
-    app, client, committing_database
+    app, client, racing_database
 ):
     author = await make_user(app)
     slug = (await post_article(client, author))["slug"]
@@ -205,7 +200,7 @@ async def test_favorites_given_and_taken_back_while_the_article_is_deleted_stay_
     # Each fan's kept count of live favorites moves with their favorite, or with the delete
     # (for every fan at that moment), never with both or neither, whatever order they run in.
     responses = await fire_held(
-        committing_database,
+        racing_database,
         article_row(slug),
         [
             client.delete(f"/api/articles/{slug}", headers=author.auth),
@@ -217,7 +212,7 @@ async def test_favorites_given_and_taken_back_while_the_article_is_deleted_stay_
     assert set(statuses(responses[1:])) <= {200, 404}
     for fan in (*joining, *leaving):
         assert await articles_count(client, favorited=fan.username) == 0
-    assert await drift(committing_database) == []
+    assert await drift(racing_database) == []
 
 
 async def follow_edges(database: Database, follower: MadeUser) -> int:
@@ -229,23 +224,23 @@ async def follow_edges(database: Database, follower: MadeUser) -> int:
 
 
 async def test_following_at_once_answers_200_each_time_and_follows_once(
-    app, client, committing_database
+    app, client, racing_database
 ):
     follower = await make_user(app)
     followee = await make_user(app)
     # The new edge's foreign key check waits for the followee's row.
     responses = await fire_same(
-        committing_database,
+        racing_database,
         user_row(followee),
         lambda: client.post(f"/api/profiles/{followee.username}/follow", headers=follower.auth),
     )
     assert statuses(responses) == {200: FIRED}
     assert all(r.json()["profile"]["following"] is True for r in responses)
-    assert await follow_edges(committing_database, follower) == 1
-    assert await drift(committing_database) == []
+    assert await follow_edges(racing_database, follower) == 1
+    assert await drift(racing_database) == []
 
 
-async def test_unfollowing_at_once_answers_200_each_time(app, client, committing_database):
+async def test_unfollowing_at_once_answers_200_each_time(app, client, racing_database):
     follower = await make_user(app)
     followee = await make_user(app)
     path = f"/api/profiles/{followee.username}/follow"
@@ -254,18 +249,18 @@ async def test_unfollowing_at_once_answers_200_each_time(app, client, committing
         select(Follow.follower_id).where(Follow.follower_id == follower.user.id).with_for_update()
     )
     responses = await fire_same(
-        committing_database,
+        racing_database,
         held,
         lambda: client.delete(path, headers=follower.auth),
     )
     assert statuses(responses) == {200: FIRED}
     assert all(r.json()["profile"]["following"] is False for r in responses)
-    assert await follow_edges(committing_database, follower) == 0
-    assert await drift(committing_database) == []
+    assert await follow_edges(racing_database, follower) == 0
+    assert await drift(racing_database) == []
 
 
 async def test_deleting_a_comment_at_once_deletes_once_and_the_rest_are_404(
-    app, client, committing_database
+    app, client, racing_database
 ):
     author = await make_user(app)
     slug = (await post_article(client, author))["slug"]
@@ -278,7 +273,7 @@ async def test_deleting_a_comment_at_once_deletes_once_and_the_rest_are_404(
     held = select(Comment.id).where(Comment.id == comment_id).with_for_update()
     path = f"/api/articles/{slug}/comments/{comment_id}"
     responses = await fire_same(
-        committing_database,
+        racing_database,
         held,
         lambda: client.delete(path, headers=author.auth),
     )
@@ -290,17 +285,17 @@ async def test_deleting_a_comment_at_once_deletes_once_and_the_rest_are_404(
     )
     listed = await client.get(f"/api/articles/{slug}/comments")
     assert listed.json()["comments"] == []
-    assert await drift(committing_database) == []
+    assert await drift(racing_database) == []
 
 
-async def test_deactivating_at_once_deactivates_each_account_once(app, client, committing_database):
+async def test_deactivating_at_once_deactivates_each_account_once(app, client, racing_database):
     admin = await make_user(app, role="admin")
     idle = [await make_user(app) for _ in range(3)]
     # Signed up long ago: only these are older than the cut-off below.
     await backdate(app, *idle, to=dt.datetime(2001, 1, 1, tzinfo=dt.UTC))
     body = {"inactiveSince": "2002-01-01"}
     responses = await fire_same(
-        committing_database,
+        racing_database,
         user_row(idle[0]),
         lambda: client.post("/api/admin/users/deactivate", json=body, headers=admin.auth),
     )
@@ -308,7 +303,7 @@ async def test_deactivating_at_once_deactivates_each_account_once(app, client, c
     reported = [name for r in responses for name in r.json()["deactivated"]["usernames"]]
     assert sorted(reported) == sorted(user.username for user in idle)
     assert sum(1 for r in responses if r.json()["deactivated"]["count"] > 0) == 1
-    assert await drift(committing_database) == []
+    assert await drift(racing_database) == []
 
 
 async def ledger_rows(database: Database, *, to: MadeUser) -> list[CreditTransfer]:
@@ -325,14 +320,12 @@ async def balance(database: Database, user: MadeUser) -> int:
         return int(found.scalar_one())
 
 
-async def test_transferring_at_once_moves_only_what_the_sender_has(
-    app, client, committing_database
-):
+async def test_transferring_at_once_moves_only_what_the_sender_has(app, client, racing_database):
     sender = await make_user(app, credits=100)
     recipient = await make_user(app, credits=100)
     body = {"transfer": {"to": recipient.username, "amount": 15}}
     responses = await fire_same(
-        committing_database,
+        racing_database,
         user_row(sender),
         lambda: client.post("/api/credits/transfer", json=body, headers=sender.auth),
     )
@@ -346,27 +339,25 @@ async def test_transferring_at_once_moves_only_what_the_sender_has(
         70,
         85,
     ]
-    assert await balance(committing_database, sender) == 10
-    assert await balance(committing_database, recipient) == 190
-    assert len(await ledger_rows(committing_database, to=recipient)) == 6
-    assert await drift(committing_database) == []
+    assert await balance(racing_database, sender) == 10
+    assert await balance(racing_database, recipient) == 190
+    assert len(await ledger_rows(racing_database, to=recipient)) == 6
+    assert await drift(racing_database) == []
 
 
-async def test_granting_at_once_credits_and_records_each_grant_once(
-    app, client, committing_database
-):
+async def test_granting_at_once_credits_and_records_each_grant_once(app, client, racing_database):
     admin = await make_user(app, role="admin")
     recipients = [await make_user(app, credits=100) for _ in range(2)]
     body = {"grant": {"usernames": [r.username for r in recipients], "amount": 5}}
     responses = await fire_same(
-        committing_database,
+        racing_database,
         user_row(recipients[0]),
         lambda: client.post("/api/admin/credits/grant", json=body, headers=admin.auth),
     )
     assert statuses(responses) == {200: FIRED}
     for recipient in recipients:
-        assert await balance(committing_database, recipient) == 100 + 5 * FIRED
-        rows = await ledger_rows(committing_database, to=recipient)
+        assert await balance(racing_database, recipient) == 100 + 5 * FIRED
+        rows = await ledger_rows(racing_database, to=recipient)
         assert len(rows) == FIRED
         assert all(row.from_user_id is None and row.amount == 5 for row in rows)
     # Each answer reports the balances its own grant left: all different.
@@ -376,4 +367,4 @@ async def test_granting_at_once_credits_and_records_each_grant_once(
         for r in responses
     ]
     assert sorted(reported) == [100 + 5 * n for n in range(1, FIRED + 1)]
-    assert await drift(committing_database) == []
+    assert await drift(racing_database) == []
