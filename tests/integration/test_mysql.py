@@ -241,6 +241,34 @@ async def test_a_deadlock_is_a_serialization_failure(migrated_engine: AsyncEngin
     assert "1213" in failures[0].message
 
 
+async def test_a_deadlock_inside_a_savepoint_is_still_the_deadlock(
+    migrated_engine: AsyncEngine,
+) -> None:
+    # The deadlock rolls the victim's whole transaction back, so rolling back to its savepoint
+    # fails (1305 "savepoint does not exist"): the caller still learns of the deadlock.
+    first, second = uuid7(), uuid7()
+    async with migrated_engine.begin() as conn:
+        for key, name in ((first, "f"), (second, "s")):
+            await conn.execute(insert(User).values(id=key, **_fields(name)))
+    barrier = asyncio.Barrier(2)
+    database = Database(migrated_engine)
+
+    async def cross(mine: uuid.UUID, theirs: uuid.UUID) -> None:
+        async with database.unit_of_work() as session, session.begin_nested():
+            await session.execute(_add_credit(), {"id": mine.bytes})
+            await barrier.wait()
+            await session.execute(_add_credit(), {"id": theirs.bytes})
+
+    results = await asyncio.wait_for(
+        asyncio.gather(cross(first, second), cross(second, first), return_exceptions=True),
+        timeout=30,
+    )
+    failures = [r for r in results if r is not None]
+    assert len(failures) == 1
+    assert isinstance(failures[0], SerializationFailure)
+    assert "1213" in failures[0].message
+
+
 def _add_credit():
     return text("UPDATE users SET credits = credits + 1 WHERE id = :id")
 

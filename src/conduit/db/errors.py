@@ -181,6 +181,10 @@ _SQLITE_MESSAGE = re.compile(
 )
 
 
+# ER_SP_DOES_NOT_EXIST: "SAVEPOINT ... does not exist".
+_MYSQL_SAVEPOINT_GONE = 1305
+
+
 def translate(exc: BaseException, *, metadata: MetaData | None = None) -> DatabaseError:
     """The :class:`DatabaseError` for ``exc`` (returned as is if it already is one)."""
     if isinstance(exc, DatabaseError):
@@ -190,6 +194,12 @@ def translate(exc: BaseException, *, metadata: MetaData | None = None) -> Databa
     if isinstance(exc, sa_exc.DBAPIError):
         if exc.connection_invalidated:
             return Unavailable(f"lost the database connection: {_first_line(exc.orig)}")
+        # A deadlock rolls MySQL's whole transaction back, savepoints included: rolling back to
+        # one then fails (1305). What went wrong is the error that led there.
+        if exc.orig is not None and _mysql_code(exc.orig) == _MYSQL_SAVEPOINT_GONE:
+            for cause in (exc.__context__, exc.orig.__context__):
+                if isinstance(cause, sa_exc.DBAPIError):
+                    return translate(cause, metadata=metadata)
         return _from_driver(exc.orig, metadata or Base.metadata, statement=exc.statement)
     if isinstance(exc, sa_exc.NoResultFound):
         return NotFound("no row was found")

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from conduit.db.session import Database
@@ -151,19 +150,9 @@ async def count(database: Database, statement) -> int:
         return int((await session.execute(statement)).scalar_one())
 
 
-# MariaDB: a deadlock inside a SAVEPOINT (the admin restore's begin_nested) rolls back the
-# whole transaction, so the ROLLBACK TO SAVEPOINT after it fails with 1305 (the savepoint does
-# not exist), which is not translated: about 1 run in 10 a restore answers 500.
-SAVEPOINT_AFTER_DEADLOCK = (
-    "MySQL: a deadlock inside a SAVEPOINT surfaces as error 1305 (ROLLBACK TO SAVEPOINT), a 500"
-)
-
-
 async def test_sixteen_clients_and_two_thousand_mixed_writes_leave_no_drift(
-    app, client, racing_database, request
+    app, client, racing_database
 ):
-    if racing_database.engine.dialect.name == "mysql":
-        request.applymarker(pytest.mark.xfail(reason=SAVEPOINT_AFTER_DEADLOCK, strict=False))
     users = [await make_user(app, credits=CREDITS) for _ in range(CLIENTS)]
     shared = Shared(
         users=users,
