@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import nullcontext
 
 import pytest
 from sqlalchemy import insert, inspect, select, text
@@ -217,35 +218,13 @@ async def test_a_deadlock_is_retryable_and_run_retrying_gets_through(
     assert list(credits) == [2, 2]
 
 
-async def test_a_deadlock_is_a_serialization_failure(migrated_engine: AsyncEngine) -> None:
-    first, second = uuid7(), uuid7()
-    async with migrated_engine.begin() as conn:
-        for key, name in ((first, "f"), (second, "s")):
-            await conn.execute(insert(User).values(id=key, **_fields(name)))
-    barrier = asyncio.Barrier(2)
-    database = Database(migrated_engine)
-
-    async def cross(mine: uuid.UUID, theirs: uuid.UUID) -> None:
-        async with database.unit_of_work() as session:
-            await session.execute(_add_credit(), {"id": mine.bytes})
-            await barrier.wait()
-            await session.execute(_add_credit(), {"id": theirs.bytes})
-
-    results = await asyncio.wait_for(
-        asyncio.gather(cross(first, second), cross(second, first), return_exceptions=True),
-        timeout=30,
-    )
-    failures = [r for r in results if r is not None]
-    assert len(failures) == 1
-    assert isinstance(failures[0], SerializationFailure)
-    assert "1213" in failures[0].message
-
-
-async def test_a_deadlock_inside_a_savepoint_is_still_the_deadlock(
-    migrated_engine: AsyncEngine,
+@pytest.mark.parametrize("in_savepoint", [False, True], ids=["transaction", "savepoint"])
+async def test_a_deadlock_is_a_serialization_failure(
+    migrated_engine: AsyncEngine, in_savepoint: bool
 ) -> None:
-    # The deadlock rolls the victim's whole transaction back, so rolling back to its savepoint
-    # fails (1305 "savepoint does not exist"): the caller still learns of the deadlock.
+    # In a savepoint the deadlock rolls the victim's whole transaction back, so rolling back to
+    # the savepoint fails (1305 "savepoint does not exist"): the caller still learns of the
+    # deadlock.
     first, second = uuid7(), uuid7()
     async with migrated_engine.begin() as conn:
         for key, name in ((first, "f"), (second, "s")):
@@ -254,7 +233,10 @@ async def test_a_deadlock_inside_a_savepoint_is_still_the_deadlock(
     database = Database(migrated_engine)
 
     async def cross(mine: uuid.UUID, theirs: uuid.UUID) -> None:
-        async with database.unit_of_work() as session, session.begin_nested():
+        async with (
+            database.unit_of_work() as session,
+            session.begin_nested() if in_savepoint else nullcontext(),
+        ):
             await session.execute(_add_credit(), {"id": mine.bytes})
             await barrier.wait()
             await session.execute(_add_credit(), {"id": theirs.bytes})

@@ -83,3 +83,42 @@ async def crowd(
             await favorite(client, fan, article["slug"])
     await follow(app, viewer, authors[0], authors[1])
     return authors, fans, viewer
+
+
+async def search(client: httpx.AsyncClient, q: str, extra: str = "") -> tuple[list[str], int]:
+    """The slugs and the count of ``GET /api/articles?q=q&extra`` (a 200)."""
+    params = dict(pair.split("=") for pair in extra.split("&") if pair)
+    response = await client.get("/api/articles", params={"q": q, **params})
+    assert response.status_code == 200, response.text
+    return slugs(response), response.json()["articlesCount"]
+
+
+async def check_q_combines_with_filters(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """A search narrowed by tag, author and favorited finds the matches that pass them."""
+    alice = await make_user(app)
+    bob = await make_user(app)
+    fan = await make_user(app)
+    a_tagged = await post_article(client, alice, title="Griffin lore", tagList=["myth"])
+    a_plain = await post_article(client, alice, title="Griffin care")
+    b_tagged = await post_article(client, bob, title="Griffin flights", tagList=["myth"])
+    await post_article(client, bob, title="Unrelated", tagList=["myth"])
+    await favorite(client, fan, a_plain["slug"])
+    await favorite(client, fan, b_tagged["slug"])
+
+    assert set((await search(client, "griffin", "tag=myth"))[0]) == {
+        a_tagged["slug"],
+        b_tagged["slug"],
+    }
+    assert set((await search(client, "griffin", f"author={alice.username}"))[0]) == {
+        a_tagged["slug"],
+        a_plain["slug"],
+    }
+    assert set((await search(client, "griffin", f"favorited={fan.username}"))[0]) == {
+        a_plain["slug"],
+        b_tagged["slug"],
+    }
+    assert await search(client, "griffin", f"tag=myth&author={bob.username}") == (
+        [b_tagged["slug"]],
+        1,
+    )
+    assert await search(client, "griffin", "tag=nope") == ([], 0)

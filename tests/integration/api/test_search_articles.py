@@ -12,7 +12,12 @@ from sqlalchemy import select
 
 from conduit.domain.articles.models import Article
 from tests.factories import make_user
-from tests.integration.api.articles_support import crowd, favorite, post_article, slugs
+from tests.integration.api.articles_support import (
+    check_q_combines_with_filters,
+    crowd,
+    post_article,
+    search,
+)
 from tests.statements import assert_max_statements
 
 
@@ -21,13 +26,6 @@ def _not_mysql(request: pytest.FixtureRequest) -> None:
     callspec = getattr(request.node, "callspec", None)
     if callspec is not None and callspec.params.get("migrated_url") == "mysql":
         pytest.skip("MySQL's full-text search: test_search_articles_mysql.py")
-
-
-async def search(client, q: str, extra: str = "") -> tuple[list[str], int]:
-    params = dict(pair.split("=") for pair in extra.split("&") if pair)
-    response = await client.get("/api/articles", params={"q": q, **params})
-    assert response.status_code == 200, response.text
-    return slugs(response), response.json()["articlesCount"]
 
 
 async def test_q_searches_title_description_and_body(app, client):
@@ -63,33 +61,7 @@ async def test_no_match_is_an_empty_list_with_count_zero(app, client):
 
 
 async def test_q_combines_with_tag_author_and_favorited(app, client):
-    alice = await make_user(app)
-    bob = await make_user(app)
-    fan = await make_user(app)
-    a_tagged = await post_article(client, alice, title="Griffin lore", tagList=["myth"])
-    a_plain = await post_article(client, alice, title="Griffin care")
-    b_tagged = await post_article(client, bob, title="Griffin flights", tagList=["myth"])
-    await post_article(client, bob, title="Unrelated", tagList=["myth"])
-    await favorite(client, fan, a_plain["slug"])
-    await favorite(client, fan, b_tagged["slug"])
-
-    assert set((await search(client, "griffin", "tag=myth"))[0]) == {
-        a_tagged["slug"],
-        b_tagged["slug"],
-    }
-    assert set((await search(client, "griffin", f"author={alice.username}"))[0]) == {
-        a_tagged["slug"],
-        a_plain["slug"],
-    }
-    assert set((await search(client, "griffin", f"favorited={fan.username}"))[0]) == {
-        a_plain["slug"],
-        b_tagged["slug"],
-    }
-    assert await search(client, "griffin", f"tag=myth&author={bob.username}") == (
-        [b_tagged["slug"]],
-        1,
-    )
-    assert await search(client, "griffin", "tag=nope") == ([], 0)
+    await check_q_combines_with_filters(app, client)
 
 
 async def test_deleted_articles_are_not_found(app, client):

@@ -20,7 +20,13 @@ from conduit.domain.users.models import User
 from conduit.http.app import create_app
 from tests.conftest import asgi_client, make_settings
 from tests.factories import MadeUser, make_user
-from tests.integration.api.articles_support import crowd, favorite, post_article, slugs
+from tests.integration.api.articles_support import (
+    check_q_combines_with_filters,
+    crowd,
+    post_article,
+    search,
+    slugs,
+)
 from tests.integration.api.test_cursor_pages import at, follow_cursors
 from tests.plans import sent_statements
 from tests.statements import assert_max_statements
@@ -41,13 +47,6 @@ async def app(mysql_committing_database: Database) -> AsyncIterator[object]:
 async def client(app) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(app) as client:
         yield client
-
-
-async def search(client, q: str, extra: str = "") -> tuple[list[str], int]:
-    params = dict(pair.split("=") for pair in extra.split("&") if pair)
-    response = await client.get("/api/articles", params={"q": q, **params})
-    assert response.status_code == 200, response.text
-    return slugs(response), response.json()["articlesCount"]
 
 
 async def fillers(client, author: MadeUser, count: int = 4) -> None:
@@ -82,34 +81,8 @@ async def test_more_and_rarer_words_rank_first(app, client):
 
 
 async def test_q_combines_with_tag_author_and_favorited(app, client):
-    alice = await make_user(app)
-    bob = await make_user(app)
-    fan = await make_user(app)
-    await fillers(client, alice)
-    a_tagged = await post_article(client, alice, title="Griffin lore", tagList=["myth"])
-    a_plain = await post_article(client, alice, title="Griffin care")
-    b_tagged = await post_article(client, bob, title="Griffin flights", tagList=["myth"])
-    await post_article(client, bob, title="Unrelated", tagList=["myth"])
-    await favorite(client, fan, a_plain["slug"])
-    await favorite(client, fan, b_tagged["slug"])
-
-    assert set((await search(client, "griffin", "tag=myth"))[0]) == {
-        a_tagged["slug"],
-        b_tagged["slug"],
-    }
-    assert set((await search(client, "griffin", f"author={alice.username}"))[0]) == {
-        a_tagged["slug"],
-        a_plain["slug"],
-    }
-    assert set((await search(client, "griffin", f"favorited={fan.username}"))[0]) == {
-        a_plain["slug"],
-        b_tagged["slug"],
-    }
-    assert await search(client, "griffin", f"tag=myth&author={bob.username}") == (
-        [b_tagged["slug"]],
-        1,
-    )
-    assert await search(client, "griffin", "tag=nope") == ([], 0)
+    await fillers(client, await make_user(app))
+    await check_q_combines_with_filters(app, client)
 
 
 async def test_cursor_pages_of_a_ranked_search_follow_the_ranking(app, client):
