@@ -208,8 +208,13 @@ async def test_favorites_given_and_taken_back_while_the_article_is_deleted_stay_
             *(client.delete(f"/api/articles/{slug}/favorite", headers=f.auth) for f in leaving),
         ],
     )
+    # InnoDB may still pick one of these writes as a deadlock's victim: it answers 503 (busy,
+    # with Retry-After) and changed nothing, and the client retries. The counts stay exact.
+    busy = {503} if racing_database.engine.dialect.name == "mysql" else set()
+    if responses[0].status_code in busy:
+        responses[0] = await client.delete(f"/api/articles/{slug}", headers=author.auth)
     assert responses[0].status_code == 204
-    assert set(statuses(responses[1:])) <= {200, 404}
+    assert set(statuses(responses[1:])) <= {200, 404} | busy
     for fan in (*joining, *leaving):
         assert await articles_count(client, favorited=fan.username) == 0
     assert await drift(racing_database) == []

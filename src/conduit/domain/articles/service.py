@@ -38,7 +38,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.db.dialect import claim, dialect_insert, hold_parent, matched, updates_return
+from conduit.db.dialect import (
+    claim,
+    dialect_insert,
+    hold_parent,
+    is_mysql,
+    matched,
+    updates_return,
+)
 from conduit.db.model import CompactUuid, utcnow, uuid7
 from conduit.domain.articles import kept_counts
 from conduit.domain.articles.models import Article, Favorite
@@ -222,6 +229,11 @@ def _live_held(slug: str, *columns: Any) -> Select[Any]:
 
 async def favorite(session: AsyncSession, *, user: Identity, slug: str) -> ArticleView:
     """Favorite a live article; doing it again changes nothing."""
+    if is_mysql(session):
+        # The article's row before the user's, the order a delete of the article takes them
+        # in (InnoDB: the user's row is held next, see hold_parent); the other way round the
+        # two deadlock.
+        await session.execute(_live_held(slug, Article.id))
     await hold_parent(session, User, user.id)
     added = await session.execute(
         dialect_insert(session, Favorite)
