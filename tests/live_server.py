@@ -93,3 +93,24 @@ def serving(url: URL, workdir: Path, *, env: dict[str, str] | None = None) -> It
     assert "Traceback" not in output, output
     # What SQLAlchemy says when a connection is left for the garbage collector to close.
     assert "non-checked-in connection" not in output, output
+
+
+async def publish(client: httpx.AsyncClient, *, username: str, tag: str) -> str:
+    """Register ``username`` on a live server and publish one article tagged ``tag``: its slug."""
+    registered = await client.post(
+        "/api/users",
+        json={
+            "user": {
+                "username": username,
+                "email": f"{username}@example.com",
+                "password": "pw12345678",
+            }
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    auth = {"Authorization": f"Token {registered.json()['user']['token']}"}
+    article = {"article": {"title": username, "description": "d", "body": "b", "tagList": [tag]}}
+    created = await client.post("/api/articles", json=article, headers=auth)
+    assert created.status_code == 201, created.text
+    slug: str = created.json()["article"]["slug"]
+    return slug

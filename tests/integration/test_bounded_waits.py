@@ -32,7 +32,7 @@ from conduit.db.session import Database
 from conduit.http.app import create_app
 from conduit.http.errors import BUSY_RETRY_AFTER_SECONDS
 from tests.conftest import MIGRATIONS_DIR, make_settings
-from tests.live_server import CONDUIT, LiveServer, serving, url_string
+from tests.live_server import CONDUIT, LiveServer, publish, serving, url_string
 from tests.scratch import Scratch
 
 BUSY = {"errors": {"database": ["busy"]}}
@@ -42,7 +42,6 @@ LOCKED_ANSWER_SECONDS = 3.0
 UNRELATED_ANSWER_SECONDS = 1.0
 RECOVERY_SECONDS = 1.0
 LOCK_HELD_SECONDS = 4.0
-ARTICLE = {"article": {"title": "Held", "description": "d", "body": "b", "tagList": ["locks"]}}
 
 
 def assert_busy(response: httpx.Response) -> None:
@@ -112,16 +111,7 @@ async def test_a_locked_table_gets_fast_503s_while_the_rest_keeps_answering(
 ) -> None:
     limits = httpx.Limits(max_connections=LIST_REQUESTS + 8)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=30, limits=limits) as client:
-        registered = await client.post(
-            "/api/users",
-            json={
-                "user": {"username": "locker", "email": "l@example.com", "password": "pw12345678"}
-            },
-        )
-        assert registered.status_code == 201, registered.text
-        auth = {"Authorization": f"Token {registered.json()['user']['token']}"}
-        created = await client.post("/api/articles", json=ARTICLE, headers=auth)
-        assert created.status_code == 201, created.text
+        await publish(client, username="locker", tag="locks")
 
         stop_polling = asyncio.Event()
         async with locked(waits_url):

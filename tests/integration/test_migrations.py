@@ -263,19 +263,19 @@ UPGRADE_SCRIPT = textwrap.dedent(
 )
 
 
-async def test_concurrent_upgrades_from_separate_processes_apply_once(postgres_url: URL) -> None:
-    url = postgres_url.render_as_string(hide_password=False)
+async def upgrade_from_processes(url: URL, count: int = 3) -> None:
+    """``count`` processes upgrade the database at ``url`` at once; each must succeed."""
     processes = [
         await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
             UPGRADE_SCRIPT,
-            url,
+            url.render_as_string(hide_password=False),
             str(MIGRATIONS_DIR),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        for _ in range(3)
+        for _ in range(count)
     ]
     outputs = await asyncio.wait_for(
         asyncio.gather(*(p.communicate() for p in processes)), timeout=120
@@ -283,6 +283,10 @@ async def test_concurrent_upgrades_from_separate_processes_apply_once(postgres_u
     for process, (stdout, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stderr.decode()
         assert b"upgraded" in stdout
+
+
+async def test_concurrent_upgrades_from_separate_processes_apply_once(postgres_url: URL) -> None:
+    await upgrade_from_processes(postgres_url)
     await assert_migrated_once(postgres_url)
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import nullcontext
@@ -38,7 +36,7 @@ from conduit.domain.schema import metadata
 from conduit.domain.users.models import User
 from tests.conftest import MIGRATIONS_DIR, make_settings
 from tests.integration.cli.support import conduit
-from tests.integration.test_migrations import UPGRADE_SCRIPT
+from tests.integration.test_migrations import upgrade_from_processes
 from tests.scratch import Scratch
 
 EVERY_TABLE = set(metadata.tables)
@@ -346,24 +344,7 @@ async def test_a_live_slug_is_unique_and_a_deleted_article_frees_it(
 async def test_concurrent_upgrades_take_turns_under_get_lock(
     migrations: Migrations, empty_url: URL
 ) -> None:
-    url = empty_url.render_as_string(hide_password=False)
-    processes = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            UPGRADE_SCRIPT,
-            url,
-            str(MIGRATIONS_DIR),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for _ in range(3)
-    ]
-    outputs = await asyncio.wait_for(
-        asyncio.gather(*(p.communicate() for p in processes)), timeout=120
-    )
-    for process, (_stdout, stderr) in zip(processes, outputs, strict=True):
-        assert process.returncode == 0, stderr.decode()
+    await upgrade_from_processes(empty_url)
     state = await migrations.state()
     assert state.is_current
     await migrations.check()

@@ -22,14 +22,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from conduit.db.config import DatabaseConfig
 from tests.conftest import postgres_direct_url
-from tests.live_server import LiveServer, serving
+from tests.live_server import LiveServer, publish, serving
 from tests.scratch import Scratch
 
 CONCURRENT = 32
 # How long the warm-up waits for the pool to fill (a loaded machine forks backends slowly).
 FILL_SECONDS = 5.0
 LOADED_ROUNDS = 10
-ARTICLE = {"article": {"title": "Pooled", "description": "d", "body": "b", "tagList": ["pool"]}}
 Backends = set[tuple[int, str]]
 
 
@@ -109,17 +108,7 @@ async def test_a_warm_pool_serves_32_concurrent_requests_without_opening_a_conne
     pool_size = DatabaseConfig(url=pool_url).pool_size
     limits = httpx.Limits(max_connections=CONCURRENT)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=30, limits=limits) as client:
-        registered = await client.post(
-            "/api/users",
-            json={
-                "user": {"username": "pooler", "email": "p@example.com", "password": "pw12345678"}
-            },
-        )
-        assert registered.status_code == 201, registered.text
-        auth = {"Authorization": f"Token {registered.json()['user']['token']}"}
-        created = await client.post("/api/articles", json=ARTICLE, headers=auth)
-        assert created.status_code == 201, created.text
-        slug = created.json()["article"]["slug"]
+        slug = await publish(client, username="pooler", tag="pool")
 
         # Warm-up: with the tables locked every read holds its connection while it waits, so
         # the pool opens all it may; the lock goes as soon as the server shows them all. (Reads

@@ -122,3 +122,17 @@ async def check_q_combines_with_filters(app: FastAPI, client: httpx.AsyncClient)
         1,
     )
     assert await search(client, "griffin", "tag=nope") == ([], 0)
+
+
+def counted_searches(
+    authors: list[MadeUser], fans: list[MadeUser], viewer: MadeUser
+) -> list[tuple[str, MadeUser | None, int]]:
+    """Searches over :func:`crowd`'s articles: the query, who asks, and the statements a page
+    costs — authentication (1, with a token), the filter's key (1, tag or favorited), the page
+    with its count (1)."""
+    return [
+        ("body", None, 1),
+        ("body", viewer, 2),
+        ("body&tag=tag03", viewer, 3),
+        (f"body&author={authors[1].username}&favorited={fans[1].username}", viewer, 3),
+    ]

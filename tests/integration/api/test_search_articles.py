@@ -14,6 +14,7 @@ from conduit.domain.articles.models import Article
 from tests.factories import make_user
 from tests.integration.api.articles_support import (
     check_q_combines_with_filters,
+    counted_searches,
     crowd,
     post_article,
     search,
@@ -100,13 +101,7 @@ async def test_a_too_long_q_is_422(client):
 
 async def test_search_statement_count_is_flat_in_page_size_and_data(app, client):
     authors, fans, viewer = await crowd(app, client)  # every body is "A body"
-    queries = [
-        ("body", None, 1),
-        ("body", viewer, 2),
-        # A tag or favorited filter looks its key up first (1).
-        ("body&tag=tag03", viewer, 3),
-        (f"body&author={authors[1].username}&favorited={fans[1].username}", viewer, 3),
-    ]
+    queries = counted_searches(authors, fans, viewer)
     for query, user, expected in queries:
         headers = user.auth if user is not None else {}
         counts = []

@@ -22,6 +22,7 @@ from tests.conftest import asgi_client, make_settings
 from tests.factories import MadeUser, make_user
 from tests.integration.api.articles_support import (
     check_q_combines_with_filters,
+    counted_searches,
     crowd,
     post_article,
     search,
@@ -174,13 +175,7 @@ async def test_the_search_reads_the_fulltext_index(app, client, mysql_committing
 async def test_search_statement_count_is_flat_in_page_size_and_data(app, client):
     authors, fans, viewer = await crowd(app, client)  # every body is "A body"
     await fillers(client, authors[0])
-    queries = [
-        ("body", None, 1),
-        ("body", viewer, 2),
-        # A tag or favorited filter looks its key up first (1).
-        ("body&tag=tag03", viewer, 3),
-        (f"body&author={authors[1].username}&favorited={fans[1].username}", viewer, 3),
-    ]
+    queries = counted_searches(authors, fans, viewer)
     for query, user, expected in queries:
         headers = user.auth if user is not None else {}
         first = await client.get(f"/api/articles?q={query}&limit=1", headers=headers)
