@@ -243,8 +243,16 @@ class Bench:
     async def scale(self) -> None:
         sizes = self.args.scale_sizes.split(",")
         quick = self.args.quick
+        plans = self.out.parent / scale.PLANS
+        plans.parent.mkdir(parents=True, exist_ok=True)
+        plans.unlink(missing_ok=True)
         self.run.scale = await scale.curve(
-            self.server, sizes, pair_for=self.pair, seconds=2.0 if quick else 5.0
+            self.server,
+            sizes,
+            pair_for=self.pair,
+            token_for=lambda user_id: targets.token(user_id, self.key),
+            seconds=2.0 if quick else 5.0,
+            out=plans,
         )
         self.run.seed_articles = 10_000 if quick else 100_000
         self.run.seeding = scale.seed_vs_copy(self.server, self.run.seed_articles, rounds=1)

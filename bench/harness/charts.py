@@ -98,7 +98,7 @@ def _scale(run: Run, path: Path) -> Path:
     ax.set_xlabel("articles")
     ax.set_ylabel("p50 ms, one connection")
     ax.set_title("Latency against data size")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="x-small", ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -130,9 +130,44 @@ def _fits(spec: DataSpec, found: dict[str, int]) -> bool:
         found["users"] == spec.users
         and found["articles"] == spec.articles
         and found["favorites"] == spec.favorites
-        and found["follows"] == spec.follows
+        # The wide reader's follows come on top of the seeded ones (see wide_reader).
+        and spec.follows <= found["follows"] <= spec.follows + WIDE_READER_FOLLOWS
         and found["tags"] == spec.tags
     )
+
+
+# The feed page the scale targets name: a reader who follows 1,000 authors (every other user on
+# a data set of 1,000 users or fewer).
+WIDE_READER_FOLLOWS = 1_000
+
+
+async def wide_reader(url: str) -> tuple[str, int]:
+    """The reader who follows ``WIDE_READER_FOLLOWS`` authors: (username, followees).
+
+    The user first by username follows the first authors by username (with at least one live
+    article); added once, kept on later runs (``ON CONFLICT DO NOTHING``), deterministic for a
+    data set. Follows have no kept count, so nothing else changes.
+    """
+    conn = await asyncpg.connect(url)
+    try:
+        reader = await conn.fetchrow("SELECT id, username FROM users ORDER BY username LIMIT 1")
+        await conn.execute(
+            """
+            INSERT INTO follows (follower_id, followee_id)
+            SELECT $1, id FROM users
+            WHERE id <> $1 AND articles_count > 0
+            ORDER BY username LIMIT $2
+            ON CONFLICT DO NOTHING
+            """,
+            reader["id"],
+            WIDE_READER_FOLLOWS,
+        )
+        follows = await conn.fetchval(
+            "SELECT count(*) FROM follows WHERE follower_id = $1", reader["id"]
+        )
+    finally:
+        await conn.close()
+    return str(reader["username"]), int(follows)
 
 
 async def vacuum(url: str) -> None:
@@ -165,6 +200,7 @@ async def ensure(server: URL, spec: DataSpec) -> Built:
             found = await counts(url)
             if _fits(spec, found):
                 say(f"data set {spec.size}: reusing {spec.database}")
+                await wide_reader(url)
                 await vacuum(url)
                 return Built(spec, url, True, time.perf_counter() - started, None)
             say(f"data set {spec.size}: counts changed ({found}), rebuilding")
@@ -174,6 +210,7 @@ async def ensure(server: URL, spec: DataSpec) -> Built:
         await admin.execute(f'CREATE DATABASE "{spec.database}"')
     conduit("migrate", "upgrade", url=url)
     report = json.loads(conduit("db", "seed", "--json", *spec.seed_arguments(), url=url))
+    await wide_reader(url)
     await vacuum(url)
     async with connect(server) as admin:
         await admin.execute(f"COMMENT ON DATABASE \"{spec.database}\" IS '{spec.marker}'")

@@ -173,7 +173,7 @@ def targets(picks: Picks, token_value: str) -> list[Target]:
         Target("profile", f"profile ({len(picks.usernames):,} rotating)",
                [f"/api/profiles/{q(u)}" for u in picks.usernames], 0.5),
         Target("tags", "tag list", ["/api/tags"], 0.5),
-        Target("create", "create article with 3 tags", ["/api/articles"], None, token=True,
+        Target("create", "create article with 3 tags", ["/api/articles"], 0.5, token=True,
                method="POST", body=CREATE_BODY.replace("%s", tags), write=True,
                headers={**auth, "Content-Type": "application/json"}),
         Target("comment", f"comment ({len(picks.slugs):,} rotating)",
@@ -181,7 +181,7 @@ def targets(picks: Picks, token_value: str) -> list[Target]:
                method="POST", body=COMMENT_BODY, write=True,
                headers={**auth, "Content-Type": "application/json"}),
         Target("favorite", f"favorite ({len(picks.slugs):,} rotating)",
-               [f"/api/articles/{q(s)}/favorite" for s in picks.slugs], None, token=True,
+               [f"/api/articles/{q(s)}/favorite" for s in picks.slugs], 0.5, token=True,
                method="POST", write=True, headers=auth),
     ]  # fmt: skip
 
