@@ -47,10 +47,15 @@ def dialect_insert(
 
     Every dialect spells ``on_conflict_do_nothing()`` and ``on_conflict_do_update()`` alike.
     """
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
+    return insert_for(session.get_bind().dialect.name, entity)
+
+
+def insert_for(dialect: str, entity: Any) -> postgresql.Insert | sqlite.Insert | MySQLInsert:
+    """:func:`dialect_insert` for the dialect named ``dialect``: for statements built once per
+    dialect, before any session."""
+    if dialect == "postgresql":
         return postgresql.insert(entity)
-    if name == "mysql":
+    if dialect == "mysql":
         return MySQLInsert(entity)
     return sqlite.insert(entity)
 

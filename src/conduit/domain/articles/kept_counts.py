@@ -30,14 +30,16 @@ ordered with a delete or restore of that article.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, or_, select, update
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.dialect import is_mysql
+from conduit.db.model import CompactUuid
 from conduit.domain.articles import striped_total
 from conduit.domain.articles.models import Favorite
 from conduit.domain.tags.models import ArticleTag, Tag
@@ -104,8 +106,17 @@ async def _shift(
     await _move_users(session, article_id=article_id, author_id=author_id, by=by, all_=favorited)
     if not tagged:
         return
-    tag_ids = select(ArticleTag.tag_id).where(ArticleTag.article_id == article_id)
-    await _move_tags(session, ids=tag_ids, by=by)
+    connection = await session.connection()
+    if is_mysql(session):
+        # As _lock_in_order: the ids first, then point locks on exactly those rows.
+        linked = await connection.execute(_ARTICLE_TAG_IDS, {"article_id": article_id})
+        ids = list(linked.scalars())
+        locked = await _lock_in_order(session, Tag, ids) if ids else []
+    else:
+        found = await connection.execute(_LOCK_ARTICLE_TAGS, {"article_id": article_id})
+        locked = list(found.scalars())
+    if locked:
+        await connection.execute(_MOVE_TAGS, {"ids": locked, "by": by})
 
 
 async def _move_users(
@@ -118,16 +129,12 @@ async def _move_users(
     withdrawn at once, each by an author who favorited the other's, would otherwise lock the
     two users' rows in opposite orders.
     """
+    if not all_:
+        connection = await session.connection()
+        await connection.execute(_MOVE_AUTHOR, {"author_id": author_id, "by": by})
+        return
     # Set to itself so the column's onupdate leaves it alone: the account did not change.
     unchanged = {"updated_at": User.updated_at}
-    if not all_:
-        await session.execute(
-            update(User)
-            .where(User.id == author_id)
-            .values(articles_count=User.articles_count + by, **unchanged)
-            .execution_options(synchronize_session=False)
-        )
-        return
     fans = select(Favorite.user_id).where(Favorite.article_id == article_id)
     locked = await _lock_in_order(
         session, User, select(User.id).where(or_(User.id == author_id, User.id.in_(fans)))
@@ -175,10 +182,41 @@ async def _lock_in_order(session: AsyncSession, entity: Any, ids: Any) -> list[A
         ids = list((await session.execute(ids)).scalars())
         if not ids:
             return []
-    rows = await session.execute(
-        select(entity.id)
-        .where(entity.id.in_(ids))
-        .order_by(entity.id)
-        .with_for_update(key_share=True)
-    )
+    if isinstance(ids, Select):
+        rows = await session.execute(_locking(entity, entity.id.in_(ids)))
+    else:
+        connection = await session.connection()
+        rows = await connection.execute(_lock_listed(entity), {"ids": list(ids)})
     return list(rows.scalars())
+
+
+def _locking(entity: Any, where: ColumnElement[bool]) -> Select[Any]:
+    return select(entity.id).where(where).order_by(entity.id).with_for_update(key_share=True)
+
+
+@functools.lru_cache(maxsize=4)
+def _lock_listed(entity: Any) -> Select[Any]:
+    """Lock the rows of ``entity`` whose ids are bound as ``ids``: built once per entity."""
+    return _locking(entity, entity.id.in_(bindparam("ids", expanding=True)))
+
+
+# The statements every publish and delete sends, built once: building a statement and deriving
+# its cache key cost more CPU than sending it.
+_ARTICLE_TAG_IDS = select(ArticleTag.tag_id).where(
+    ArticleTag.article_id == bindparam("article_id", type_=CompactUuid())
+)
+_LOCK_ARTICLE_TAGS = _locking(Tag, Tag.id.in_(_ARTICLE_TAG_IDS))
+_MOVE_TAGS = (
+    update(Tag)
+    .where(Tag.id.in_(bindparam("ids", expanding=True)))
+    .values(articles_count=Tag.articles_count + bindparam("by", type_=Integer()))
+)
+_MOVE_AUTHOR = (
+    update(User)
+    .where(User.id == bindparam("author_id", type_=CompactUuid()))
+    # Set to itself so the column's onupdate leaves it alone: the account did not change.
+    .values(
+        articles_count=User.articles_count + bindparam("by", type_=Integer()),
+        updated_at=User.updated_at,
+    )
+)

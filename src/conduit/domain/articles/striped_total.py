@@ -11,12 +11,23 @@ row only grows, so none goes below zero; the count is the base plus the ``+`` ro
 
 from __future__ import annotations
 
+import functools
 import random
 
-from sqlalchemy import ScalarSelect, case, delete, func, select
+from sqlalchemy import (
+    Executable,
+    Integer,
+    ScalarSelect,
+    String,
+    bindparam,
+    case,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.db.dialect import dialect_insert
+from conduit.db.dialect import dialect_insert, insert_for
 from conduit.domain.articles.models import Counter
 
 LIVE_ARTICLES = "live_articles"
@@ -46,20 +57,28 @@ def total(name: str = LIVE_ARTICLES) -> ScalarSelect[int]:
     )
 
 
+@functools.lru_cache(maxsize=4)
+def _add_statement(dialect: str) -> Executable:
+    row = insert_for(dialect, Counter).values(
+        name=bindparam("name", type_=String()), value=bindparam("value", type_=Integer())
+    )
+    return row.on_conflict_do_update(
+        index_elements=[Counter.name], set_={"value": Counter.value + row.excluded.value}
+    )
+
+
 async def add(session: AsyncSession, *, name: str, by: int) -> None:
-    """Add ``by`` to count ``name`` through this unit of work's stripe: 1 statement.
+    """Add ``by`` to count ``name`` through this unit of work's stripe: 1 statement, built
+    once per dialect.
 
     One stripe per unit of work, so a transaction that moves a count twice locks rows of one
     stripe, never rows of two in an order another transaction could reverse.
     """
     stripe: int = session.info.setdefault(_STRIPE_KEY, random.randrange(STRIPES))  # noqa: S311 - spreading load, not security
-    row = dialect_insert(session, Counter).values(
-        name=_stripe_name(name, stripe, by=by), value=abs(by)
-    )
-    await session.execute(
-        row.on_conflict_do_update(
-            index_elements=[Counter.name], set_={"value": Counter.value + row.excluded.value}
-        )
+    connection = await session.connection()
+    await connection.execute(
+        _add_statement(connection.dialect.name),
+        {"name": _stripe_name(name, stripe, by=by), "value": abs(by)},
     )
 
 

@@ -10,6 +10,7 @@ orders (no deadlock).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import uuid
 from collections.abc import Iterable, Sequence
@@ -17,12 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnExpressionArgument,
     Dialect,
+    Executable,
     ScalarSelect,
     Select,
     String,
     TypeDecorator,
+    bindparam,
     delete,
     insert,
     select,
@@ -34,7 +38,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeEngine
 
-from conduit.db.dialect import dialect_insert, is_mysql
+from conduit.db.dialect import dialect_insert, insert_for
+from conduit.db.model import CompactUuid
 from conduit.domain.articles.models import Article
 from conduit.domain.errors import BLANK, InvalidError
 from conduit.domain.tags.models import NAME_MAX, ArticleTag, Tag
@@ -58,7 +63,8 @@ async def attach(session: AsyncSession, *, article_id: uuid.UUID, names: Sequenc
     if not names:
         return
     await _upsert(session, names=names)
-    await session.execute(insert(ArticleTag).from_select(_LINK_COLUMNS, _links(article_id, names)))
+    connection = await session.connection()
+    await connection.execute(_LINK_NEW, {"article_id": article_id, "names": list(names)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,22 +105,32 @@ async def retag(session: AsyncSession, *, article_id: uuid.UUID, names: Sequence
 
 
 async def _upsert(session: AsyncSession, *, names: Sequence[str]) -> None:
-    upsert = dialect_insert(session, Tag).values([{"name": name} for name in names])
-    if is_mysql(session):
+    # One statement for all the names (executemany: one round trip), in their sorted order. A
+    # multi-row VALUES would be compiled afresh on every call: SQLAlchemy cannot cache one.
+    connection = await session.connection()
+    await connection.execute(
+        _upsert_statement(connection.dialect.name), [{"name": name} for name in names]
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _upsert_statement(dialect: str) -> Executable:
+    upsert = insert_for(dialect, Tag).values(name=bindparam("name"))
+    if dialect == "mysql":
         # Not INSERT IGNORE: it checks a duplicate with a shared lock, which the count's update
         # of the tag must then upgrade, and two writers of one tag would deadlock. Setting the
         # name to itself takes the exclusive lock at once: they queue, in name order.
-        await session.execute(
-            upsert.on_conflict_do_update(index_elements=[Tag.name], set_={"name": Tag.name})
-        )
-        return
-    await session.execute(upsert.on_conflict_do_nothing(index_elements=[Tag.name]))
+        return upsert.on_conflict_do_update(index_elements=[Tag.name], set_={"name": Tag.name})
+    return upsert.on_conflict_do_nothing(index_elements=[Tag.name])
 
 
 _LINK_COLUMNS = [ArticleTag.article_id, ArticleTag.tag_id, ArticleTag.article_created_at]
 
 
-def _links(article_id: uuid.UUID, names: Sequence[str]) -> Select[uuid.UUID, int, dt.datetime]:
+def _links(
+    article_id: uuid.UUID | BindParameter[uuid.UUID],
+    names: Sequence[str] | BindParameter[list[str]],
+) -> Select[uuid.UUID, int, dt.datetime]:
     """The links of the article to the tags ``names``, with the article's list order."""
     # The WHERE also keeps SQLite's parser from reading ON CONFLICT as a join's ON.
     return (
@@ -122,6 +138,16 @@ def _links(article_id: uuid.UUID, names: Sequence[str]) -> Select[uuid.UUID, int
         .join(Tag, Tag.name.in_(names))
         .where(Article.id == article_id)
     )
+
+
+# A new article's links, built once (every publish with tags sends it).
+_LINK_NEW = insert(ArticleTag).from_select(
+    _LINK_COLUMNS,
+    _links(
+        bindparam("article_id", type_=CompactUuid()),
+        bindparam("names", type_=String(), expanding=True),
+    ),
+)
 
 
 async def list_live(session: AsyncSession) -> list[str]:
