@@ -16,12 +16,13 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    String,
     Text,
     and_,
+    bindparam,
     exists,
     false,
     insert,
-    literal,
     select,
     true,
     update,
@@ -106,22 +107,30 @@ def _view(row: Any) -> CommentView:
     )
 
 
+# Built once: every comment sends it.
+_ADD_COMMENT = (
+    insert(Comment)
+    .from_select(
+        [Comment.body, Comment.article_id, Comment.author_id],
+        select(
+            bindparam("body", type_=Text()),
+            Article.id,
+            bindparam("author_id", type_=CompactUuid()),
+        ).where(Article.slug == bindparam("slug", type_=String()), Article.deleted_at.is_(None)),
+    )
+    .returning(Comment.id, Comment.created_at, Comment.updated_at)
+)
+
+
 async def create_comment(
     session: AsyncSession, *, author: Identity, slug: str, body: str
 ) -> CommentView:
     """Add ``author``'s comment to the live article ``slug``."""
-    row = (
-        await session.execute(
-            insert(Comment)
-            .from_select(
-                [Comment.body, Comment.article_id, Comment.author_id],
-                select(literal(body, Text()), Article.id, literal(author.id, CompactUuid())).where(
-                    _live_article(slug)
-                ),
-            )
-            .returning(Comment.id, Comment.created_at, Comment.updated_at)
-        )
-    ).one_or_none()
+    connection = await session.connection()
+    added = await connection.execute(
+        _ADD_COMMENT, {"body": body, "author_id": author.id, "slug": slug}
+    )
+    row = added.one_or_none()
     if row is None:
         raise NotFoundError(ARTICLE)
     return CommentView(

@@ -129,7 +129,7 @@ _LINK_COLUMNS = [ArticleTag.article_id, ArticleTag.tag_id, ArticleTag.article_cr
 
 def _links(
     article_id: uuid.UUID | BindParameter[uuid.UUID],
-    names: Sequence[str] | BindParameter[list[str]],
+    names: Sequence[str] | BindParameter[Any],
 ) -> Select[uuid.UUID, int, dt.datetime]:
     """The links of the article to the tags ``names``, with the article's list order."""
     # The WHERE also keeps SQLite's parser from reading ON CONFLICT as a join's ON.
@@ -145,7 +145,7 @@ _LINK_NEW = insert(ArticleTag).from_select(
     _LINK_COLUMNS,
     _links(
         bindparam("article_id", type_=CompactUuid()),
-        bindparam("names", type_=String(), expanding=True),
+        bindparam("names", expanding=True),
     ),
 )
 
