@@ -11,7 +11,7 @@ scans read and the buffers it touched (those do not depend on the machine's load
 benchmark, never a test:
 
     .venv/bin/python bench/pages_at_scale.py --url postgresql://postgres@127.0.0.1/conduit_1m \\
-        --label 1M [--requests 200] [--out bench/results/<date>/pages.md]
+        --label 1M [--requests 200] [--only feed] [--out bench/results/<date>/pages.md]
 
 The database is only read.
 """
@@ -30,9 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from conduit.db import url as db_url
+from conduit.db.config import DatabaseConfig
+from conduit.db.engine import create_engine
 from conduit.domain import schema  # noqa: F401 - every model mapped before the first query
 from conduit.domain.articles.filters import ArticleFilter
 from conduit.domain.articles.pages import PageQuery, list_page_documents
@@ -197,8 +199,12 @@ async def main() -> None:
     parser.add_argument("--label", required=True, help="the data set's name in the report")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--out", type=Path, help="append the section to this file")
+    parser.add_argument(
+        "--only", metavar="TEXT", help="measure only the pages whose name contains TEXT"
+    )
     args = parser.parse_args()
-    engine = create_async_engine(db_url.to_async(args.url))
+    # The service's engine: its session settings (JIT off) shape the plans and their cost.
+    engine = create_engine(DatabaseConfig(url=db_url.to_async(args.url)))
     try:
         async with engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -210,6 +216,7 @@ async def main() -> None:
             measured = [
                 await measure(conn, session, page, args.requests)
                 for page in await pages(conn, session)
+                if args.only is None or args.only in page.name
             ]
     finally:
         await engine.dispose()
