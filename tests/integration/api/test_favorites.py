@@ -120,3 +120,15 @@ async def test_a_restored_article_shows_the_favorites_it_had(app, client):
     assert (read["favorited"], read["favoritesCount"]) == (True, 2)
     listed = (await client.get(f"/api/articles?author={author.username}")).json()
     assert [a["favoritesCount"] for a in listed["articles"]] == [2]
+
+
+async def test_favoriting_leaves_the_articles_updated_at_alone(app, client):
+    author = await make_user(app)
+    fan = await make_user(app)
+    created = await post_article(client, author)
+    slug = created["slug"]
+    for method in ("POST", "DELETE"):
+        response = await client.request(method, f"/api/articles/{slug}/favorite", headers=fan.auth)
+        assert response.json()["article"]["updatedAt"] == created["updatedAt"], method
+    read = (await client.get(f"/api/articles/{slug}")).json()["article"]
+    assert read["updatedAt"] == created["updatedAt"]
