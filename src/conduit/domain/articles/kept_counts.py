@@ -14,7 +14,10 @@ list at 100k articles, growing with the table. So the counts the lists need are 
 And every article read shows its ``favoritesCount``, which counted per row would read every
 favorite of every article shown: ``articles.favorites_count`` keeps it, every favorite of the
 article (whoever gave it, whether the article is live or not: favorites stay rows when it is
-deleted, and come back with it), so deleting and restoring an article leave it alone.
+deleted, and come back with it), so deleting and restoring an article leave it alone. A
+deactivated account's favorites stay rows and count too. (No API write deletes a user; one
+deleted in the database takes its favorites with it by cascade, around the count, which
+``conduit db recount`` then repairs.)
 
 Each write that makes an article live (publish, restore) or not (delete), changes its tags, or
 favorites it or takes a favorite back, adjusts them with relative writes (``n = n + 1``) in its
