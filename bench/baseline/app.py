@@ -48,7 +48,7 @@ ARTICLE_FIELDS = f"""
     to_char(a.updated_at AT TIME ZONE 'UTC', {STAMP}) AS "updatedAt",
     EXISTS (SELECT 1 FROM favorites f WHERE f.article_id = a.id AND f.user_id = $1::uuid)
         {{favorited}} AS favorited,
-    (SELECT count(*) FROM favorites f WHERE f.article_id = a.id) {{count}} AS "favoritesCount",
+    a.favorites_count {{count}} AS "favoritesCount",
     (SELECT row_to_json(p) FROM (
         SELECT u.username, pr.bio, pr.image,
                EXISTS (SELECT 1 FROM follows fo
@@ -82,7 +82,7 @@ def list_sql(filter_name: str | None) -> str:
         coalesce((SELECT array_to_json(array_agg(item)) FROM (
             SELECT {LIST_FIELDS} FROM (
                 SELECT a.id, a.slug, a.title, a.description, a.created_at, a.updated_at,
-                       a.author_id
+                       a.author_id, a.favorites_count
                 FROM articles a WHERE {where}
                 ORDER BY a.created_at DESC, a.id DESC LIMIT {limit} OFFSET {offset}) a
             ORDER BY a.created_at DESC, a.id DESC) item), '[]') AS articles,
@@ -113,8 +113,8 @@ TAGS_SQL = """
             WHERE at.tag_id = t.id AND a.deleted_at IS NULL)) body
 """
 
-# Favoriting: the insert's own row is invisible to the rest of the statement, so ``favorited``
-# and ``favoritesCount`` add what it inserted.
+# Favoriting: the insert's own row and the count's update are invisible to the rest of the
+# statement, so ``favorited`` and ``favoritesCount`` add what it inserted.
 FAVORITE_SQL = f"""
     WITH added AS (
         INSERT INTO favorites (user_id, article_id, article_created_at)
@@ -122,7 +122,10 @@ FAVORITE_SQL = f"""
         ON CONFLICT DO NOTHING RETURNING article_id),
     counted AS (
         UPDATE users SET favorites_count = favorites_count + 1
-        WHERE id = $1::uuid AND EXISTS (SELECT 1 FROM added) RETURNING id)
+        WHERE id = $1::uuid AND EXISTS (SELECT 1 FROM added) RETURNING id),
+    bumped AS (
+        UPDATE articles SET favorites_count = favorites_count + 1
+        WHERE id IN (SELECT article_id FROM added) RETURNING id)
     SELECT row_to_json(body) FROM (SELECT row_to_json(item) AS article FROM (
         SELECT {
     ARTICLE_FIELDS.format(
@@ -139,7 +142,7 @@ FAVORITE_SQL = f"""
 # data-modifying WITH runs to completion whether or not the final SELECT reads it. The counts
 # Conduit keeps are kept here too, in the same statement: the live-article total through one
 # of its stripes ($8), the author's and each tag's articles (a new tag is inserted counted).
-# Favoriting keeps the fan's favorites count the same way.
+# Favoriting keeps the fan's and the article's favorites counts the same way.
 CREATE_SQL = f"""
     WITH author AS (
         SELECT u.id, u.username, pr.bio, pr.image FROM users u

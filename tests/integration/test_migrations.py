@@ -326,8 +326,9 @@ COUNTS_FIXTURE = [
 def _for_dialect(url: URL, sql: str) -> str:
     if url.get_backend_name() == "postgresql":
         return sql
-    # SQLAlchemy stores UUIDs on SQLite as 32 hex digits without dashes.
-    return re.sub(r"'([0-9a-f-]{36})'", lambda m: "'" + m[1].replace("-", "") + "'", sql)
+    # SQLAlchemy stores UUIDs on SQLite as 32 hex digits without dashes, MySQL as 16 bytes.
+    quote = "x'" if url.get_backend_name() == "mysql" else "'"
+    return re.sub(r"'([0-9a-f-]{36})'", lambda m: quote + m[1].replace("-", "") + "'", sql)
 
 
 async def test_the_counts_revision_counts_the_existing_articles(
@@ -383,3 +384,69 @@ async def test_the_links_revision_copies_created_at_and_counts_favorites(
     assert counted == [("ann", 1), ("bob", 1), ("cat", 3)]
     # Reversible (the round-trip test checks the schema after each step).
     await migrations.downgrade(str(before))
+
+
+FAVORITES_REVISION = "d5b1e7a3c9f2"
+# More articles than one batch of the backfill (5,000), so favorites fall on both sides of a
+# batch's bounds: article i's id ends in i, in key order.
+BATCHED_ARTICLES = 5003
+
+
+def _article_id(i: int) -> str:
+    return f"'00000000-0000-7000-8000-{i:012x}'"
+
+
+def _favorites_fixture() -> list[str]:
+    articles = [
+        f"({_article_id(i)}, 'a{i}', 't', 'd', 'b', '00000000-0000-7000-8000-000000000001')"
+        for i in range(1, BATCHED_ARTICLES + 1)
+    ]
+    insert = "INSERT INTO articles (id, slug, title, description, body, author_id) VALUES "
+    # user 1 ann, 2 bob, 3 cat: who favorited which article.
+    favorites = {1: (1, 2, 3), 2: (2,), 5000: (2,), 5001: (2, 3), BATCHED_ARTICLES: (3,)}
+    return [
+        COUNTS_FIXTURE[0],
+        *(insert + ", ".join(articles[i : i + 1000]) for i in range(0, len(articles), 1000)),
+        # A deleted article's favorites count too, as they did before the kept count.
+        "UPDATE articles SET deleted_at = '2026-01-01 00:00:00' WHERE slug = 'a2'",
+        "INSERT INTO favorites (user_id, article_id) VALUES "
+        + ", ".join(
+            f"('00000000-0000-7000-8000-00000000000{user}', {_article_id(article)})"
+            for article, users in favorites.items()
+            for user in users
+        ),
+    ]
+
+
+async def backfills_favorites_per_article(migrations: Migrations, url: URL) -> None:
+    """The favorites revision counts each article's favorites, across batches, and its
+    downgrade drops the count (each dialect's test calls this)."""
+    before = next(r.down_revision for r in migrations.history() if r.revision == FAVORITES_REVISION)
+    await migrations.upgrade(str(before))
+    for sql in _favorites_fixture():
+        await execute(url, _for_dialect(url, sql))
+
+    await migrations.upgrade(FAVORITES_REVISION)
+
+    counted = await execute(
+        url, "SELECT slug, favorites_count FROM articles WHERE favorites_count <> 0 ORDER BY slug"
+    )
+    assert counted == [("a1", 3), ("a2", 1), ("a5000", 1), ("a5001", 2), ("a5003", 1)]
+    await migrations.downgrade(str(before))
+    assert "favorites_count" not in await columns(url, "articles")
+
+
+async def columns(url: URL, table: str) -> set[str]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.run_sync(lambda sync: inspect(sync).get_columns(table))
+    finally:
+        await engine.dispose()
+    return {column["name"] for column in found}
+
+
+async def test_the_favorites_revision_counts_each_articles_favorites_in_batches(
+    migrations: Migrations, fresh_url: URL
+) -> None:
+    await backfills_favorites_per_article(migrations, fresh_url)

@@ -36,7 +36,10 @@ from conduit.domain.schema import metadata
 from conduit.domain.users.models import User
 from tests.conftest import MIGRATIONS_DIR, make_settings
 from tests.integration.cli.support import conduit
-from tests.integration.test_migrations import upgrade_from_processes
+from tests.integration.test_migrations import (
+    backfills_favorites_per_article,
+    upgrade_from_processes,
+)
 from tests.scratch import Scratch
 
 EVERY_TABLE = set(metadata.tables)
@@ -312,6 +315,12 @@ async def test_round_trip_upgrade_downgrade_upgrade_then_no_drift(
     assert await tables(empty_url) <= {"alembic_version"}
     await migrations.upgrade()
     await migrations.check()
+
+
+async def test_the_favorites_revision_counts_each_articles_favorites_in_batches(
+    migrations: Migrations, empty_url: URL
+) -> None:
+    await backfills_favorites_per_article(migrations, empty_url)
 
 
 async def test_a_dropped_index_is_drift(migrations: Migrations, empty_url: URL) -> None:

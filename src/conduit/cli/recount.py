@@ -38,12 +38,12 @@ def recount(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Recompute the kept counts of live articles from the rows, after writes around Conduit.
+    """Recompute the kept counts from the rows, after writes around Conduit.
 
-    The counts: live articles in total, per author, per tag and favorited per user; and the
-    copies of each article's created_at on its tag links and favorites. With --check, change
-    nothing: print each kept count that differs (table, key, kept, actual), and exit 1 when
-    there is one.
+    The counts: live articles in total, per author, per tag and favorited per user; favorites
+    per article; and the copies of each article's created_at on its tag links and favorites.
+    With --check, change nothing: print each kept count that differs (table, key, kept,
+    actual), and exit 1 when there is one.
     """
     config = settings()
     if not check:

@@ -78,10 +78,19 @@ async def insert_comment(
 
 
 async def insert_favorites(app: FastAPI, article_id: uuid.UUID, *fans: MadeUser) -> None:
+    """Favorites written straight to the table, the article's kept count moved with them (live
+    or deleted: it counts every favorite of the article)."""
     async with _database(app).unit_of_work() as session:
         await session.execute(
             insert(Favorite).values(
                 [{"user_id": f.user.id, "article_id": article_id} for f in fans]
+            )
+        )
+        await session.execute(
+            update(Article)
+            .where(Article.id == article_id)
+            .values(
+                favorites_count=Article.favorites_count + len(fans), updated_at=Article.updated_at
             )
         )
 

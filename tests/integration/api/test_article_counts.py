@@ -1,7 +1,8 @@
 """The kept counts of live articles stay exact through every write that changes them.
 
-After each step the counts on ``counters``, ``users`` and ``tags`` are compared with a count of
-the rows themselves, and the lists that read them answer the same totals.
+After each step the counts on ``counters``, ``users``, ``tags`` and ``articles`` (favorites) are
+compared with a count of the rows themselves, and the lists that read them answer the same
+totals.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from sqlalchemy import func, insert, select, update
 
 from conduit.db.model import uuid7
 from conduit.domain.articles import recount, striped_total
-from conduit.domain.articles.models import Article
+from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.articles.striped_total import LIVE_ARTICLES
 from conduit.domain.tags.models import ArticleTag, Tag
 from conduit.domain.users.models import User
@@ -29,7 +30,15 @@ async def kept(database) -> dict[str, Any]:
         tags = await session.execute(
             select(Tag.name, Tag.articles_count).where(Tag.articles_count != 0)
         )
-        return {"total": total, "authors": dict(authors.all()), "tags": dict(tags.all())}
+        favorites = await session.execute(
+            select(Article.slug, Article.favorites_count).where(Article.favorites_count != 0)
+        )
+        return {
+            "total": total,
+            "authors": dict(authors.all()),
+            "tags": dict(tags.all()),
+            "favorites": dict(favorites.all()),
+        }
 
 
 async def actual(database) -> dict[str, Any]:
@@ -49,7 +58,18 @@ async def actual(database) -> dict[str, Any]:
             .where(live)
             .group_by(Tag.name)
         )
-        return {"total": total, "authors": dict(authors.all()), "tags": dict(tags.all())}
+        # Every favorite of the article, live or deleted: what its favoritesCount shows.
+        favorites = await session.execute(
+            select(Article.slug, func.count())
+            .join(Favorite, Favorite.article_id == Article.id)
+            .group_by(Article.slug)
+        )
+        return {
+            "total": total,
+            "authors": dict(authors.all()),
+            "tags": dict(tags.all()),
+            "favorites": dict(favorites.all()),
+        }
 
 
 async def assert_exact(database) -> dict[str, Any]:
@@ -96,10 +116,14 @@ async def test_publishing_editing_deleting_and_restoring_keep_every_count_exact(
     assert response.status_code == 200
     assert (await assert_exact(database))["tags"]["blue"] == 1
 
-    # Delete (by a moderator-level role here) and restore.
+    # Favorited, then deleted (by a moderator-level role here) and restored: the article's
+    # favorites stay counted throughout.
+    await client.post(f"/api/articles/{first['slug']}/favorite", headers=bob.auth)
+    assert (await assert_exact(database))["favorites"] == {first["slug"]: 1}
     response = await client.delete(f"/api/articles/{first['slug']}", headers=admin.auth)
     assert response.status_code == 204
     now = await assert_exact(database)
+    assert now["favorites"] == {first["slug"]: 1}
     assert now["authors"][ann.username] == 1
     assert "green" not in now["tags"]
     assert now["total"] == before["total"] + 2
@@ -112,6 +136,7 @@ async def test_publishing_editing_deleting_and_restoring_keep_every_count_exact(
     assert restored.status_code == 200
     now = await assert_exact(database)
     assert now["authors"][ann.username] == 2
+    assert now["favorites"] == {first["slug"]: 1}
     # Back with the tags it had when deleted (Three's blue was cleared meanwhile).
     assert (now["tags"]["blue"], now["tags"]["green"]) == (1, 1)
     assert now["total"] == before["total"] + 3
@@ -171,12 +196,16 @@ async def test_recount_repairs_counts_left_behind_by_writes_around_the_services(
     app, client, database
 ):
     ann = await make_user(app)
-    await post_article(client, ann, tagList=["alpha"])
-    # Rows written directly (as a bulk load or an older version would) and counts gone wrong.
+    bob = await make_user(app)
+    posted = (await post_article(client, ann, tagList=["alpha"]))["slug"]
+    await client.post(f"/api/articles/{posted}/favorite", headers=bob.auth)
+    loaded = uuid7()
+    # Rows written directly (as a bulk load or an older version would) and counts gone wrong:
+    # a favorite the loaded article's count misses, and every article's count 3 too high.
     async with database.unit_of_work() as session:
         await session.execute(
             insert(Article).values(
-                id=uuid7(),
+                id=loaded,
                 slug="loaded",
                 title="t",
                 description="d",
@@ -185,6 +214,8 @@ async def test_recount_repairs_counts_left_behind_by_writes_around_the_services(
             )
         )
         await session.execute(update(Tag).values(articles_count=Tag.articles_count + 5))
+        await session.execute(insert(Favorite).values(user_id=ann.user.id, article_id=loaded))
+        await session.execute(update(Article).values(favorites_count=Article.favorites_count + 3))
     assert await kept(database) != await actual(database)
 
     async with database.unit_of_work() as session:
@@ -192,3 +223,4 @@ async def test_recount_repairs_counts_left_behind_by_writes_around_the_services(
     now = await assert_exact(database)
     assert total == now["total"]
     assert now["authors"][ann.username] == 2
+    assert now["favorites"] == {posted: 1, "loaded": 1}

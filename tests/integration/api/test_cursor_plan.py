@@ -63,10 +63,15 @@ async def many_articles(app, connection) -> list[MadeUser]:
 
 
 async def capture_page_statement(
-    engine, client, url: str, *, marker: str = "(articles.created_at, articles.id) <"
+    engine,
+    client,
+    url: str,
+    *,
+    marker: str = "(articles.created_at, articles.id) <",
+    headers: dict[str, str] | None = None,
 ) -> tuple[str, Any]:
     with sent_statements(engine) as sent:
-        response = await client.get(url)
+        response = await client.get(url, headers=headers)
     assert response.status_code == 200, response.text
     assert len(response.json()["articles"]) == LIMIT
     pages = [(sql, params) for sql, params in sent if marker in sql]

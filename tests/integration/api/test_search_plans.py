@@ -134,7 +134,9 @@ async def test_the_search_revision_backfills_existing_articles(fresh_postgres: U
         await engine.dispose()
     assert missing == 0
     assert vector == "'care':2A 'ordinari':5C 'thing':4B 'word':6C 'wyvern':1A"
-    # ... and the search finds the backfilled rows.
+    # ... and the search finds the backfilled rows (the application reads the later
+    # revisions' columns too).
+    await migrations.upgrade()
     settings = make_settings(fresh_postgres)
     database = Database.from_config(settings.database)
     try:

@@ -8,6 +8,7 @@ import json
 from sqlalchemy import text
 
 from conduit.db.engine import create_engine
+from conduit.domain.schema import metadata
 from tests.conftest import make_settings
 from tests.integration.cli.support import conduit, one_error_line
 from tests.integration.cli.test_seed_cli import rows
@@ -116,3 +117,64 @@ def test_a_wrong_total_is_named_by_its_counter(head_url: str) -> None:
     assert json.loads(result.stdout) == {
         "drift": [{"table": "counters", "key": "live_articles", "kept": 25, "actual": 24}]
     }
+
+
+async def _scramble_favorites_counts(url: str) -> tuple[str, int, str]:
+    """Make two articles' kept favorites counts wrong: one favorited article keeps 2 more than
+    it has, one never favorited keeps 5. The first's slug and true count, the second's slug."""
+    engine = create_engine(make_settings(url).database)
+    try:
+        async with engine.begin() as conn:
+            favored, favorites = (
+                await conn.execute(
+                    text(
+                        "SELECT slug, favorites_count FROM articles WHERE favorites_count > 0 "
+                        "ORDER BY slug LIMIT 1"
+                    )
+                )
+            ).one()
+            unfavored = (
+                await conn.execute(
+                    text(
+                        "SELECT slug FROM articles WHERE favorites_count = 0 ORDER BY slug LIMIT 1"
+                    )
+                )
+            ).scalar_one()
+            await conn.execute(
+                text("UPDATE articles SET favorites_count = favorites_count + 2 WHERE slug = :s"),
+                {"s": favored},
+            )
+            await conn.execute(
+                text("UPDATE articles SET favorites_count = 5 WHERE slug = :s"), {"s": unfavored}
+            )
+        return favored, favorites, unfavored
+    finally:
+        await engine.dispose()
+
+
+def test_check_reports_wrong_favorites_counts_of_articles_and_recount_repairs_them(
+    head_url: str,
+) -> None:
+    seed = [*SEED[: SEED.index("--favorites")], "--favorites", "30", "--follows", "0"]
+    assert conduit(head_url, "db", "seed", *seed).exit_code == 0
+    assert conduit(head_url, "db", "recount", "--check").exit_code == 0
+    favored, favorites, unfavored = asyncio.run(_scramble_favorites_counts(head_url))
+
+    result = conduit(head_url, "db", "recount", "--check", "--json")
+
+    assert result.exit_code == 1
+    table = "articles.favorites_count"
+    expected = [
+        {"table": table, "key": favored, "kept": favorites + 2, "actual": favorites},
+        {"table": table, "key": unfavored, "kept": 5, "actual": 0},
+    ]
+    assert json.loads(result.stdout) == {"drift": sorted(expected, key=lambda d: str(d["key"]))}
+
+    fixed = conduit(head_url, "db", "recount")
+    assert fixed.exit_code == 0, fixed.output
+    assert conduit(head_url, "db", "recount", "--check").exit_code == 0
+    repaired = rows(head_url)["articles"]
+    column = [c.name for c in metadata.tables["articles"].columns].index("favorites_count")
+    slug = [c.name for c in metadata.tables["articles"].columns].index("slug")
+    by_slug = {row[slug]: row[column] for row in repaired}
+    assert (by_slug[favored], by_slug[unfavored]) == (favorites, 0)

@@ -186,6 +186,34 @@ async def test_unfavoriting_at_once_answers_200_each_time_and_counts_once(
     assert await drift(racing_database) == []
 
 
+async def test_many_readers_favoriting_one_article_at_once_each_count_once(
+    app, client, racing_database
+):
+    author = await make_user(app)
+    slug = (await post_article(client, author))["slug"]
+    fans = [await make_user(app) for _ in range(FIRED)]
+    # Each favorite, then each take-back, moves the article's count: they queue for its row,
+    # none deadlocks, and each answers the count its own write made.
+    for method, answered, left in (
+        ("POST", range(1, FIRED + 1), FIRED),
+        ("DELETE", range(FIRED), 0),
+    ):
+        responses = await fire_held(
+            racing_database,
+            article_row(slug),
+            [
+                client.request(method, f"/api/articles/{slug}/favorite", headers=fan.auth)
+                for fan in fans
+            ],
+        )
+        assert statuses(responses) == {200: FIRED}
+        counts = sorted(r.json()["article"]["favoritesCount"] for r in responses)
+        assert counts == list(answered)
+        read = await client.get(f"/api/articles/{slug}")
+        assert read.json()["article"]["favoritesCount"] == left
+        assert await drift(racing_database) == []
+
+
 async def test_favorites_given_and_taken_back_while_the_article_is_deleted_stay_counted(
     app, client, racing_database
 ):

@@ -1,10 +1,11 @@
 """Exporting every live article, streamed from a server-side cursor.
 
 One statement reads the articles with everything an exported line shows: the author through a
-join, the sorted tag names and the favorite and comment counts as correlated subqueries, so
-nothing runs per row. It is ordered by ``(created_at, id)``, which is exactly the partial index
-``ix_articles_live_created_at``: PostgreSQL walks the index and hands rows over as it finds
-them, with no sort that would have to read the whole table before the first row.
+join, the favorites count from the article's row (kept), the sorted tag names and the comment
+count as correlated subqueries, so nothing runs per row. It is ordered by ``(created_at, id)``,
+which is exactly the partial index ``ix_articles_live_created_at``: PostgreSQL walks the index
+and hands rows over as it finds them, with no sort that would have to read the whole table
+before the first row.
 
 :func:`export_articles` owns its connection for as long as the export runs, apart from any unit
 of work: a request's unit of work ends before its response is streamed. On PostgreSQL the
@@ -32,7 +33,7 @@ from conduit.db import rows as by_label
 from conduit.db.engine import transaction_statement_timeout
 from conduit.db.errors import translate
 from conduit.db.mysql import is_mariadb
-from conduit.domain.articles.models import Article, Favorite
+from conduit.domain.articles.models import Article
 from conduit.domain.comments.models import Comment
 from conduit.domain.tags.service import tag_list_of
 from conduit.domain.users.models import User
@@ -57,12 +58,6 @@ class ExportedArticle(NamedTuple):
 
 def export_statement() -> Select[Any]:
     """Every live article with its author, tags and counts, oldest first."""
-    favorites = (
-        select(func.count())
-        .select_from(Favorite)
-        .where(Favorite.article_id == Article.id)
-        .scalar_subquery()
-    )
     comments = (
         select(func.count())
         .select_from(Comment)
@@ -77,7 +72,7 @@ def export_statement() -> Select[Any]:
             Article.body,
             User.username.label("author"),
             tag_list_of(Article.id).label("tag_list"),
-            favorites.label("favorites_count"),
+            Article.favorites_count,
             comments.label("comments_count"),
             Article.created_at,
             Article.updated_at,

@@ -15,10 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, case, distinct, exists, func, select
+from sqlalchemy import ColumnElement, case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.domain.articles.models import Article, Favorite
+from conduit.domain.articles.models import Article
 from conduit.domain.comments.models import Comment
 from conduit.domain.tags.models import ArticleTag, Tag
 from conduit.domain.users.models import User
@@ -69,17 +69,15 @@ async def platform_stats(session: AsyncSession) -> PlatformStats:
         .where(Comment.deleted_at.is_(None), _live_article())
         .scalar_subquery()
     )
+    # Each article keeps its favorites count (kept_counts): summed, not counted.
     live_favorites = (
-        select(func.count())
-        .select_from(Favorite)
-        .join(Article, Article.id == Favorite.article_id)
+        select(func.coalesce(func.sum(Article.favorites_count), 0))
         .where(_live_article())
         .scalar_subquery()
     )
-    favorited = exists().where(Favorite.article_id == Article.id)
     favorited_authors = (
         select(func.count(distinct(Article.author_id)))
-        .where(_live_article(), favorited)
+        .where(_live_article(), Article.favorites_count > 0)
         .scalar_subquery()
     )
     totals = (

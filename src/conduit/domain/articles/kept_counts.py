@@ -1,4 +1,4 @@
-"""Exact counts of live articles, kept by the writes that change them.
+"""Exact counts of live articles and of favorites, kept by the writes that change them.
 
 Every list shows how many articles match (``articles_count``), and counting the matching rows on
 each request costs the database a pass over all of them: tens of milliseconds on the unfiltered
@@ -11,6 +11,14 @@ list at 100k articles, growing with the table. So the counts the lists need are 
 - ``users.favorites_count``: the live articles each user favorited (the favorited filter);
 - ``tags.articles_count``: the live articles carrying each tag (the tag filter, the tag list).
 
+And every article read shows its ``favoritesCount``, which counted per row would read every
+favorite of every article shown: ``articles.favorites_count`` keeps it, every favorite of the
+article (whoever gave it, whether the article is live or not: favorites stay rows when it is
+deleted, and come back with it), so deleting and restoring an article leave it alone. A
+deactivated account's favorites stay rows and count too. (No API write deletes a user; one
+deleted in the database takes its favorites with it by cascade, around the count, which
+``conduit db recount`` then repairs.)
+
 Each write that makes an article live (publish, restore) or not (delete), changes its tags, or
 favorites it or takes a favorite back, adjusts them with relative writes (``n = n + 1``) in its
 own unit of work: committed together with the write or not at all, so the counts are exact
@@ -21,11 +29,13 @@ No row is taken by every write of a kind. The author's row is shared only by tha
 writes. A tag's row is shared by the writes that carry the tag (the most popular one by a few
 percent of publishes), held from the adjustment, which runs last, to the commit right after;
 striping tags too would make the tag list and every tag page sum stripes, for contention a few
-percent of the writes share. Locks are taken in one order in every transaction: the unit of
+percent of the writes share. An article's row is shared by the favorites of that article
+only. Locks are taken in one order in every transaction: the article's row, then the unit of
 work's stripe row, then users' rows (the author's, and on delete and restore the article's
 fans') in id order, then tag rows in id order, so no two count-changing transactions deadlock.
-A favorite holds its article's row ``FOR SHARE`` before it moves its user's count, so it is
-ordered with a delete or restore of that article.
+A favorite holds its article's row (exclusively: it moves the article's count) before it moves
+its user's count, so it is ordered with a delete or restore of that article and with the other
+favorites of it.
 """
 
 from __future__ import annotations
@@ -41,7 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.db.dialect import is_mysql
 from conduit.db.model import CompactUuid
 from conduit.domain.articles import striped_total
-from conduit.domain.articles.models import Favorite
+from conduit.domain.articles.models import Article, Favorite
 from conduit.domain.tags.models import ArticleTag, Tag
 from conduit.domain.users.models import User
 
@@ -81,14 +91,24 @@ async def retagged(session: AsyncSession, *, removed: Sequence[int], added: Sequ
     await _move_tags(session, ids=[*removed, *added], by=delta)
 
 
-async def favorites_moved(session: AsyncSession, *, user_id: uuid.UUID, by: int) -> None:
-    """The user favorited (``by=1``) or took back (``-1``) a live article, as the statement
-    that did it returned: 1 statement. That statement held the article's row (``FOR SHARE``),
-    so a delete or restore of it is ordered before or after, never beside it."""
+async def favorites_moved(
+    session: AsyncSession, *, user_id: uuid.UUID, article_id: uuid.UUID, by: int
+) -> None:
+    """The user favorited (``by=1``) or took back (``-1``) the live article, as the statement
+    that did it returned: 2 statements, the user's count and the article's. That statement held
+    the article's row until commit, so a delete or restore of it, or another favorite of it, is
+    ordered before or after, never beside it."""
+    # Set to itself so the column's onupdate leaves it alone: neither row's content changed.
     await session.execute(
         update(User)
         .where(User.id == user_id)
         .values(favorites_count=User.favorites_count + by, updated_at=User.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Article)
+        .where(Article.id == article_id)
+        .values(favorites_count=Article.favorites_count + by, updated_at=Article.updated_at)
         .execution_options(synchronize_session=False)
     )
 

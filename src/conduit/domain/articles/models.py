@@ -6,7 +6,16 @@ import datetime as dt
 import uuid
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship, unmapped_column
@@ -91,6 +100,9 @@ class Article(UUIDv7PrimaryKey, Timestamps, SoftDelete, Base):
     # MEDIUMTEXT on MySQL: 100,000 characters of up to 4 bytes outgrow its TEXT (64 KiB).
     body: Mapped[str] = mapped_column(Text().with_variant(mysql.MEDIUMTEXT(), "mysql"))
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # Favorites of the article, live or deleted, by any user: its ``favoritesCount``
+    # (conduit.domain.articles.kept_counts keeps it exact).
+    favorites_count: Mapped[int] = mapped_column(Integer, server_default="0")
     # The weighted search document (title A, description B, body C), written by a trigger on
     # PostgreSQL (see the search revision). SQLite has no text-search type and searches with
     # LIKE: there the column is TEXT and stays NULL, so the table has one shape on both and

@@ -1,4 +1,4 @@
-"""The kept counts of live articles (:mod:`conduit.domain.articles.kept_counts`) against the rows.
+"""The kept counts (:mod:`conduit.domain.articles.kept_counts`) against the rows.
 
 :func:`recount` computes them afresh from the rows, for writes that bypass the services: a bulk
 load (``conduit db seed`` calls it), or instances of an older version still writing during an
@@ -10,12 +10,12 @@ written with each row): recount repairs a missing or wrong copy, drift reports t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    FromClause,
     ScalarSelect,
     Subquery,
     func,
@@ -43,15 +43,8 @@ async def recount(session: AsyncSession) -> int:
     """
     # The total first, as writers take it: writers wait until this commits.
     await striped_total.reset(session, name=LIVE_ARTICLES, value=_live_total())
-    await _assign(session, User.__table__, _live_by_author(), keep_updated_at=True)
-    await _assign(
-        session,
-        User.__table__,
-        _live_favorites_by_user(),
-        keep_updated_at=True,
-        column="favorites_count",
-    )
-    await _assign(session, Tag.__table__, _live_by_tag(), keep_updated_at=False)
+    for kept in _KEPT:
+        await _assign(session, kept)
     for table in _COPIES:
         await session.execute(
             update(table).where(*_copy_differs(table)).values(article_created_at=Article.created_at)
@@ -79,6 +72,16 @@ def _live_favorites_by_user() -> Subquery:
     return _live_per(Favorite.user_id, article_id=Favorite.article_id)
 
 
+def _favorites_by_article() -> Subquery:
+    """``key``: an article's id, ``n``: its favorites, live or deleted, by anyone (articles
+    with none are absent)."""
+    return (
+        select(Favorite.article_id.label("key"), func.count().label("n"))
+        .group_by(Favorite.article_id)
+        .subquery()
+    )
+
+
 def _live_by_tag() -> Subquery:
     """``key``: a tag's id, ``n``: the live articles carrying it (unused tags are absent)."""
     return _live_per(ArticleTag.tag_id, article_id=ArticleTag.article_id)
@@ -95,18 +98,56 @@ def _live_per(key: Any, *, article_id: Any) -> Subquery:
     )
 
 
-async def _assign(
-    session: AsyncSession,
-    table: Any,
-    counted: Subquery,
-    *,
-    keep_updated_at: bool,
-    column: str = "articles_count",
-) -> None:
-    """Set ``column`` of every row of ``table`` to its ``n`` in ``counted`` (0 if absent):
-    2 statements, each one pass (``UPDATE ... FROM``)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Kept:
+    """A count kept on each row of ``table``, in ``column``: ``counted`` counts it afresh, and
+    drift names a row ``name`` and its ``key`` column."""
+
+    table: Any
+    column: str
+    counted: Callable[[], Subquery]
+    name: str
+    key: str
+
+
+_KEPT = (
+    _Kept(
+        table=User.__table__,
+        column="articles_count",
+        counted=_live_by_author,
+        name="users",
+        key="username",
+    ),
+    _Kept(
+        table=User.__table__,
+        column="favorites_count",
+        counted=_live_favorites_by_user,
+        name="users.favorites_count",
+        key="username",
+    ),
+    _Kept(
+        table=Tag.__table__,
+        column="articles_count",
+        counted=_live_by_tag,
+        name="tags",
+        key="name",
+    ),
+    _Kept(
+        table=Article.__table__,
+        column="favorites_count",
+        counted=_favorites_by_article,
+        name="articles.favorites_count",
+        key="slug",
+    ),
+)
+
+
+async def _assign(session: AsyncSession, kept_count: _Kept) -> None:
+    """Set the count of every row to its ``n`` counted afresh (0 if absent): 2 statements,
+    each one pass (``UPDATE ... FROM``)."""
+    table, column, counted = kept_count.table, kept_count.column, kept_count.counted()
     # The row did not change: its onupdate timestamp stays as it is.
-    same = {"updated_at": table.c.updated_at} if keep_updated_at else {}
+    same = {"updated_at": table.c.updated_at} if "updated_at" in table.c else {}
     kept = table.c[column]
     await session.execute(
         update(table)
@@ -148,7 +189,7 @@ class Drift:
 
 async def drift(session: AsyncSession) -> list[Drift]:
     """Every kept count that differs from a count of the rows, by table and key, and every
-    table holding wrong copies of articles' created_at: 6 statements.
+    table holding wrong copies of articles' created_at: 7 statements.
 
     Changes nothing. Each statement reads the kept counts and the rows from one snapshot, and a
     write moves both in one transaction, so a live service's writes never show up as drift.
@@ -159,20 +200,8 @@ async def drift(session: AsyncSession) -> list[Drift]:
         for row in (await session.execute(counted)).all()
         if row.kept != row.actual
     ]
-    found += await _differing(
-        session, User.__table__, name="users", key="username", counted=_live_by_author()
-    )
-    found += await _differing(
-        session,
-        User.__table__,
-        name="users.favorites_count",
-        key="username",
-        counted=_live_favorites_by_user(),
-        column="favorites_count",
-    )
-    found += await _differing(
-        session, Tag.__table__, name="tags", key="name", counted=_live_by_tag()
-    )
+    for kept in _KEPT:
+        found += await _differing(session, kept)
     for table in _COPIES:
         wrong = select(func.count()).select_from(table).where(*_copy_differs(table))
         copies = int((await session.execute(wrong)).scalar_one())
@@ -181,17 +210,11 @@ async def drift(session: AsyncSession) -> list[Drift]:
     return found
 
 
-async def _differing(
-    session: AsyncSession,
-    table: FromClause,
-    *,
-    name: str,
-    key: str,
-    counted: Subquery,
-    column: str = "articles_count",
-) -> list[Drift]:
-    """The rows of ``table`` whose ``column`` is not their ``n`` in ``counted`` (0 if absent),
-    named by their ``key`` column: 1 statement."""
+async def _differing(session: AsyncSession, kept_count: _Kept) -> list[Drift]:
+    """The rows whose kept count is not their ``n`` counted afresh (0 if absent), named by
+    their ``key`` column: 1 statement."""
+    table, column, counted = kept_count.table, kept_count.column, kept_count.counted()
+    key, name = kept_count.key, kept_count.name
     kept = table.c[column]
     actual = func.coalesce(counted.c.n, literal(0))
     rows = await session.execute(

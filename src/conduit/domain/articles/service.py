@@ -2,7 +2,7 @@
 
 Writes are plain Core statements with RETURNING, and each builds its response from what it
 already knows (or from one read through :mod:`conduit.domain.articles.queries`) instead of
-reloading entities. Publishing, deleting and retagging also adjust the counts of live articles
+reloading entities. Publishing, deleting, retagging and favoriting also adjust the kept counts
 (:mod:`conduit.domain.articles.kept_counts`) in the same unit of work. Statement counts,
 authentication not included:
 
@@ -10,7 +10,8 @@ authentication not included:
 - update: 2 (read, update), plus 2 to clear the tags or 4 to replace them (with the counts);
 - delete: 4 (mark deleted, the counts), or 2 when refused (the guarded update, the read that
   says why);
-- favorite, unfavorite: 2 (the idempotent write, then the read that also finds a missing slug).
+- favorite, unfavorite: 2 (the idempotent write, then the read that also finds a missing slug),
+  4 when the write changed something (the user's and the article's counts).
 
 MariaDB and MySQL send more: create and favorite lock the user's row first
 (:func:`conduit.db.dialect.hold_parent`), and update and delete, without ``UPDATE ...
@@ -230,10 +231,15 @@ async def delete_article(session: AsyncSession, *, actor: Identity, slug: str) -
 
 
 def _live_held(slug: str, *columns: Any) -> Select[Any]:
-    """``columns`` of the live article with ``slug``, its row held ``FOR SHARE`` until commit
-    (PostgreSQL): a delete or restore of it waits for this write, or this write for it, so the
-    favoriters' kept counts follow one order of events."""
-    return select(*columns).where(_live(slug)).with_for_update(read=True)
+    """``columns`` of the live article with ``slug``, its row held until commit (``FOR NO KEY
+    UPDATE``; ``FOR UPDATE`` on MySQL): a delete or restore of it waits for this write, or this
+    write for it, so the favoriters' kept counts follow one order of events.
+
+    Exclusive, not ``FOR SHARE``: the write then moves the article's own count, and two
+    favorites of one article that each held it shared would each wait for the other to let go
+    before they could update it (a deadlock). Favorites of one article queue instead; a
+    comment's foreign key check (``KEY SHARE``) does not wait for them."""
+    return select(*columns).where(_live(slug)).with_for_update(key_share=True)
 
 
 async def favorite(session: AsyncSession, *, user: Identity, slug: str) -> ArticleView:
@@ -241,7 +247,7 @@ async def favorite(session: AsyncSession, *, user: Identity, slug: str) -> Artic
     if is_mysql(session):
         # The article's row before the user's, the order a delete of the article takes them
         # in (InnoDB: the user's row is held next, see hold_parent); the other way round the
-        # two deadlock.
+        # two deadlock. Elsewhere the INSERT's own read holds the article's row first.
         await session.execute(_live_held(slug, Article.id))
     await hold_parent(session, User, user.id)
     added = await session.execute(
@@ -251,10 +257,11 @@ async def favorite(session: AsyncSession, *, user: Identity, slug: str) -> Artic
             _live_held(slug, literal(user.id, CompactUuid()), Article.id, Article.created_at),
         )
         .on_conflict_do_nothing()
-        .returning(Favorite.user_id)
+        .returning(Favorite.article_id)
     )
-    if added.first() is not None:
-        await kept_counts.favorites_moved(session, user_id=user.id, by=1)
+    article_id = added.scalar()
+    if article_id is not None:
+        await kept_counts.favorites_moved(session, user_id=user.id, article_id=article_id, by=1)
     return await _read(session, slug=slug, viewer_id=user.id)
 
 
@@ -266,11 +273,12 @@ async def unfavorite(session: AsyncSession, *, user: Identity, slug: str) -> Art
             Favorite.user_id == user.id,
             Favorite.article_id.in_(_live_held(slug, Article.id)),
         )
-        .returning(Favorite.user_id)
+        .returning(Favorite.article_id)
         .execution_options(synchronize_session=False)
     )
-    if taken.first() is not None:
-        await kept_counts.favorites_moved(session, user_id=user.id, by=-1)
+    article_id = taken.scalar()
+    if article_id is not None:
+        await kept_counts.favorites_moved(session, user_id=user.id, article_id=article_id, by=-1)
     return await _read(session, slug=slug, viewer_id=user.id)
 
 

@@ -1,14 +1,15 @@
 """What an article read shows, as one statement's select list.
 
 Everything comes from the same statement as the article rows themselves: the author's profile
-through joins, and ``tag_list``, ``favorites_count``, ``favorited`` and ``following`` as correlated
-subqueries (evaluated, in a page, for the page's rows only). Two projections: columns labelled
-with the fields of :class:`ArticleView` (every dialect, and the writes' responses), or on
-PostgreSQL one JSON column that a :data:`~conduit.db.documents.Document` writes from those
-same columns (the HTTP layer's, from its response models), which the HTTP layer passes through
-without building or validating objects. The viewer is the bound parameter
-``:viewer_id`` (:mod:`conduit.domain.viewer`), so the select list depends only on whether
-there is one.
+through joins, ``favorites_count`` from the article's row (kept by
+:mod:`conduit.domain.articles.kept_counts`), and ``tag_list``, ``favorited`` and ``following``
+as correlated subqueries (evaluated, in a page, for the page's rows only). Two projections:
+columns labelled with the fields of :class:`ArticleView` (every dialect, and the writes'
+responses), or on PostgreSQL one JSON column that a :data:`~conduit.db.documents.Document`
+writes from those same columns (the HTTP layer's, from its response models), which the HTTP
+layer passes through without building or validating objects. The viewer is the bound
+parameter ``:viewer_id`` (:mod:`conduit.domain.viewer`), so the select list depends only on
+whether there is one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, false, func, null, select
+from sqlalchemy import ColumnElement, Select, exists, false, null
 
 from conduit.db import rows as by_label
 from conduit.db.documents import DOCUMENT, Document
@@ -63,15 +64,6 @@ def _following(viewer: bool) -> ColumnElement[bool]:
     )
 
 
-def _favorites_count() -> ColumnElement[int]:
-    return (
-        select(func.count())
-        .select_from(Favorite)
-        .where(Favorite.article_id == Article.id)
-        .scalar_subquery()
-    )
-
-
 def columns(viewer: bool, *, with_body: bool) -> dict[str, ColumnElement[Any]]:
     """What an article read selects, by label: the fields of :class:`ArticleView`, the
     author's (:class:`ProfileView`) among them."""
@@ -86,7 +78,7 @@ def columns(viewer: bool, *, with_body: bool) -> dict[str, ColumnElement[Any]]:
         "created_at": Article.created_at.expression,
         "updated_at": Article.updated_at.expression,
         "favorited": _favorited(viewer),
-        "favorites_count": _favorites_count(),
+        "favorites_count": Article.favorites_count.expression,
         "username": User.username.expression,
         "bio": Profile.bio.expression,
         "image": Profile.image.expression,
