@@ -98,19 +98,9 @@ async def favorites_moved(
     that did it returned: 2 statements, the user's count and the article's. That statement held
     the article's row until commit, so a delete or restore of it, or another favorite of it, is
     ordered before or after, never beside it."""
-    # Set to itself so the column's onupdate leaves it alone: neither row's content changed.
-    await session.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(favorites_count=User.favorites_count + by, updated_at=User.updated_at)
-        .execution_options(synchronize_session=False)
-    )
-    await session.execute(
-        update(Article)
-        .where(Article.id == article_id)
-        .values(favorites_count=Article.favorites_count + by, updated_at=Article.updated_at)
-        .execution_options(synchronize_session=False)
-    )
+    connection = await session.connection()
+    await connection.execute(_MOVE_FAN, {"user_id": user_id, "by": by})
+    await connection.execute(_MOVE_FAVORITED, {"article_id": article_id, "by": by})
 
 
 async def _shift(
@@ -230,6 +220,23 @@ _MOVE_TAGS = (
     update(Tag)
     .where(Tag.id.in_(bindparam("ids", expanding=True)))
     .values(articles_count=Tag.articles_count + bindparam("by", type_=Integer()))
+)
+# Set to itself so the column's onupdate leaves it alone: neither row's content changed.
+_MOVE_FAN = (
+    update(User)
+    .where(User.id == bindparam("user_id", type_=CompactUuid()))
+    .values(
+        favorites_count=User.favorites_count + bindparam("by", type_=Integer()),
+        updated_at=User.updated_at,
+    )
+)
+_MOVE_FAVORITED = (
+    update(Article)
+    .where(Article.id == bindparam("article_id", type_=CompactUuid()))
+    .values(
+        favorites_count=Article.favorites_count + bindparam("by", type_=Integer()),
+        updated_at=Article.updated_at,
+    )
 )
 _MOVE_AUTHOR = (
     update(User)

@@ -21,19 +21,22 @@ RETURNING``, read the row they change (:func:`conduit.db.dialect.claim`): 1 more
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    Executable,
     Select,
+    String,
     and_,
     bindparam,
     delete,
     insert,
-    literal,
     select,
     true,
     update,
@@ -42,8 +45,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.dialect import (
     claim,
-    dialect_insert,
     hold_parent,
+    insert_for,
     is_mysql,
     matched,
     updates_return,
@@ -93,7 +96,7 @@ _PUBLISH = (
 )
 
 
-def _live(slug: str) -> ColumnElement[bool]:
+def _live(slug: str | BindParameter[str]) -> ColumnElement[bool]:
     return and_(Article.slug == slug, Article.deleted_at.is_(None))
 
 
@@ -230,7 +233,7 @@ async def delete_article(session: AsyncSession, *, actor: Identity, slug: str) -
     await kept_counts.withdrawn(session, article_id=row.id, author_id=row.author_id)
 
 
-def _live_held(slug: str, *columns: Any) -> Select[Any]:
+def _live_held(slug: str | BindParameter[str], *columns: Any) -> Select[Any]:
     """``columns`` of the live article with ``slug``, its row held until commit (``FOR NO KEY
     UPDATE``; ``FOR UPDATE`` on MySQL): a delete or restore of it waits for this write, or this
     write for it, so the favoriters' kept counts follow one order of events.
@@ -250,19 +253,31 @@ async def favorite(session: AsyncSession, *, user: Identity, slug: str) -> Artic
         # two deadlock. Elsewhere the INSERT's own read holds the article's row first.
         await session.execute(_live_held(slug, Article.id))
     await hold_parent(session, User, user.id)
-    added = await session.execute(
-        dialect_insert(session, Favorite)
-        .from_select(
-            [Favorite.user_id, Favorite.article_id, Favorite.article_created_at],
-            _live_held(slug, literal(user.id, CompactUuid()), Article.id, Article.created_at),
-        )
-        .on_conflict_do_nothing()
-        .returning(Favorite.article_id)
+    connection = await session.connection()
+    added = await connection.execute(
+        _favorite_statement(connection.dialect.name), {"slug": slug, "user_id": user.id}
     )
     article_id = added.scalar()
     if article_id is not None:
         await kept_counts.favorites_moved(session, user_id=user.id, article_id=article_id, by=1)
     return await _read(session, slug=slug, viewer_id=user.id)
+
+
+@functools.lru_cache(maxsize=4)
+def _favorite_statement(dialect: str) -> Executable:
+    """The favorite's guarded insert, built once per dialect: slug and user bound."""
+    held = _live_held(
+        bindparam("slug", type_=String()),
+        bindparam("user_id", type_=CompactUuid()),
+        Article.id,
+        Article.created_at,
+    )
+    return (
+        insert_for(dialect, Favorite)
+        .from_select([Favorite.user_id, Favorite.article_id, Favorite.article_created_at], held)
+        .on_conflict_do_nothing()
+        .returning(Favorite.article_id)
+    )
 
 
 async def unfavorite(session: AsyncSession, *, user: Identity, slug: str) -> ArticleView:
