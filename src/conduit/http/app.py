@@ -16,14 +16,8 @@ from conduit.db.querylog import QueryLog
 from conduit.db.session import Database
 from conduit.http import errors, openapi, read_after
 from conduit.http.input import storable_input
-from conduit.http.middleware import BodySizeLimit, BodyTimeout, RequestDeadline, TrustedHosts
-from conduit.http.observability import (
-    Instrumentation,
-    PoolCollector,
-    ReplicaCollector,
-    RequestIds,
-    RequestMetrics,
-)
+from conduit.http.middleware import RequestEnvelope, TrustedHosts
+from conduit.http.observability import PoolCollector, ReplicaCollector, RequestMetrics
 from conduit.http.ratelimit import AbuseLimits
 from conduit.http.read_after import ReadAfter
 from conduit.http.routes import admin, articles, comments, credits, health, profiles, tags, users
@@ -111,13 +105,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             max_lag_ms=settings.replica_max_lag_ms,
             check_interval_s=settings.replica_check_interval_s,
         )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(BodyTimeout, timeout_s=settings.body_timeout_s)
     if settings.allowed_hosts and "*" not in settings.allowed_hosts:
         app.add_middleware(TrustedHosts, allowed_hosts=settings.allowed_hosts)
-    app.add_middleware(RequestDeadline, seconds=settings.request_timeout_s)
-    # Outermost, so that the timing and the statement count cover the whole request.
-    app.add_middleware(Instrumentation, metrics=metrics, server_timing=settings.server_timing)
-    # Outside even that: every log line of the request, the instrumentation's too, names it.
-    app.add_middleware(RequestIds)
+    # Outermost: the request's id names every log line of the request, and the timing, the
+    # statement count and the deadline cover all of it.
+    app.add_middleware(
+        RequestEnvelope,
+        deadline_s=settings.request_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        max_bytes=settings.max_body_bytes,
+        metrics=metrics,
+        server_timing=settings.server_timing,
+    )
     return app

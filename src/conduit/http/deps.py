@@ -61,7 +61,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             # getattr: an app of another's making that only sets state.database works too.
             metrics: RequestMetrics | None = getattr(request.app.state, "metrics", None)
             if metrics is not None:
-                metrics.reads.labels(read_target(session)).inc()
+                metrics.observe_read(read_target(session))
             yield session
     else:
         async with database.unit_of_work(share=share, note_position=True) as session:
