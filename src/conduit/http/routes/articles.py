@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from pydantic import StringConstraints
 
 from conduit.db import documents
@@ -40,7 +40,7 @@ from conduit.http.params import (
     next_cursor,
     position,
 )
-from conduit.http.routes import API_PREFIX
+from conduit.http.routes import API_PREFIX, resource_router
 from conduit.http.schemas.articles import (
     MultipleArticlesResponse,
     NewArticleRequest,
@@ -49,7 +49,7 @@ from conduit.http.schemas.articles import (
 )
 from conduit.http.schemas.common import NON_BLANK_PATTERN, Trimmed
 
-router = APIRouter(prefix=API_PREFIX, tags=["articles"])
+router = resource_router(prefix=API_PREFIX, tags=["articles"])
 
 SearchText = Annotated[
     Annotated[str, StringConstraints(max_length=QUERY_MAX), Trimmed] | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import StringConstraints
 
 from conduit.db import documents
@@ -16,11 +16,11 @@ from conduit.http import documents as written_by_database
 from conduit.http.deps import CurrentUser, OptionalUser, SessionDep
 from conduit.http.documents import JSONText
 from conduit.http.params import Limit, Offset, Responses
-from conduit.http.routes import API_PREFIX
+from conduit.http.routes import API_PREFIX, resource_router
 from conduit.http.schemas.common import NON_BLANK_PATTERN, Trimmed
 from conduit.http.schemas.profiles import MultipleProfilesResponse, Profile, ProfileResponse
 
-router = APIRouter(prefix=API_PREFIX, tags=["profiles"])
+router = resource_router(prefix=API_PREFIX, tags=["profiles"])
 
 _NOT_FOUND: Responses = {404: {"description": "No user has this username"}}
 _WRITE_ERRORS: Responses = {
