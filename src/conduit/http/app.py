@@ -102,8 +102,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             max_lag_ms=settings.replica_max_lag_ms,
             check_interval_s=settings.replica_check_interval_s,
         )
-    if settings.allowed_hosts and "*" not in settings.allowed_hosts:
-        app.add_middleware(TrustedHosts, allowed_hosts=settings.allowed_hosts)
+    hosts = () if "*" in settings.allowed_hosts else settings.allowed_hosts
+    if hosts:
+        app.add_middleware(TrustedHosts, allowed_hosts=hosts)
     # Outermost: the request's id names every log line of the request, and the timing, the
     # statement count and the deadline cover all of it.
     app.add_middleware(
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         max_bytes=settings.max_body_bytes,
         metrics=metrics,
         server_timing=settings.server_timing,
+        allowed_hosts=hosts,
     )
     return app
 

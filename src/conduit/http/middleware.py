@@ -68,6 +68,7 @@ class RequestEnvelope:
         max_bytes: int,
         metrics: RequestMetrics | None = None,
         server_timing: bool = False,
+        allowed_hosts: Sequence[str] = (),
     ) -> None:
         self.app = app
         self.deadline_s = deadline_s
@@ -79,6 +80,13 @@ class RequestEnvelope:
         self.too_large = f"body is larger than {max_bytes} bytes"
         self.body_late = f"body not received within {body_timeout_s:g} s"
         self.deadline_body_late = f"body not received within {deadline_s:g} s"
+        # A foreign Host is refused before an oversized body, as for any other request (the
+        # app's own TrustedHosts, inside this layer, checks the rest).
+        self.oversized: ASGIApp = (
+            TrustedHosts(self._refuse_oversized, allowed_hosts=allowed_hosts)
+            if allowed_hosts
+            else self._refuse_oversized
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,7 +117,7 @@ class RequestEnvelope:
         try:
             async with deadline:
                 if exchange.too_big:
-                    await _send_error(exchange.send, 413, "request", self.too_large)
+                    await self.oversized(exchange.scope, exchange.raw_receive, exchange.send)
                 else:
                     await self.app(exchange.scope, exchange.receive, exchange.send)
         except TimeoutError:
@@ -122,6 +130,9 @@ class RequestEnvelope:
             path = exchange.scope["path"]
             logger.warning("request deadline of %g s passed: %s", self.deadline_s, path)
             await busy_response()(exchange.scope, exchange.raw_receive, exchange.send)
+
+    async def _refuse_oversized(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _send_error(send, 413, "request", self.too_large)
 
 
 class _Exchange:
