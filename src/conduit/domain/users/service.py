@@ -103,19 +103,19 @@ def _identity(row: Any) -> Identity:
     return Identity(**{name: values[name] for name in _IDENTITY_FIELDS})
 
 
-ISSUED_VERSION = "token_version"
+_ISSUED_VERSION = "token_version"
 
 
 def _active_at_version(user_id: ColumnElement[uuid.UUID]) -> tuple[ColumnElement[bool], ...]:
     """``user_id`` is an active account whose tokens are at ``:token_version``."""
     return (
         User.id == user_id,
-        User.token_version == bindparam(ISSUED_VERSION, type_=Integer()),
+        User.token_version == bindparam(_ISSUED_VERSION, type_=Integer()),
         User.is_active.is_(True),
     )
 
 
-def account_active(user_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+def _account_active(user_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
     """The check of :func:`get_active_identity` as an expression, for a read to carry in its
     own statement (``:token_version`` bound when it runs) instead of sending it as one more."""
     return exists().where(*_active_at_version(user_id))
@@ -128,7 +128,7 @@ _ACCOUNT_ACTIVE = "account_active"
 def _checking_account(read: Select[Any]) -> Select[Any]:
     # One row always: whether the reader's account is active, and the document or NULL.
     return select(
-        account_active(viewer_param()).label(_ACCOUNT_ACTIVE),
+        _account_active(viewer_param()).label(_ACCOUNT_ACTIVE),
         read.scalar_subquery().label(DOCUMENT),
     )
 
@@ -149,7 +149,7 @@ async def read_checking_account(
     row = (
         await connection.execute(
             _checking_account(read),
-            {**parameters, VIEWER: reader_id, ISSUED_VERSION: token_version},
+            {**parameters, VIEWER: reader_id, _ISSUED_VERSION: token_version},
         )
     ).one()
     active, document = row
@@ -175,7 +175,7 @@ async def get_active_identity(
     connection = await session.connection()
     row = (
         await connection.execute(
-            _ACTIVE_IDENTITY, {"user_id": user_id, ISSUED_VERSION: token_version}
+            _ACTIVE_IDENTITY, {"user_id": user_id, _ISSUED_VERSION: token_version}
         )
     ).one_or_none()
     return _identity(row) if row is not None else None
