@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from conduit.http.middleware import RequestDeadline
+from conduit.http.middleware import RequestEnvelope
 
 DEADLINE = 0.2
 
@@ -34,8 +34,10 @@ async def own_timeout(scope: Scope, receive: Receive, send: Send) -> None:
     raise TimeoutError("the app's own")
 
 
-def client(app: RequestDeadline) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+def client(app: ASGIApp) -> httpx.AsyncClient:
+    # Body limits far off: only the deadline is tested here.
+    envelope = RequestEnvelope(app, deadline_s=DEADLINE, body_timeout_s=60, max_bytes=1 << 20)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=envelope), base_url="http://t")
 
 
 async def test_a_response_not_started_by_the_deadline_is_503_busy() -> None:
@@ -49,7 +51,7 @@ async def test_a_response_not_started_by_the_deadline_is_503_busy() -> None:
             raise
 
     started = time.monotonic()
-    async with client(RequestDeadline(app, seconds=DEADLINE)) as c:
+    async with client(app) as c:
         response = await c.get("/")
     assert time.monotonic() - started < DEADLINE + 0.5
     assert response.status_code == 503
@@ -59,14 +61,14 @@ async def test_a_response_not_started_by_the_deadline_is_503_busy() -> None:
 
 
 async def test_a_started_stream_runs_past_the_deadline() -> None:
-    async with client(RequestDeadline(slow_stream, seconds=DEADLINE)) as c:
+    async with client(slow_stream) as c:
         response = await c.get("/")
     assert response.status_code == 200
     assert response.text == "line\n" * 4
 
 
 async def test_the_apps_own_timeout_error_is_not_taken_for_the_deadline() -> None:
-    async with client(RequestDeadline(own_timeout, seconds=DEADLINE)) as c:
+    async with client(own_timeout) as c:
         with pytest.raises(TimeoutError, match="the app's own"):
             await c.get("/")
 
@@ -83,7 +85,7 @@ async def test_a_body_still_arriving_at_the_deadline_is_408_not_503() -> None:
         await asyncio.sleep(5)
         yield b"{}}"
 
-    async with client(RequestDeadline(reads_body, seconds=DEADLINE)) as c:
+    async with client(reads_body) as c:
         response = await c.post("/", content=stalled_body())
     assert response.status_code == 408
     assert response.json() == {"errors": {"request": [f"body not received within {DEADLINE:g} s"]}}

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 from starlette.middleware.cors import CORSMiddleware
@@ -15,15 +15,8 @@ from conduit import __version__
 from conduit.db.querylog import QueryLog
 from conduit.db.session import Database
 from conduit.http import errors, openapi, read_after
-from conduit.http.input import storable_input
-from conduit.http.middleware import BodySizeLimit, BodyTimeout, RequestDeadline, TrustedHosts
-from conduit.http.observability import (
-    Instrumentation,
-    PoolCollector,
-    ReplicaCollector,
-    RequestIds,
-    RequestMetrics,
-)
+from conduit.http.middleware import RequestEnvelope, TrustedHosts
+from conduit.http.observability import PoolCollector, ReplicaCollector, RequestMetrics
 from conduit.http.ratelimit import AbuseLimits
 from conduit.http.read_after import ReadAfter
 from conduit.http.routes import admin, articles, comments, credits, health, profiles, tags, users
@@ -73,8 +66,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=lifespan,
         docs_url="/docs" if settings.serves_docs else None,
         redoc_url="/redoc" if settings.serves_docs else None,
-        # Text the database cannot store is refused before any route runs (422 naming the field).
-        dependencies=[Depends(storable_input)],
         # The pages' scripts, styles and icon are served locally; Swagger UI's validator badge
         # would still send the schema's address to validator.swagger.io.
         swagger_ui_parameters={"validatorUrl": None},
@@ -88,14 +79,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.abuse_limits = AbuseLimits.from_settings(settings)
     errors.install(app)
     openapi.install(app)
-    app.include_router(health.router)
+    _add_routes(app, health.router)
     app.state.metrics = metrics
     if metrics is not None:
         app.state.schema_gauge = metrics_route.schema_gauge(metrics.registry)
         metrics_route.hashing_gauges(metrics.registry, app.state.passwords)
-        app.include_router(metrics_route.router)
+        _add_routes(app, metrics_route.router)
     for module in (users, profiles, articles, comments, tags, credits, admin):
-        app.include_router(module.router)
+        _add_routes(app, module.router)
 
     if settings.cors_origins:
         app.add_middleware(
@@ -111,13 +102,28 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             max_lag_ms=settings.replica_max_lag_ms,
             check_interval_s=settings.replica_check_interval_s,
         )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(BodyTimeout, timeout_s=settings.body_timeout_s)
-    if settings.allowed_hosts and "*" not in settings.allowed_hosts:
-        app.add_middleware(TrustedHosts, allowed_hosts=settings.allowed_hosts)
-    app.add_middleware(RequestDeadline, seconds=settings.request_timeout_s)
-    # Outermost, so that the timing and the statement count cover the whole request.
-    app.add_middleware(Instrumentation, metrics=metrics, server_timing=settings.server_timing)
-    # Outside even that: every log line of the request, the instrumentation's too, names it.
-    app.add_middleware(RequestIds)
+    hosts = () if "*" in settings.allowed_hosts else settings.allowed_hosts
+    if hosts:
+        app.add_middleware(TrustedHosts, allowed_hosts=hosts)
+    # Outermost: the request's id names every log line of the request, and the timing, the
+    # statement count and the deadline cover all of it.
+    app.add_middleware(
+        RequestEnvelope,
+        deadline_s=settings.request_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        max_bytes=settings.max_body_bytes,
+        metrics=metrics,
+        server_timing=settings.server_timing,
+        allowed_hosts=hosts,
+    )
     return app
+
+
+def _add_routes(app: FastAPI, router: APIRouter) -> None:
+    """The router's routes, in the app's own route table: matched once per request, directly.
+
+    ``include_router`` would nest the router, scanned (and, for the one that matches, scanned
+    again) on every request that reaches it; the routes carry their dependencies themselves
+    (:func:`conduit.http.routes.resource_router`).
+    """
+    app.router.routes.extend(router.routes)

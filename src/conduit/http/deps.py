@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,10 +15,11 @@ from conduit.http import read_after
 from conduit.http.errors import ApiError
 from conduit.http.observability import RequestMetrics
 from conduit.http.ratelimit import AbuseLimits
-from conduit.http.security import InvalidToken, Passwords, TokenCodec
+from conduit.http.security import InvalidToken, Passwords, TokenCodec, TokenSubject
 from conduit.settings import Settings
 
 _SCHEMES = ("token", "bearer")
+_Found = TypeVar("_Found")
 
 
 async def get_database(request: Request) -> Database:
@@ -61,7 +62,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             # getattr: an app of another's making that only sets state.database works too.
             metrics: RequestMetrics | None = getattr(request.app.state, "metrics", None)
             if metrics is not None:
-                metrics.reads.labels(read_target(session)).inc()
+                metrics.observe_read(read_target(session))
             yield session
     else:
         async with database.unit_of_work(share=share, note_position=True) as session:
@@ -91,20 +92,30 @@ def bearer_token(request: Request) -> str | None:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() not in _SCHEMES or not token.strip():
-        raise ApiError(401, "token", "is invalid", headers={"WWW-Authenticate": "Token"})
+        raise invalid_token()
     return token.strip()
 
 
-async def _identity(session: AsyncSession, tokens: TokenCodec, token: str) -> Identity:
+def invalid_token() -> ApiError:
+    """The answer to a token that is malformed, expired, or names no active account at its
+    version."""
+    return ApiError(401, "token", "is invalid", headers={"WWW-Authenticate": "Token"})
+
+
+def _subject(tokens: TokenCodec, token: str) -> TokenSubject:
     try:
-        subject = tokens.subject(token)
+        return tokens.subject(token)
     except InvalidToken:
-        raise ApiError(401, "token", "is invalid", headers={"WWW-Authenticate": "Token"}) from None
+        raise invalid_token() from None
+
+
+async def checked_identity(session: AsyncSession, subject: TokenSubject) -> Identity:
+    """The active account a valid token names, or 401: one statement."""
     identity = await get_active_identity(
         session, user_id=subject.user_id, token_version=subject.version
     )
     if identity is None:
-        raise ApiError(401, "token", "is invalid", headers={"WWW-Authenticate": "Token"})
+        raise invalid_token()
     return identity
 
 
@@ -112,14 +123,43 @@ async def current_user(request: Request, session: SessionDep, tokens: TokensDep)
     token = bearer_token(request)
     if token is None:
         raise ApiError(401, "token", "is missing", headers={"WWW-Authenticate": "Token"})
-    return await _identity(session, tokens, token)
+    return await checked_identity(session, _subject(tokens, token))
 
 
-async def optional_user(
-    request: Request, session: SessionDep, tokens: TokensDep
-) -> Identity | None:
+async def optional_token(request: Request, tokens: TokensDep) -> TokenSubject | None:
+    """Whom the request's token names, if it has one, its account not yet checked: for a read
+    that checks the account in its own statement (answering :func:`invalid_token` when the
+    check fails) or through :func:`checked_identity`."""
     token = bearer_token(request)
-    return None if token is None else await _identity(session, tokens, token)
+    return None if token is None else _subject(tokens, token)
+
+
+OptionalToken = Annotated[TokenSubject | None, Depends(optional_token)]
+
+
+async def read_for_token(
+    session: AsyncSession,
+    token: TokenSubject | None,
+    read: Callable[..., Awaitable[_Found]],
+    read_checking: Callable[..., Awaitable[tuple[bool, _Found]]],
+    **parameters: Any,
+) -> _Found:
+    """What a read finds for whoever holds ``token``: without one, ``read`` for no viewer; with
+    one, ``read_checking``, which checks the token's account (``reader_id``,
+    ``token_version``) in its own statement and reports it first: 401 when the account is not
+    active at the token's version."""
+    if token is None:
+        return await read(session, viewer_id=None, **parameters)
+    active, found = await read_checking(
+        session, reader_id=token.user_id, token_version=token.version, **parameters
+    )
+    if not active:
+        raise invalid_token()
+    return found
+
+
+async def optional_user(session: SessionDep, subject: OptionalToken) -> Identity | None:
+    return None if subject is None else await checked_identity(session, subject)
 
 
 def request_token(request: Request) -> str:

@@ -1,33 +1,17 @@
-"""Per-request observability: request ids, Prometheus metrics and the ``Server-Timing`` header.
-
-:class:`RequestIds` gives each request an id (the client's ``X-Request-ID`` when it is sane)
-that every log line of the request carries and the response returns. :class:`Instrumentation`
-wraps each request in a statement-accounting block (:func:`conduit.db.instrument.track`), so
-every unit of work the request opens is counted.
-"""
+"""The service's Prometheus metrics: per request (observed by
+:class:`conduit.http.middleware.RequestEnvelope`), and the pool's and replicas' gauges, read at
+scrape time."""
 
 from __future__ import annotations
 
-import re
-import time
-import uuid
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from conduit.db.instrument import track
 from conduit.db.replicas import ReplicaSet
-from conduit.log import request_id
-
-UNMATCHED_ROUTE = "<unmatched>"
-REQUEST_ID_HEADER = b"x-request-id"
-# A client's id is logged verbatim: no spaces, quotes or control characters that could forge or
-# break a log line, and short enough to index.
-_SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
 
 class RequestMetrics:
@@ -61,6 +45,37 @@ class RequestMetrics:
             ["target"],
             registry=registry,
         )
+        # Each label set's children, looked up once: ``labels()`` validates and locks each time.
+        self._per_route: dict[tuple[str, str], tuple[Histogram, Histogram]] = {}
+        self._per_status: dict[tuple[str, str, int], Counter] = {}
+        self._per_target: dict[str, Counter] = {}
+
+    def observe_read(self, target: str) -> None:
+        """One read-only unit of work, served by ``target``."""
+        reads = self._per_target.get(target)
+        if reads is None:
+            reads = self._per_target[target] = self.reads.labels(target)
+        reads.inc()
+
+    def observe(
+        self, method: str, route: str, status: int, seconds: float, statements: int
+    ) -> None:
+        """One request served: its latency, its response's status, the statements it sent."""
+        per_route = self._per_route.get((method, route))
+        if per_route is None:
+            per_route = self._per_route[(method, route)] = (
+                self.latency.labels(method, route),
+                self.statements.labels(method, route),
+            )
+        latency, sent = per_route
+        latency.observe(seconds)
+        sent.observe(statements)
+        responses = self._per_status.get((method, route, status))
+        if responses is None:
+            responses = self._per_status[(method, route, status)] = self.responses.labels(
+                method, route, str(status)
+            )
+        responses.inc()
 
 
 class PoolCollector(Collector):
@@ -118,83 +133,3 @@ class ReplicaCollector(Collector):
             "Rounds of the replicas' background check completed.",
             value=float(self.replicas.rounds),
         )
-
-
-class Instrumentation:
-    """Times each request, counts its statements, and reports both."""
-
-    def __init__(
-        self, app: ASGIApp, *, metrics: RequestMetrics | None, server_timing: bool
-    ) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.server_timing = server_timing
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (self.metrics is None and not self.server_timing):
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-        with track() as stats:
-
-            async def send_with_timing(message: Message) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                    if self.server_timing:
-                        value = f'db;dur={stats.seconds * 1000:.2f};desc="{stats.count} statements"'
-                        headers = list(message.get("headers", []))
-                        headers.append((b"server-timing", value.encode("latin-1")))
-                        message = {**message, "headers": headers}
-                await send(message)
-
-            try:
-                await self.app(scope, receive, send_with_timing)
-            finally:
-                if self.metrics is not None:
-                    route = getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
-                    method = scope["method"]
-                    self.metrics.latency.labels(method, route).observe(
-                        time.perf_counter() - started
-                    )
-                    self.metrics.responses.labels(method, route, str(status)).inc()
-                    self.metrics.statements.labels(method, route).observe(stats.count)
-
-
-class RequestIds:
-    """Names each request: every log record emitted while it is handled carries the id.
-
-    The id is the request's ``X-Request-ID`` when that is up to 128 letters, digits or
-    ``.``, ``_``, ``:``, ``-``, and a new random one otherwise; the response returns it in
-    ``X-Request-ID``.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = next((value for name, value in scope["headers"] if name == REQUEST_ID_HEADER), b"")
-        value = given if _SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex.encode("ascii")
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [
-                    (name, header)
-                    for name, header in message.get("headers", [])
-                    if name.lower() != REQUEST_ID_HEADER
-                ]
-                headers.append((REQUEST_ID_HEADER, value))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        token = request_id.set(value.decode("ascii"))
-        await self.app(scope, receive, send_with_id)
-        # Not reset when the app raises: the handlers outside every middleware (Starlette's 500
-        # handler, the server's error and access logs) log the failure after it, and the id is
-        # still this request's. The server runs each request in a task of its own, whose
-        # context ends with it.
-        request_id.reset(token)

@@ -103,7 +103,7 @@ def _complete(operation: dict[str, Any], route: APIRoute) -> None:
     if deps.current_user in calls:
         operation["security"] = [{SCHEME: []}]
         statuses.append("401")
-    elif deps.optional_user in calls:
+    elif deps.optional_token in calls:
         operation["security"] = [{}, {SCHEME: []}]
         statuses.append("401")
     if route.body_field is not None:

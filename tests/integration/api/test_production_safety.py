@@ -61,6 +61,15 @@ async def test_a_foreign_host_gets_400_and_is_never_reflected(production_app, pa
     assert all(FOREIGN not in value for value in response.headers.values())
 
 
+@pytest.mark.parametrize(("host", "status"), [(FOREIGN, 400), (HOST, 413)])
+async def test_a_foreign_host_is_refused_before_an_oversized_body(production_app, host, status):
+    oversized = {"Content-Length": str(2 * 1024 * 1024), "Content-Type": "application/json"}
+    async with client_for(production_app(), host) as client:
+        response = await client.post("/api/articles", content=b"{}", headers=oversized)
+    assert response.status_code == status
+    assert list(response.json()["errors"]) == ["host" if status == 400 else "request"]
+
+
 @pytest.mark.parametrize("host", [HOST, f"api.{HOST}", f"{HOST}:8443"])
 async def test_an_allowed_host_is_served_and_redirects_to_itself(production_app, host) -> None:
     async with client_for(production_app(), host) as client:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.db.documents import Document
 from conduit.domain.articles.models import Article
 from conduit.domain.articles.views import ArticleView, projection, reader, with_author
+from conduit.domain.users.service import read_checking_account
 from conduit.domain.viewer import VIEWER
 
 _SLUG = "slug"
@@ -50,6 +51,26 @@ async def get_article(
     result = await _article_result(session, slug=slug, viewer_id=viewer_id, document=None)
     row = result.one_or_none()
     return reader(result.keys())(row) if row is not None else None
+
+
+async def get_checked_article_document(
+    session: AsyncSession,
+    *,
+    slug: str,
+    reader_id: uuid.UUID,
+    token_version: int,
+    document: Document,
+) -> tuple[bool, str | None]:
+    """:func:`get_article_document` for a reader whose account is not yet checked: whether it
+    is active at ``token_version``, and then the article as it sees it: 1 statement for both
+    (see :func:`conduit.domain.users.service.read_checking_account`)."""
+    return await read_checking_account(
+        session,
+        _article_statement(viewer=True, document=document),
+        {_SLUG: slug},
+        reader_id=reader_id,
+        token_version=token_version,
+    )
 
 
 async def get_article_document(

@@ -39,6 +39,7 @@ from conduit.db.documents import DOCUMENT, Document
 from conduit.domain.errors import InvalidError, NotFoundError
 from conduit.domain.profiles.models import Follow, Profile
 from conduit.domain.users.models import User
+from conduit.domain.users.service import read_checking_account
 from conduit.domain.viewer import VIEWER, viewer_param
 
 SUBJECT = "profile"
@@ -182,6 +183,30 @@ async def get_profile_document(
     by PostgreSQL (see :mod:`conduit.db.documents`): 1 statement."""
     row = await _profile_row(session, username=username, viewer_id=viewer_id, document=document)
     return str(row.document)
+
+
+async def get_checked_profile_document(
+    session: AsyncSession,
+    *,
+    username: str,
+    reader_id: uuid.UUID,
+    token_version: int,
+    document: Document,
+) -> tuple[bool, str]:
+    """:func:`get_profile_document` for a reader whose account is not yet checked: whether it
+    is active at ``token_version``, and then the profile as it sees it (not found raises only
+    for an active reader): 1 statement for both (see
+    :func:`conduit.domain.users.service.read_checking_account`)."""
+    active, written = await read_checking_account(
+        session,
+        _profile_statement(viewer=True, document=document),
+        {_USERNAME: username},
+        reader_id=reader_id,
+        token_version=token_version,
+    )
+    if active and written is None:
+        raise NotFoundError(SUBJECT)
+    return active, written or ""
 
 
 async def follow(session: AsyncSession, *, follower_id: uuid.UUID, username: str) -> ProfileView:

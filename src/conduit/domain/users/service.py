@@ -12,21 +12,35 @@ update racing another past its guard still meets the constraint, whose violation
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
-from sqlalchemy import Integer, bindparam, exists, insert, literal, or_, select, true, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    bindparam,
+    exists,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from conduit.db.dialect import dialect_insert, is_mysql, matched
+from conduit.db.documents import DOCUMENT
 from conduit.db.model import CompactUuid, uuid7
 from conduit.domain.errors import ConflictError, DomainError, NotFoundError, TakenError
 from conduit.domain.profiles.models import Profile
 from conduit.domain.users.models import Role, User
+from conduit.domain.viewer import VIEWER, viewer_param
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,15 +103,64 @@ def _identity(row: Any) -> Identity:
     return Identity(**{name: values[name] for name in _IDENTITY_FIELDS})
 
 
+_ISSUED_VERSION = "token_version"
+
+
+def _active_at_version(user_id: ColumnElement[uuid.UUID]) -> tuple[ColumnElement[bool], ...]:
+    """``user_id`` is an active account whose tokens are at ``:token_version``."""
+    return (
+        User.id == user_id,
+        User.token_version == bindparam(_ISSUED_VERSION, type_=Integer()),
+        User.is_active.is_(True),
+    )
+
+
+def _account_active(user_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    """The check of :func:`get_active_identity` as an expression, for a read to carry in its
+    own statement (``:token_version`` bound when it runs) instead of sending it as one more."""
+    return exists().where(*_active_at_version(user_id))
+
+
+_ACCOUNT_ACTIVE = "account_active"
+
+
+@functools.lru_cache(maxsize=16)
+def _checking_account(read: Select[Any]) -> Select[Any]:
+    # One row always: whether the reader's account is active, and the document or NULL.
+    return select(
+        _account_active(viewer_param()).label(_ACCOUNT_ACTIVE),
+        read.scalar_subquery().label(DOCUMENT),
+    )
+
+
+async def read_checking_account(
+    session: AsyncSession,
+    read: Select[Any],
+    parameters: dict[str, Any],
+    *,
+    reader_id: uuid.UUID,
+    token_version: int,
+) -> tuple[bool, str | None]:
+    """Run ``read`` (a built-once statement of one document column and at most one row, for
+    the viewer ``:viewer_id``) with the check of :func:`get_active_identity` on the reader in
+    the same statement: whether the account is active at ``token_version``, and then the
+    document, if any. One statement where the check and the read would be two."""
+    connection = await session.connection()
+    row = (
+        await connection.execute(
+            _checking_account(read),
+            {**parameters, VIEWER: reader_id, _ISSUED_VERSION: token_version},
+        )
+    ).one()
+    active, document = row
+    return bool(active), (str(document) if active and document is not None else None)
+
+
 # Every authenticated request runs this: built once, the id and version bound when it runs.
 _ACTIVE_IDENTITY = (
     select(*_IDENTITY_COLUMNS)
     .outerjoin(Profile, Profile.user_id == User.id)
-    .where(
-        User.id == bindparam("user_id", type_=CompactUuid()),
-        User.token_version == bindparam("token_version", type_=Integer()),
-        User.is_active.is_(True),
-    )
+    .where(*_active_at_version(bindparam("user_id", type_=CompactUuid())))
 )
 
 
@@ -112,7 +175,7 @@ async def get_active_identity(
     connection = await session.connection()
     row = (
         await connection.execute(
-            _ACTIVE_IDENTITY, {"user_id": user_id, "token_version": token_version}
+            _ACTIVE_IDENTITY, {"user_id": user_id, _ISSUED_VERSION: token_version}
         )
     ).one_or_none()
     return _identity(row) if row is not None else None

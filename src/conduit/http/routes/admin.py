@@ -9,7 +9,6 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import anyio
-from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -20,7 +19,7 @@ from conduit.domain.articles import queries
 from conduit.domain.errors import NotFoundError
 from conduit.http.deps import AdminUser, DatabaseDep, SessionDep, SettingsDep
 from conduit.http.params import Responses
-from conduit.http.routes import API_PREFIX
+from conduit.http.routes import API_PREFIX, resource_router
 from conduit.http.schemas.admin import (
     DeactivateRequest,
     DeactivateResponse,
@@ -33,7 +32,7 @@ from conduit.http.schemas.admin import (
 from conduit.http.schemas.articles import SingleArticleResponse
 from conduit.http.schemas.common import ErrorBody
 
-router = APIRouter(prefix=f"{API_PREFIX}/admin", tags=["admin"])
+router = resource_router(prefix=f"{API_PREFIX}/admin", tags=["admin"])
 
 NDJSON = "application/x-ndjson"
 

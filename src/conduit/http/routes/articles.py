@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from pydantic import StringConstraints
 
 from conduit.db import documents
@@ -26,7 +26,14 @@ from conduit.domain.errors import InvalidError, NotFoundError
 from conduit.domain.tags.models import NAME_MAX
 from conduit.domain.users.models import USERNAME_MAX
 from conduit.http import documents as written_by_database
-from conduit.http.deps import CurrentUser, OptionalUser, SessionDep
+from conduit.http.deps import (
+    CurrentUser,
+    OptionalToken,
+    OptionalUser,
+    SessionDep,
+    checked_identity,
+    read_for_token,
+)
 from conduit.http.documents import JSONText
 from conduit.http.errors import CURSOR
 from conduit.http.params import (
@@ -40,7 +47,7 @@ from conduit.http.params import (
     next_cursor,
     position,
 )
-from conduit.http.routes import API_PREFIX
+from conduit.http.routes import API_PREFIX, resource_router
 from conduit.http.schemas.articles import (
     MultipleArticlesResponse,
     NewArticleRequest,
@@ -49,7 +56,7 @@ from conduit.http.schemas.articles import (
 )
 from conduit.http.schemas.common import NON_BLANK_PATTERN, Trimmed
 
-router = APIRouter(prefix=API_PREFIX, tags=["articles"])
+router = resource_router(prefix=API_PREFIX, tags=["articles"])
 
 SearchText = Annotated[
     Annotated[str, StringConstraints(max_length=QUERY_MAX), Trimmed] | None,
@@ -176,17 +183,24 @@ async def create_article(
 
 @router.get("/articles/{slug}", response_model=SingleArticleResponse, responses=NO_ARTICLE)
 async def get_article(
-    slug: str, session: SessionDep, viewer: OptionalUser
+    slug: str, session: SessionDep, token: OptionalToken
 ) -> SingleArticleResponse | JSONText:
-    viewer_id = viewer.id if viewer is not None else None
     if documents.supported(session):
-        document = await queries.get_article_document(
-            session, slug=slug, viewer_id=viewer_id, document=written_by_database.ARTICLE
+        document = await read_for_token(
+            session,
+            token,
+            queries.get_article_document,
+            queries.get_checked_article_document,
+            slug=slug,
+            document=written_by_database.ARTICLE,
         )
         if document is None:
             raise NotFoundError(articles.SUBJECT)
         return written_by_database.ARTICLE_RESPONSE(article=document)
-    view = await queries.get_article(session, slug=slug, viewer_id=viewer_id)
+    viewer = None if token is None else await checked_identity(session, token)
+    view = await queries.get_article(
+        session, slug=slug, viewer_id=viewer.id if viewer is not None else None
+    )
     if view is None:
         raise NotFoundError(articles.SUBJECT)
     return SingleArticleResponse.of(view)

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 
 from conduit.domain.comments import service as comments
 from conduit.http.deps import CurrentUser, OptionalUser, SessionDep
 from conduit.http.params import NO_ARTICLE
-from conduit.http.routes import API_PREFIX
+from conduit.http.routes import API_PREFIX, resource_router
 from conduit.http.schemas.comments import (
     MultipleCommentsResponse,
     NewCommentRequest,
     SingleCommentResponse,
 )
 
-router = APIRouter(prefix=API_PREFIX, tags=["comments"])
+router = resource_router(prefix=API_PREFIX, tags=["comments"])
 
 # Comment ids are bigint identities; anything larger cannot exist (and would overflow the bind).
 CommentId = Annotated[int, Path(ge=1, le=2**63 - 1)]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from functools import partial
 
-from fastapi import APIRouter
-
 from conduit.db.pagination import Scope
 from conduit.db.retry import run_retrying
 from conduit.domain.credits import service as credits
@@ -20,7 +18,7 @@ from conduit.http.params import (
     next_cursor,
     position,
 )
-from conduit.http.routes import API_PREFIX
+from conduit.http.routes import API_PREFIX, resource_router
 from conduit.http.schemas.credits import (
     Credits,
     CreditsResponse,
@@ -29,7 +27,7 @@ from conduit.http.schemas.credits import (
     TransferResponse,
 )
 
-router = APIRouter(prefix=API_PREFIX, tags=["credits"])
+router = resource_router(prefix=API_PREFIX, tags=["credits"])
 
 # A transfer that still meets a serialization failure or deadlock is run again this many times
 # in all; past that the client gets 503 with Retry-After.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -12,9 +11,10 @@ from conduit.db.errors import DatabaseError
 from conduit.db.health import ping
 from conduit.http.deps import DatabaseDep
 from conduit.http.errors import error_response
+from conduit.http.routes import resource_router
 
 logger = logging.getLogger(__name__)
-router = APIRouter(tags=["health"])
+router = resource_router(tags=["health"])
 
 # Readiness answers within a second even when the database hangs or the pool is saturated.
 READY_TIMEOUT_SECONDS = 0.8

@@ -10,17 +10,18 @@ from __future__ import annotations
 import hmac
 import logging
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from conduit.db.errors import DatabaseError
 from conduit.db.migrations import Migrations
 from conduit.http.deps import DatabaseDep, SettingsDep
 from conduit.http.errors import ApiError
+from conduit.http.routes import resource_router
 from conduit.http.security import Passwords
 
 logger = logging.getLogger(__name__)
-router = APIRouter(tags=["operations"], include_in_schema=False)
+router = resource_router(tags=["operations"], in_schema=False)
 
 
 def schema_gauge(registry: CollectorRegistry) -> Gauge:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import StringConstraints
 
 from conduit.db import documents
@@ -13,14 +13,21 @@ from conduit.domain.profiles import service as profiles
 from conduit.domain.profiles.service import ProfileView
 from conduit.domain.users.models import USERNAME_MAX
 from conduit.http import documents as written_by_database
-from conduit.http.deps import CurrentUser, OptionalUser, SessionDep
+from conduit.http.deps import (
+    CurrentUser,
+    OptionalToken,
+    OptionalUser,
+    SessionDep,
+    checked_identity,
+    read_for_token,
+)
 from conduit.http.documents import JSONText
 from conduit.http.params import Limit, Offset, Responses
-from conduit.http.routes import API_PREFIX
+from conduit.http.routes import API_PREFIX, resource_router
 from conduit.http.schemas.common import NON_BLANK_PATTERN, Trimmed
 from conduit.http.schemas.profiles import MultipleProfilesResponse, Profile, ProfileResponse
 
-router = APIRouter(prefix=API_PREFIX, tags=["profiles"])
+router = resource_router(prefix=API_PREFIX, tags=["profiles"])
 
 _NOT_FOUND: Responses = {404: {"description": "No user has this username"}}
 _WRITE_ERRORS: Responses = {
@@ -68,15 +75,23 @@ async def search_profiles(
 
 @router.get("/profiles/{username}", response_model=ProfileResponse, responses=_NOT_FOUND)
 async def get_profile(
-    username: str, viewer: OptionalUser, session: SessionDep
+    username: str, token: OptionalToken, session: SessionDep
 ) -> ProfileResponse | JSONText:
-    viewer_id = viewer.id if viewer is not None else None
     if documents.supported(session):
-        document = await profiles.get_profile_document(
-            session, username=username, viewer_id=viewer_id, document=written_by_database.PROFILE
+        return written_by_database.PROFILE_RESPONSE(
+            profile=await read_for_token(
+                session,
+                token,
+                profiles.get_profile_document,
+                profiles.get_checked_profile_document,
+                username=username,
+                document=written_by_database.PROFILE,
+            )
         )
-        return written_by_database.PROFILE_RESPONSE(profile=document)
-    view = await profiles.get_profile(session, username=username, viewer_id=viewer_id)
+    viewer = None if token is None else await checked_identity(session, token)
+    view = await profiles.get_profile(
+        session, username=username, viewer_id=viewer.id if viewer is not None else None
+    )
     return _profile_response(view)
 
 

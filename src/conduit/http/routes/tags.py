@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from conduit.domain.tags import service as tags
 from conduit.http.deps import SessionDep
-from conduit.http.routes import API_PREFIX
+from conduit.http.routes import API_PREFIX, resource_router
 from conduit.http.schemas.tags import TagsResponse
 
-router = APIRouter(prefix=API_PREFIX, tags=["tags"])
+router = resource_router(prefix=API_PREFIX, tags=["tags"])
 
 
 @router.get("/tags", response_model=TagsResponse)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from conduit.domain.errors import UnauthorizedError
 from conduit.domain.users import service as users
@@ -19,7 +19,7 @@ from conduit.http.deps import (
 )
 from conduit.http.params import TAKEN
 from conduit.http.ratelimit import client_address
-from conduit.http.routes import API_PREFIX
+from conduit.http.routes import API_PREFIX, resource_router
 from conduit.http.schemas.users import (
     LoginRequest,
     NewUserRequest,
@@ -29,7 +29,7 @@ from conduit.http.schemas.users import (
 )
 from conduit.http.security import TokenCodec
 
-router = APIRouter(prefix=API_PREFIX, tags=["users"])
+router = resource_router(prefix=API_PREFIX, tags=["users"])
 
 
 def _user_response(identity: Identity, token: str) -> UserResponse:
