@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,6 +24,19 @@ from conduit.http.routes import admin, articles, comments, credits, health, prof
 from conduit.http.routes import metrics as metrics_route
 from conduit.http.security import Passwords, TokenCodec
 from conduit.settings import Settings, load_settings
+
+
+def _freeze_startup_objects() -> None:
+    """Move what start-up built out of the garbage collector's sight (``gc.freeze()``).
+
+    Modules, mappers, schemas, routes and compiled statements live as long as the process, yet
+    every full collection walked them all: a pause of the whole worker, felt by each request in
+    flight as tail latency. Frozen, a full collection walks only what was allocated since.
+    Only a served process (one that owns its database) freezes: a test process creates many
+    apps, and would freeze each one's garbage for good.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -50,6 +64,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if query_log is not None:
             for engine in (db.engine, *db.replica_engines()):
                 query_log.install(engine)
+        if owned:
+            _freeze_startup_objects()
         try:
             yield
         finally:
