@@ -45,7 +45,17 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, case, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Update,
+    bindparam,
+    case,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.db.dialect import is_mysql
@@ -221,29 +231,24 @@ _MOVE_TAGS = (
     .where(Tag.id.in_(bindparam("ids", expanding=True)))
     .values(articles_count=Tag.articles_count + bindparam("by", type_=Integer()))
 )
-# Set to itself so the column's onupdate leaves it alone: neither row's content changed.
-_MOVE_FAN = (
-    update(User)
-    .where(User.id == bindparam("user_id", type_=CompactUuid()))
-    .values(
-        favorites_count=User.favorites_count + bindparam("by", type_=Integer()),
-        updated_at=User.updated_at,
+
+
+def _moving(count: Any, key: Any, param: str) -> Update:
+    """``count = count + :by`` on the row whose ``key`` is ``:param``, built once.
+
+    ``updated_at`` is set to itself so the column's onupdate leaves it alone: a kept count
+    moved, the row's content did not change.
+    """
+    entity = count.class_
+    return (
+        update(entity)
+        .where(key == bindparam(param, type_=CompactUuid()))
+        .values(
+            {count.key: count + bindparam("by", type_=Integer()), "updated_at": entity.updated_at}
+        )
     )
-)
-_MOVE_FAVORITED = (
-    update(Article)
-    .where(Article.id == bindparam("article_id", type_=CompactUuid()))
-    .values(
-        favorites_count=Article.favorites_count + bindparam("by", type_=Integer()),
-        updated_at=Article.updated_at,
-    )
-)
-_MOVE_AUTHOR = (
-    update(User)
-    .where(User.id == bindparam("author_id", type_=CompactUuid()))
-    # Set to itself so the column's onupdate leaves it alone: the account did not change.
-    .values(
-        articles_count=User.articles_count + bindparam("by", type_=Integer()),
-        updated_at=User.updated_at,
-    )
-)
+
+
+_MOVE_FAN = _moving(User.favorites_count, User.id, "user_id")
+_MOVE_FAVORITED = _moving(Article.favorites_count, Article.id, "article_id")
+_MOVE_AUTHOR = _moving(User.articles_count, User.id, "author_id")
